@@ -1,0 +1,1 @@
+"""The ``seqkit`` command line: one module per group of commands, joined in ``main``."""

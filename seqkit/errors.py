@@ -1,0 +1,47 @@
+"""Errors a user can cause. Each carries one clear sentence: what was wrong, what was expected,
+and how to fix it. The CLI prints the sentence and exits non-zero, without a traceback."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class SeqkitError(Exception):
+    """Base class of every error a user of seqkit can cause."""
+
+
+class UnknownNameError(SeqkitError, KeyError):
+    """A plugin name (cell, runner, loss, truncation or task) that no plugin registered."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]):
+        self.kind, self.name, self.known = kind, name, sorted(known)
+        self.closest = closest_match(name, self.known)
+        hint = f" Did you mean {self.closest!r}?" if self.closest else ""
+        listed = ", ".join(self.known) or "none"
+        super().__init__(f"Unknown {kind} {name!r}.{hint} Known {kind}s: {listed}.")
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return self.args[0]
+
+
+class PluginError(SeqkitError):
+    """A plugin that failed to load, or that produced something that breaks its contract."""
+
+
+class OptionError(SeqkitError, TypeError):
+    """An option a component does not take, or a value it cannot use."""
+
+
+class StateDictError(SeqkitError, ValueError):
+    """A state dict with missing or unexpected keys, or an array of the wrong shape."""
+
+
+class ShapeError(SeqkitError, ValueError):
+    """A tensor of the wrong rank or size for the component it was given to."""
+
+
+def closest_match(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate most like ``name``, or None when none is close."""
+    found = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return found[0] if found else None

@@ -1,0 +1,222 @@
+"""The five kinds of plugin: Cell, Runner, Loss, TruncationStrategy and Task.
+
+Each is an abstract base class whose abstract methods hold only a docstring. Plugins subclass
+them and register a factory through the hooks in ``seqkit.hookspecs``.
+
+Shapes are written beside the code: B batch, T time, I input size, H hidden size, G gates.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from seqkit.errors import OptionError
+from seqkit.parameters import load_parameters, named_variables
+
+State = tuple[tf.Tensor, ...]
+
+
+def check_size(owner: str, what: str, value: Any) -> int:
+    """``value`` as a positive int, or an OptionError that names ``owner`` and ``what``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise OptionError(f"{owner}: {what} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+class Cell(tf.Module, abc.ABC):
+    """One time step of a recurrent network: ``cell(x_t, state) -> (output, new_state)``.
+
+    Built as ``Cls(input_size, hidden_size, **options)``; the variables exist from construction.
+    A state is a tuple of tensors, one ``[B, n]`` tensor for each ``n`` in ``state_size``.
+
+    Variables assigned as attributes are the cell's parameters, named by their attribute name
+    (as in PyTorch); ``state_dict()`` and ``load_state_dict()`` use those names. Built-in cells
+    store their weights in PyTorch's layouts, so their state dicts load into torch unchanged.
+
+    Runners call ``project_inputs(xs)`` once over all steps and then ``step(projected_t, state)``
+    per step. By default the projection is the identity and ``step`` is ``__call__``; a cell with
+    a time-parallel part subclasses ``ProjectedCell`` instead.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, *, dtype=tf.float32, name=None):
+        super().__init__(name=name)
+        kind = type(self).__name__
+        self.input_size = check_size(kind, "input_size", input_size)
+        self.hidden_size = check_size(kind, "hidden_size", hidden_size)
+        self.dtype = tf.as_dtype(dtype)
+        if not self.dtype.is_floating:
+            raise OptionError(f"{kind}: dtype must be a floating type, got {self.dtype.name}.")
+
+    @property
+    @abc.abstractmethod
+    def state_size(self) -> tuple[int, ...]:
+        """The width of each state tensor: ``(H,)`` for vanilla and GRU, ``(H, H)`` for LSTM."""
+
+    @property
+    def output_size(self) -> int:
+        """The width of the output at each step (``H`` unless the cell says otherwise)."""
+        return self.hidden_size
+
+    def initial_state(self, batch_size: int, dtype=None) -> State:
+        """The zero state: a tuple of ``[batch_size, n]`` zeros, one per entry of state_size."""
+        dtype = self.dtype if dtype is None else dtype
+        return tuple(tf.zeros([batch_size, n], dtype=dtype) for n in self.state_size)
+
+    @abc.abstractmethod
+    def __call__(self, inputs: tf.Tensor, state: State) -> tuple[tf.Tensor, State]:
+        """One step: ``inputs`` ``[B, I]`` and ``state`` -> ``(output [B, O], new_state)``."""
+
+    def project_inputs(self, inputs: tf.Tensor) -> tf.Tensor:
+        """The time-parallel part of the step, for all steps at once: ``[B, T, I] -> [B, T, P]``."""
+        return inputs
+
+    def step(self, projected: tf.Tensor, state: State) -> tuple[tf.Tensor, State]:
+        """The recurrent part of the step, given one step of ``project_inputs``' output."""
+        return self(projected, state)
+
+    def named_parameters(self) -> dict[str, tf.Variable]:
+        """The variables by name, in the order they were created (``weight_ih``, ...)."""
+        return named_variables(self)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter as a NumPy array, under its name."""
+        return {name: v.numpy() for name, v in self.named_parameters().items()}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
+        """Assign parameters from a dict of arrays (NumPy, TensorFlow or PyTorch CPU tensors).
+
+        Keys and shapes must match ``state_dict()``; with ``strict=False`` missing keys are
+        left as they are and unexpected keys are ignored.
+        """
+        load_parameters(self.named_parameters(), state_dict, owner=type(self).__name__, strict=strict)
+
+
+class ProjectedCell(Cell):
+    """A cell split into a time-parallel input projection and a recurrent step.
+
+    ``__call__`` is ``step(project_inputs(x), state)``, so a subclass writes the maths once.
+    """
+
+    @abc.abstractmethod
+    def project_inputs(self, inputs: tf.Tensor) -> tf.Tensor:
+        """The input projection of any number of steps: ``[..., I] -> [..., P]``."""
+
+    @abc.abstractmethod
+    def step(self, projected: tf.Tensor, state: State) -> tuple[tf.Tensor, State]:
+        """The recurrent step from one projected input ``[B, P]`` and ``state``."""
+
+    def __call__(self, inputs: tf.Tensor, state: State) -> tuple[tf.Tensor, State]:
+        return self.step(self.project_inputs(inputs), state)
+
+
+class Runner(abc.ABC):
+    """Unrolls a cell over time.
+
+    ``priority`` ranks runners for ``runner="auto"``, which picks the highest-priority runner
+    whose ``supports(cell)`` is true.
+    """
+
+    priority: int = 0
+
+    def supports(self, cell: Cell) -> bool:
+        """Whether this runner can unroll ``cell`` (all cells, unless a runner says otherwise)."""
+        return True
+
+    @abc.abstractmethod
+    def run(
+        self,
+        cell: Cell,
+        inputs: tf.Tensor,
+        initial_state: State,
+        mask: tf.Tensor | None = None,
+    ) -> tuple[tf.Tensor, State]:
+        """Unroll ``cell`` over ``inputs`` ``[B, T, I]`` from ``initial_state``.
+
+        Returns ``(outputs [B, T, O], final_state)``. Where ``mask`` ``[B, T]`` (bool) is false,
+        the state is carried through unchanged and the output is zero.
+        """
+
+
+class Loss(abc.ABC):
+    """A training loss: the mean of the per-step losses L_t over the counted steps and the batch.
+
+    ``per_step`` is false for a loss on the last step only (one label per sequence): a trainer
+    then computes it only in the window that ends the sequence.
+    """
+
+    per_step: bool = True
+
+    @abc.abstractmethod
+    def __call__(
+        self, targets: tf.Tensor, outputs: tf.Tensor, mask: tf.Tensor | None = None
+    ) -> tf.Tensor:
+        """The scalar loss of ``outputs`` ``[B, T, O]`` against ``targets``.
+
+        Targets are ``[B, T]`` (class ids) or ``[B, T, O]`` (values) for a per-step loss and
+        ``[B]`` or ``[B, O]`` for a last-step loss. Steps where ``mask`` ``[B, T]`` is false do
+        not count.
+        """
+
+
+@dataclass(frozen=True)
+class Window:
+    """One update of truncated back-propagation through time, over steps ``[backprop_from, end)``.
+
+    The state at ``backprop_from`` is a constant; the loss is the mean of L_t over the steps
+    ``[loss_from, end)``; gradients flow back to ``backprop_from`` and no further.
+    """
+
+    backprop_from: int
+    loss_from: int
+    end: int
+
+
+class TruncationStrategy(abc.ABC):
+    """A pure schedule of updates over a sequence: no TensorFlow."""
+
+    @abc.abstractmethod
+    def windows(self, length: int) -> Iterator[Window]:
+        """The updates over a sequence of ``length`` steps, in order."""
+
+
+@dataclass(frozen=True)
+class SequenceBatch:
+    """A batch of B sequences (or B parallel streams): inputs ``[B, T, ...]``, targets, mask."""
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray | None = None
+
+
+class Task(abc.ABC):
+    """Makes the data and says what the targets are.
+
+    ``target_form`` is ``"sequence"`` (one label per sequence), ``"step"`` (a label per step)
+    or ``"shifted"`` (the input shifted by one). ``default_loss`` names a registered loss.
+    """
+
+    target_form: str = "step"
+    default_loss: str = "cross-entropy"
+
+    @abc.abstractmethod
+    def model_dims(self) -> dict[str, int]:
+        """The sizes a model for this task needs: ``vocab_size`` or ``input_size``, and
+        ``output_size``."""
+
+    @abc.abstractmethod
+    def train_batches(self, batch_size: int, seed: int) -> Iterable[SequenceBatch]:
+        """The training data: an iterable of batches (streams are one long batch per epoch)."""
+
+    @abc.abstractmethod
+    def eval_batches(self, batch_size: int) -> Iterable[SequenceBatch]:
+        """The validation data."""
+
+    def metrics(self, mean_loss: float) -> dict[str, float]:
+        """Metrics derived from a mean loss (bits per character, ...); none by default."""
+        return {}

@@ -1,0 +1,184 @@
+"""Names to factories: what the plugins registered, who provides each, and ``make_*``.
+
+The registry is built from a plugin manager. Each plugin's hooks are called one plugin at a
+time; a plugin whose hook raises, or that registers a name already taken, is recorded as broken
+and none of its registrations is kept, so a plugin either works whole or not at all.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from seqkit.errors import OptionError, PluginError, SeqkitError, UnknownNameError
+from seqkit.interfaces import Cell, Loss, Runner, Task, TruncationStrategy
+from seqkit.plugin_manager import BrokenPlugin, LoadedPlugins, PluginInfo, make_plugin_manager
+
+# kind -> (hook name, the interface a factory must return)
+KINDS: dict[str, tuple[str, type]] = {
+    "cell": ("seqkit_register_cells", Cell),
+    "runner": ("seqkit_register_runners", Runner),
+    "loss": ("seqkit_register_losses", Loss),
+    "truncation": ("seqkit_register_truncations", TruncationStrategy),
+    "task": ("seqkit_register_tasks", Task),
+}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One registered component: its kind, name, factory and the plugin that provides it."""
+
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    plugin: PluginInfo
+
+
+class _Rejected(Exception):
+    """A plugin broke a registration rule; the message is the reason."""
+
+
+class Registry:
+    """What the loaded plugins registered, by kind and name."""
+
+    def __init__(self, plugins: LoadedPlugins):
+        self.plugins = plugins
+        self.broken: list[BrokenPlugin] = list(plugins.broken)
+        self._entries: dict[str, dict[str, Registration]] = {kind: {} for kind in KINDS}
+        for name, info in plugins.infos.items():
+            self._add_plugin(name, info)
+
+    def _add_plugin(self, plugin_name: str, info: PluginInfo) -> None:
+        staged: list[Registration] = []
+
+        def register(name: str, factory: Callable[..., Any]) -> None:
+            if not isinstance(name, str) or not _NAME.match(name):
+                raise _Rejected(f"registered an invalid {kind} name {name!r}")
+            if not callable(factory):
+                raise _Rejected(f"registered {kind} {name!r} with a factory that is not callable")
+            taken = self._entries[kind].get(name) or next(
+                (r for r in staged if r.kind == kind and r.name == name), None
+            )
+            if taken is not None:
+                raise _Rejected(
+                    f"registers {kind} {name!r}, which {taken.plugin.provider} "
+                    f"(plugin {taken.plugin.name!r}) already provides"
+                )
+            staged.append(Registration(kind, name, factory, info))
+
+        try:
+            for kind, (hook_name, _) in KINDS.items():
+                for impl in getattr(self.plugins.manager.hook, hook_name).get_hookimpls():
+                    if impl.plugin_name == plugin_name:
+                        impl.function(**{arg: register for arg in impl.argnames})
+        except _Rejected as exc:
+            self.broken.append(BrokenPlugin(info, str(exc)))
+            return
+        except Exception as exc:  # a plugin's own bug must not break the others
+            self.broken.append(
+                BrokenPlugin(info, f"its {kind} hook raised {type(exc).__name__}: {exc}")
+            )
+            return
+        for entry in staged:
+            self._entries[entry.kind][entry.name] = entry
+
+    def names(self, kind: str) -> list[str]:
+        """The registered names of one kind, sorted."""
+        return sorted(self._kind(kind))
+
+    def registrations(self) -> list[Registration]:
+        """Every registration, by kind then name."""
+        return [self._kind(k)[n] for k in KINDS for n in self.names(k)]
+
+    def get(self, kind: str, name: str) -> Registration:
+        """The registration of ``name``; an UnknownNameError lists the known names."""
+        entries = self._kind(kind)
+        if not isinstance(name, str) or name not in entries:
+            raise UnknownNameError(kind, str(name), entries)
+        return entries[name]
+
+    def make(self, kind: str, name: str, *args: Any, **options: Any) -> Any:
+        """Build the component ``name`` of ``kind`` with ``factory(*args, **options)``."""
+        entry = self.get(kind, name)
+        _check_options(entry, args, options)
+        try:
+            made = entry.factory(*args, **options)
+        except SeqkitError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                f"{kind} {name!r} from {entry.plugin.provider} failed to build: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        interface = KINDS[kind][1]
+        if not isinstance(made, interface):
+            raise PluginError(
+                f"{kind} {name!r} from {entry.plugin.provider} built a "
+                f"{type(made).__name__}, which is not a seqkit.{interface.__name__}."
+            )
+        return made
+
+    def _kind(self, kind: str) -> dict[str, Registration]:
+        if kind not in self._entries:
+            raise UnknownNameError("kind", kind, KINDS)
+        return self._entries[kind]
+
+
+def _check_options(entry: Registration, args: tuple, options: dict) -> None:
+    """Name the option a factory does not take, before calling it."""
+    try:
+        signature = inspect.signature(entry.factory)
+    except (TypeError, ValueError):  # builtins and some callables have no signature
+        return
+    try:
+        signature.bind(*args, **options)
+    except TypeError as exc:
+        takes = [
+            p.name
+            for p in signature.parameters.values()
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is not p.empty
+        ]
+        raise OptionError(
+            f"{entry.kind} {entry.name!r}: {exc}; its options are: {', '.join(takes) or 'none'}."
+        ) from None
+
+
+@functools.cache
+def default_registry() -> Registry:
+    """The registry of the installed plugins, built on first use."""
+    return Registry(make_plugin_manager())
+
+
+def available(kind: str) -> list[str]:
+    """The registered names of ``kind`` (cell, runner, loss, truncation or task)."""
+    return default_registry().names(kind)
+
+
+def make_cell(name: str, input_size: int, hidden_size: int, **options: Any) -> Cell:
+    """Build the registered cell ``name``: ``make_cell("lstm", 64, 256)``."""
+    return default_registry().make("cell", name, input_size, hidden_size, **options)
+
+
+def make_runner(name: str, **options: Any) -> Runner:
+    """Build the registered runner ``name``."""
+    return default_registry().make("runner", name, **options)
+
+
+def make_loss(name: str, **options: Any) -> Loss:
+    """Build the registered loss ``name``."""
+    return default_registry().make("loss", name, **options)
+
+
+def make_truncation(name: str, **options: Any) -> TruncationStrategy:
+    """Build the registered truncation strategy ``name``: ``make_truncation("tbptt", k1=32)``."""
+    return default_registry().make("truncation", name, **options)
+
+
+def make_task(name: str, **options: Any) -> Task:
+    """Build the registered task ``name``."""
+    return default_registry().make("task", name, **options)
