@@ -34,8 +34,10 @@ class GRUCell(seqkit.ProjectedCell):
 
     def __init__(self, input_size, hidden_size, *, dtype=tf.float32, name=None):
         super().__init__(input_size, hidden_size, dtype=dtype, name=name)
-        I, H = self.input_size, self.hidden_size  # noqa: N806 (the maths' names)
-        self.weight_ih = tf.Variable(gate_blocks(glorot_uniform, 3, H, I, self.dtype), name="weight_ih")
+        n_in, H = self.input_size, self.hidden_size  # noqa: N806 (H as in the equations)
+        self.weight_ih = tf.Variable(
+            gate_blocks(glorot_uniform, 3, H, n_in, self.dtype), name="weight_ih"
+        )
         self.weight_hh = tf.Variable(gate_blocks(orthogonal, 3, H, H, self.dtype), name="weight_hh")
         self.bias_ih = tf.Variable(tf.zeros([3 * H], self.dtype), name="bias_ih")
         self.bias_hh = tf.Variable(tf.zeros([3 * H], self.dtype), name="bias_hh")

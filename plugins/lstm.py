@@ -21,7 +21,7 @@ from seqkit.ops import gate_blocks, glorot_uniform, linear, orthogonal
 
 
 def lstm_step(projected, h, c, weight_hh):
-    """The recurrent part: ``projected`` = W_i x_t + b_i + b_h ``[B, 4H]``; ``h``, ``c`` ``[B, H]``."""
+    """The recurrent part: ``projected`` = W_i x_t + b_i + b_h ``[B, 4H]``; h, c ``[B, H]``."""
     z = projected + tf.matmul(h, weight_hh, transpose_b=True)
     i, f, g, o = tf.split(z, 4, axis=-1)
     c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
@@ -34,8 +34,10 @@ class LSTMCell(seqkit.ProjectedCell):
 
     def __init__(self, input_size, hidden_size, *, dtype=tf.float32, name=None):
         super().__init__(input_size, hidden_size, dtype=dtype, name=name)
-        I, H = self.input_size, self.hidden_size  # noqa: N806 (the maths' names)
-        self.weight_ih = tf.Variable(gate_blocks(glorot_uniform, 4, H, I, self.dtype), name="weight_ih")
+        n_in, H = self.input_size, self.hidden_size  # noqa: N806 (H as in the equations)
+        self.weight_ih = tf.Variable(
+            gate_blocks(glorot_uniform, 4, H, n_in, self.dtype), name="weight_ih"
+        )
         self.weight_hh = tf.Variable(gate_blocks(orthogonal, 4, H, H, self.dtype), name="weight_hh")
         forget_one = tf.concat([tf.zeros([H]), tf.ones([H]), tf.zeros([2 * H])], 0)
         self.bias_ih = tf.Variable(tf.cast(forget_one, self.dtype), name="bias_ih")

@@ -33,8 +33,8 @@ class VanillaCell(seqkit.ProjectedCell):
                 f"VanillaCell: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}."
             )
         self.activation = activation
-        I, H = self.input_size, self.hidden_size  # noqa: N806 (the maths' names)
-        self.weight_ih = tf.Variable(glorot_uniform(H, I, self.dtype), name="weight_ih")
+        n_in, H = self.input_size, self.hidden_size  # noqa: N806 (H as in the equations)
+        self.weight_ih = tf.Variable(glorot_uniform(H, n_in, self.dtype), name="weight_ih")
         self.weight_hh = tf.Variable(orthogonal(H, H, self.dtype), name="weight_hh")
         self.bias_ih = tf.Variable(tf.zeros([H], self.dtype), name="bias_ih")
         self.bias_hh = tf.Variable(tf.zeros([H], self.dtype), name="bias_hh")

@@ -94,7 +94,9 @@ class Cell(tf.Module, abc.ABC):
         Keys and shapes must match ``state_dict()``; with ``strict=False`` missing keys are
         left as they are and unexpected keys are ignored.
         """
-        load_parameters(self.named_parameters(), state_dict, owner=type(self).__name__, strict=strict)
+        load_parameters(
+            self.named_parameters(), state_dict, owner=type(self).__name__, strict=strict
+        )
 
 
 class ProjectedCell(Cell):
@@ -119,10 +121,12 @@ class Runner(abc.ABC):
     """Unrolls a cell over time.
 
     ``priority`` ranks runners for ``runner="auto"``, which picks the highest-priority runner
-    whose ``supports(cell)`` is true.
+    whose ``supports(cell)`` is true. ``jit_compile`` asks the code that runs the model (the
+    trainer's update step, sampling) to compile that whole step with XLA.
     """
 
     priority: int = 0
+    jit_compile: bool = False  # ask the step that runs the model to compile itself with XLA
 
     def supports(self, cell: Cell) -> bool:
         """Whether this runner can unroll ``cell`` (all cells, unless a runner says otherwise)."""

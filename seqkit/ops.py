@@ -12,6 +12,7 @@ def linear(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | None = None) -> tf
 
     ``x`` ``[..., I]``, ``weight`` ``[O, I]`` (PyTorch's layout), ``bias`` ``[O]`` -> ``[..., O]``.
     """
+    x = tf.convert_to_tensor(x, dtype_hint=weight.dtype)  # NumPy arrays too, as tf.matmul takes
     if x.shape.rank == 2:
         y = tf.matmul(x, weight, transpose_b=True)
     else:  # one 2-D matmul over all leading axes: faster than a batched matmul
@@ -37,5 +38,5 @@ def orthogonal(rows: int, cols: int, dtype=tf.float32) -> tf.Tensor:
 
 
 def gate_blocks(init, gates: int, hidden: int, cols: int, dtype=tf.float32) -> tf.Tensor:
-    """``gates`` blocks of ``[hidden, cols]``, each drawn by ``init``, stacked into ``[G*H, cols]``."""
+    """``gates`` blocks of ``[hidden, cols]``, each drawn by ``init``, stacked: ``[G*H, cols]``."""
     return tf.concat([init(hidden, cols, dtype) for _ in range(gates)], axis=0)

@@ -81,8 +81,7 @@ def load_parameters(
         expected = tuple(variable.shape)
         if array.shape != expected:
             raise StateDictError(
-                f"{owner}.load_state_dict: {name!r} has shape {array.shape}, "
-                f"expected {expected}."
+                f"{owner}.load_state_dict: {name!r} has shape {array.shape}, expected {expected}."
             )
         if not np.issubdtype(array.dtype, np.number):
             raise StateDictError(

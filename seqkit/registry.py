@@ -55,6 +55,26 @@ class Registry:
 
     def _add_plugin(self, plugin_name: str, info: PluginInfo) -> None:
         staged: list[Registration] = []
+        kind = ""
+        try:
+            for kind, (hook_name, _) in KINDS.items():
+                register = self._registrar(kind, info, staged)
+                for impl in getattr(self.plugins.manager.hook, hook_name).get_hookimpls():
+                    if impl.plugin_name == plugin_name:
+                        impl.function(**{arg: register for arg in impl.argnames})
+        except _Rejected as exc:
+            self.broken.append(BrokenPlugin(info, str(exc)))
+            return
+        except Exception as exc:  # a plugin's own bug must not break the others
+            self.broken.append(
+                BrokenPlugin(info, f"its {kind} hook raised {type(exc).__name__}: {exc}")
+            )
+            return
+        for entry in staged:
+            self._entries[entry.kind][entry.name] = entry
+
+    def _registrar(self, kind: str, info: PluginInfo, staged: list[Registration]):
+        """The ``register(name, factory)`` callback one plugin's hook of ``kind`` receives."""
 
         def register(name: str, factory: Callable[..., Any]) -> None:
             if not isinstance(name, str) or not _NAME.match(name):
@@ -71,21 +91,7 @@ class Registry:
                 )
             staged.append(Registration(kind, name, factory, info))
 
-        try:
-            for kind, (hook_name, _) in KINDS.items():
-                for impl in getattr(self.plugins.manager.hook, hook_name).get_hookimpls():
-                    if impl.plugin_name == plugin_name:
-                        impl.function(**{arg: register for arg in impl.argnames})
-        except _Rejected as exc:
-            self.broken.append(BrokenPlugin(info, str(exc)))
-            return
-        except Exception as exc:  # a plugin's own bug must not break the others
-            self.broken.append(
-                BrokenPlugin(info, f"its {kind} hook raised {type(exc).__name__}: {exc}")
-            )
-            return
-        for entry in staged:
-            self._entries[entry.kind][entry.name] = entry
+        return register
 
     def names(self, kind: str) -> list[str]:
         """The registered names of one kind, sorted."""

@@ -15,7 +15,9 @@ def plugins() -> None:
 
     registry = default_registry()
     rows = [("KIND", "NAME", "PROVIDED BY")]
-    rows += [(r.kind, r.name, f"{r.plugin.provider} ({r.plugin.name})") for r in registry.registrations()]
+    rows += [
+        (r.kind, r.name, f"{r.plugin.provider} ({r.plugin.name})") for r in registry.registrations()
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     for kind, name, provider in rows:
         click.echo(f"{kind:<{widths[0]}}  {name:<{widths[1]}}  {provider}")

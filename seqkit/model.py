@@ -1,0 +1,216 @@
+"""``SequenceModel``: encoder -> a stack of cells unrolled by a runner -> output head.
+
+    model = seqkit.SequenceModel("lstm", input_size=None, hidden_size=256, output_size=65,
+                                 num_layers=2, encoder="embedding", vocab_size=65,
+                                 embedding_size=64)
+    logits, state = model(tokens)              # tokens [B, T] -> logits [B, T, 65]
+
+As ``torch.nn.LSTM``: a state is one tuple per layer, and ``state_dict()`` names the stack's
+parameters ``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``, ``..._l1``. The
+encoder's are ``embedding.weight`` ([V, E], as ``torch.nn.Embedding``) and the head's
+``head.weight`` ([O, H]) and ``head.bias`` ([O]): y_t = f(W_out h_t + b_out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from seqkit.errors import OptionError, ShapeError
+from seqkit.interfaces import Cell, Runner, State, check_size
+from seqkit.ops import glorot_uniform, linear
+from seqkit.parameters import load_parameters
+from seqkit.registry import Registry, default_registry
+
+ENCODERS = (None, "onehot", "embedding")
+OUTPUT_ACTIVATIONS = {
+    None: tf.identity,
+    "linear": tf.identity,
+    "tanh": tf.tanh,
+    "sigmoid": tf.sigmoid,
+    "relu": tf.nn.relu,
+    "softmax": tf.nn.softmax,
+}
+
+
+def resolve_runner(runner: str | Runner, cells: Sequence[Cell], registry: Registry) -> Runner:
+    """A runner by name; ``"auto"`` is the highest-priority runner that supports every cell."""
+    if isinstance(runner, Runner):
+        return runner
+    if runner != "auto":
+        return registry.make("runner", runner)
+    candidates = [registry.make("runner", name) for name in registry.names("runner")]
+    for candidate in sorted(candidates, key=lambda r: -r.priority):
+        if all(candidate.supports(cell) for cell in cells):
+            return candidate
+    raise OptionError(f"runner 'auto': no installed runner supports {type(cells[0]).__name__}.")
+
+
+class SequenceModel(tf.Module):
+    """A recurrent network: encoder, ``num_layers`` cells of ``hidden_size``, output head."""
+
+    def __init__(
+        self,
+        cell: str,
+        input_size: int | None = None,
+        hidden_size: int = 128,
+        output_size: int | None = None,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        encoder: str | None = None,
+        vocab_size: int | None = None,
+        embedding_size: int | None = None,
+        output_activation: str | None = None,
+        runner: str | Runner = "auto",
+        cell_options: Mapping[str, Any] | None = None,
+        dtype=tf.float32,
+        registry: Registry | None = None,
+        name: str | None = None,
+    ):
+        super().__init__(name=name)
+        registry = registry or default_registry()
+        self.dtype = tf.as_dtype(dtype)
+        self.hidden_size = check_size("SequenceModel", "hidden_size", hidden_size)
+        self.num_layers = check_size("SequenceModel", "num_layers", num_layers)
+        if not 0.0 <= float(dropout) < 1.0:
+            raise OptionError(f"SequenceModel: dropout must be in [0, 1), got {dropout!r}.")
+        self.dropout = float(dropout)
+        if encoder not in ENCODERS:
+            raise OptionError(
+                "SequenceModel: encoder must be one of None, 'onehot', 'embedding'; "
+                f"got {encoder!r}."
+            )
+        if output_activation not in OUTPUT_ACTIVATIONS:
+            known = ", ".join(repr(k) for k in OUTPUT_ACTIVATIONS)
+            raise OptionError(
+                f"SequenceModel: output_activation must be one of {known}; "
+                f"got {output_activation!r}."
+            )
+        self.encoder = encoder
+        self.output_activation = output_activation
+        self.vocab_size = None
+        self.input_size = self._encoder_input_size(input_size, vocab_size, embedding_size)
+        self.cell_name = cell
+        sizes = [self.input_size] + [self.hidden_size] * (self.num_layers - 1)
+        options = dict(cell_options or {})
+        self.cells = [
+            registry.make("cell", cell, size, self.hidden_size, dtype=self.dtype, **options)
+            for size in sizes
+        ]
+        self.output_size = None
+        if output_size is not None:
+            self.output_size = check_size("SequenceModel", "output_size", output_size)
+            width = self.cells[-1].output_size
+            self.head_weight = tf.Variable(
+                glorot_uniform(self.output_size, width, self.dtype), name="head_weight"
+            )
+            self.head_bias = tf.Variable(tf.zeros([self.output_size], self.dtype), name="head_bias")
+        self.runner = resolve_runner(runner, self.cells, registry)
+
+    def _encoder_input_size(self, input_size, vocab_size, embedding_size) -> int:
+        if self.encoder is None:
+            return check_size("SequenceModel", "input_size", input_size)
+        self.vocab_size = check_size("SequenceModel", "vocab_size", vocab_size)
+        if self.encoder == "onehot":
+            if input_size not in (None, self.vocab_size):
+                raise OptionError(
+                    f"SequenceModel: a one-hot encoder gives vocab_size ({vocab_size}) inputs; "
+                    f"input_size {input_size} disagrees (leave it out)."
+                )
+            return self.vocab_size
+        size = check_size("SequenceModel", "embedding_size", embedding_size or input_size)
+        limit = 1.0  # as torch.nn.Embedding's N(0, 1), but bounded
+        self.embedding = tf.Variable(
+            tf.random.uniform([self.vocab_size, size], -limit, limit, dtype=self.dtype),
+            name="embedding",
+        )
+        return size
+
+    # -- state -------------------------------------------------------------------------------
+
+    def initial_state(self, batch_size: int) -> tuple[State, ...]:
+        """The zero state: one tuple per layer."""
+        return tuple(cell.initial_state(batch_size, self.dtype) for cell in self.cells)
+
+    # -- forward -----------------------------------------------------------------------------
+
+    def encode(self, inputs) -> tf.Tensor:
+        """Inputs to cell inputs: ``[B, T]`` ids -> ``[B, T, I]``, or dense ``[B, T, I]`` as is."""
+        inputs = tf.convert_to_tensor(inputs)
+        if self.encoder is None:
+            if inputs.shape.rank != 3:
+                raise ShapeError(
+                    f"SequenceModel: dense inputs must be [batch, time, {self.input_size}], "
+                    f"got shape {inputs.shape}."
+                )
+            return tf.cast(inputs, self.dtype)
+        if not inputs.dtype.is_integer:
+            raise ShapeError(
+                f"SequenceModel: the {self.encoder} encoder takes integer ids, "
+                f"got {inputs.dtype.name}."
+            )
+        if self.encoder == "onehot":
+            return tf.one_hot(inputs, self.vocab_size, dtype=self.dtype)
+        return tf.gather(self.embedding, inputs)
+
+    def head(self, hidden: tf.Tensor) -> tf.Tensor:
+        """y_t = f(W_out h_t + b_out), or h_t where the model has no head."""
+        if self.output_size is None:
+            return hidden
+        return OUTPUT_ACTIVATIONS[self.output_activation](
+            linear(hidden, self.head_weight, self.head_bias)
+        )
+
+    def __call__(self, inputs, initial_state=None, mask=None, training: bool = False):
+        """``(outputs [B, T, O], final_state)``; the state is one tuple per layer."""
+        x = self.encode(inputs)
+        if initial_state is None:
+            initial_state = self.initial_state(tf.shape(x)[0])
+        if len(initial_state) != self.num_layers:
+            raise ShapeError(
+                f"SequenceModel: initial_state has {len(initial_state)} layers, "
+                f"the model has {self.num_layers}."
+            )
+        if mask is not None:
+            mask = tf.cast(mask, tf.bool)
+        final = []
+        for layer, (cell, state) in enumerate(zip(self.cells, initial_state, strict=True)):
+            x, state = self.runner.run(cell, x, tuple(state), mask)
+            final.append(state)
+            if training and self.dropout and layer < self.num_layers - 1:
+                x = tf.nn.dropout(x, rate=self.dropout)  # between layers, as torch.nn.LSTM
+        return self.head(x), tuple(final)
+
+    def step(self, inputs, state):
+        """One step through every layer: ``inputs`` ``[B]`` ids or ``[B, I]`` -> ``[B, O]``."""
+        x = self.encode(tf.expand_dims(inputs, 1))[:, 0]
+        new_state = []
+        for cell, layer_state in zip(self.cells, state, strict=True):
+            x, layer_state = cell(x, tuple(layer_state))
+            new_state.append(tuple(layer_state))
+        return self.head(x), tuple(new_state)
+
+    # -- parameters --------------------------------------------------------------------------
+
+    def named_parameters(self) -> dict[str, tf.Variable]:
+        """Parameters in ``torch.nn.LSTM``'s names: ``weight_ih_l0``, ..., then encoder, head."""
+        params = {}
+        if self.encoder == "embedding":
+            params["embedding.weight"] = self.embedding
+        for layer, cell in enumerate(self.cells):
+            params.update({f"{k}_l{layer}": v for k, v in cell.named_parameters().items()})
+        if self.output_size is not None:
+            params["head.weight"] = self.head_weight
+            params["head.bias"] = self.head_bias
+        return params
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter as a NumPy array, under its PyTorch-style name."""
+        return {name: v.numpy() for name, v in self.named_parameters().items()}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
+        """Assign parameters by name (NumPy, TensorFlow or PyTorch CPU arrays); see state_dict."""
+        load_parameters(self.named_parameters(), state_dict, "SequenceModel", strict=strict)
