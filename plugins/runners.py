@@ -61,6 +61,8 @@ def python_unroll(cell, inputs, initial_state, mask=None):
 
 def while_unroll(cell, inputs, initial_state, mask=None):
     """The loop as a ``tf.while_loop`` over time-major tensors, for any length."""
+    if inputs.shape[1] == 0:  # no steps: XLA cannot compile a loop body that reads an empty list
+        return python_unroll(cell, inputs, initial_state, mask)
     projected = tf.transpose(cell.project_inputs(inputs), [1, 0, 2])  # [T, B, P]
     steps = tf.shape(projected)[0]
     inputs_ta = tf.TensorArray(projected.dtype, size=steps, element_shape=projected.shape[1:])
@@ -126,6 +128,13 @@ class XLARunner(GraphRunner):
 
     priority = 20
     jit_compile = True
+
+    def run(self, cell, inputs, initial_state, mask=None):
+        if tf.executing_eagerly():
+            return super().run(cell, inputs, initial_state, mask)
+        inputs = tf.convert_to_tensor(inputs)
+        check_inputs(cell, inputs, initial_state, mask)
+        return while_unroll(cell, inputs, tuple(initial_state), mask)  # inlined in the step
 
 
 @seqkit.hookimpl

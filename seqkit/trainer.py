@@ -1,0 +1,242 @@
+"""``Trainer``: truncated back-propagation through time over streams or batches of sequences.
+
+    model = seqkit.SequenceModel("lstm", hidden_size=128, output_size=vocab, encoder="onehot",
+                                 vocab_size=vocab)
+    trainer = seqkit.Trainer(model, loss="cross-entropy",
+                             truncation=seqkit.make_truncation("tbptt", k1=32, k2=64), lr=2e-3)
+    trainer.fit(seqkit.SequenceBatch(inputs, targets), steps=500)   # B streams [B, N]
+
+Each update is one window of the truncation strategy: forward from the carried state (a
+constant), the mean loss over the window's loss steps, the gradients, clipping by global norm,
+one optimizer step. Every stream's state is carried from window to window; for k2 > k1 the
+walk keeps the state k2 steps back so that no step is run forward twice.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from seqkit.errors import OptionError, ShapeError, UnknownNameError
+from seqkit.interfaces import Loss, SequenceBatch, TruncationStrategy
+from seqkit.registry import Registry, default_registry
+from seqkit.tbptt import WindowWalk, window_loss
+
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "sgd": keras.optimizers.SGD,
+    "rmsprop": keras.optimizers.RMSprop,
+    "adagrad": keras.optimizers.Adagrad,
+}
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow, so that weights, data order and dropout repeat."""
+    keras.utils.set_random_seed(int(seed))
+
+
+def make_optimizer(name: str, lr) -> keras.optimizers.Optimizer:
+    """A Keras optimizer by name (adam, sgd, rmsprop, adagrad); ``lr`` a float or a schedule."""
+    if isinstance(name, keras.optimizers.Optimizer):
+        return name
+    if name not in OPTIMIZERS:
+        raise UnknownNameError("optimizer", str(name), OPTIMIZERS)
+    if not isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
+        if not isinstance(lr, int | float) or isinstance(lr, bool) or not lr > 0:
+            raise OptionError(f"Trainer: the learning rate must be a positive number, got {lr!r}.")
+    return OPTIMIZERS[name](learning_rate=lr)
+
+
+class Callback:
+    """Hooks into training. ``trainer.stop_training = True`` ends ``fit`` after this update."""
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Before the first update of ``fit``."""
+
+    def on_update_end(self, trainer: Trainer, logs: Mapping[str, Any]) -> None:
+        """After each update: ``logs`` has step, loss, grad_norm, tokens, window, epoch."""
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        """After the last update of ``fit``."""
+
+
+def _as_batch(data) -> SequenceBatch:
+    if isinstance(data, SequenceBatch):
+        return data
+    if isinstance(data, tuple) and len(data) in (2, 3):
+        return SequenceBatch(*data)
+    raise OptionError(
+        "Trainer.fit: data must be a SequenceBatch, an (inputs, targets[, mask]) tuple, "
+        f"or an iterable of them; got {type(data).__name__}."
+    )
+
+
+class Trainer:
+    """Trains a ``SequenceModel`` with a loss, a truncation strategy and an optimizer."""
+
+    def __init__(
+        self,
+        model,
+        loss: str | Loss = "cross-entropy",
+        truncation: str | TruncationStrategy = "bptt",
+        optimizer: str | keras.optimizers.Optimizer = "adam",
+        lr=1e-3,
+        clip_norm: float | None = None,
+        seed: int | None = None,
+        callbacks: Iterable[Callback] = (),
+        jit_compile: bool | None = None,
+        registry: Registry | None = None,
+    ):
+        registry = registry or default_registry()
+        if seed is not None:
+            set_seed(seed)
+        self.model = model
+        self.loss = loss if isinstance(loss, Loss) else registry.make("loss", loss)
+        self.truncation = (
+            truncation
+            if isinstance(truncation, TruncationStrategy)
+            else registry.make("truncation", truncation)
+        )
+        if clip_norm is not None and not (isinstance(clip_norm, int | float) and clip_norm > 0):
+            raise OptionError(f"Trainer: clip_norm must be a positive number, got {clip_norm!r}.")
+        self.clip_norm = clip_norm
+        self.optimizer = make_optimizer(optimizer, lr)
+        self.variables = list(model.trainable_variables)
+        self.optimizer.build(self.variables)
+        self.callbacks = list(callbacks)
+        if jit_compile is None:
+            jit_compile = bool(getattr(model.runner, "jit_compile", False))
+        self._update = tf.function(self._update_step, jit_compile=jit_compile)
+        self.step = 0  # updates done, over every call of fit
+        self.epoch = 0
+        self.stop_training = False
+
+    # -- one update --------------------------------------------------------------------------
+
+    def _update_step(self, state, inputs, targets, mask, loss_from: int, keep_at: int):
+        with tf.GradientTape() as tape:
+            value, kept, final = window_loss(
+                self.model, self.loss, state, inputs, targets, mask, loss_from, keep_at
+            )
+        grads = tape.gradient(value, self.variables)
+        grads = [
+            tf.zeros_like(v) if g is None else g for g, v in zip(grads, self.variables, strict=True)
+        ]
+        norm = tf.linalg.global_norm(grads)
+        if self.clip_norm is not None:
+            grads, _ = tf.clip_by_global_norm(grads, self.clip_norm, use_norm=norm)
+        self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))
+        stop = tf.stop_gradient
+        return value, norm, tf.nest.map_structure(stop, kept), tf.nest.map_structure(stop, final)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def fit(self, data, steps: int | None = None, epochs: int | None = None) -> list[dict]:
+        """Train on ``data`` for ``steps`` updates or ``epochs`` passes (one epoch if neither).
+
+        ``data`` is a ``SequenceBatch`` of B parallel streams ``[B, N]`` (repeated each epoch,
+        each epoch from the zero state), an ``(inputs, targets[, mask])`` tuple, or an iterable
+        of batches of independent sequences. Returns the logs of every update.
+        """
+        if steps is not None and (not isinstance(steps, int) or steps < 1):
+            raise OptionError(f"Trainer.fit: steps must be a positive integer, got {steps!r}.")
+        if steps is None and epochs is None:
+            epochs = 1
+        single = isinstance(data, SequenceBatch | tuple)
+        history: list[dict] = []
+        self.stop_training = False
+        for callback in self.callbacks:
+            callback.on_train_begin(self)
+        done, epoch = 0, 0
+        while not self.stop_training and (epochs is None or epoch < epochs):
+            batches = [data] if single else data
+            seen = False
+            for batch in batches:
+                seen = True
+                for logs in self._train_batch(_as_batch(batch)):
+                    history.append(logs)
+                    done += 1
+                    if self.stop_training or (steps is not None and done >= steps):
+                        self.stop_training = True
+                        break
+                if self.stop_training:
+                    break
+            if not seen:
+                raise OptionError("Trainer.fit: the data holds no batches.")
+            epoch += 1
+            self.epoch += 1
+        for callback in self.callbacks:
+            callback.on_train_end(self)
+        return history
+
+    def _train_batch(self, batch: SequenceBatch):
+        inputs = tf.convert_to_tensor(batch.inputs)
+        targets = tf.convert_to_tensor(batch.targets)
+        mask = None if batch.mask is None else tf.convert_to_tensor(batch.mask, tf.bool)
+        if inputs.shape.rank is None or inputs.shape.rank < 2:
+            raise ShapeError(f"Trainer: inputs must be [batch, time, ...], got {inputs.shape}.")
+        walk = WindowWalk(
+            self.model, self.truncation, inputs, targets, mask, per_step=self.loss.per_step
+        )
+        for job in walk:
+            started = time.perf_counter()
+            value, norm, kept, final = self._update(
+                job.state, job.inputs, job.targets, job.mask, job.loss_from, job.keep_at
+            )
+            walk.record(kept, final)
+            self.step += 1
+            window = job.window
+            logs = {
+                "step": self.step,
+                "epoch": self.epoch,
+                "loss": float(value),
+                "grad_norm": float(norm),
+                "tokens": int(inputs.shape[0]) * (window.end - window.loss_from),
+                "seconds": time.perf_counter() - started,
+                "window": window,
+            }
+            if not math.isfinite(logs["loss"]):
+                logs["nonfinite"] = True
+            for callback in self.callbacks:
+                callback.on_update_end(self, logs)
+            yield logs
+
+    # -- evaluation --------------------------------------------------------------------------
+
+    def evaluate(self, data, chunk: int = 256) -> float:
+        """The mean loss over ``data`` (as ``fit`` takes it), forward only, state carried.
+
+        Long streams are run ``chunk`` steps at a time; the mean weighs every counted step
+        equally.
+        """
+        batches = [data] if isinstance(data, SequenceBatch | tuple) else data
+        total, count = 0.0, 0.0
+        for batch in batches:
+            batch = _as_batch(batch)
+            inputs = tf.convert_to_tensor(batch.inputs)
+            targets = tf.convert_to_tensor(batch.targets)
+            mask = None if batch.mask is None else tf.convert_to_tensor(batch.mask, tf.bool)
+            length = int(inputs.shape[1])
+            if not self.loss.per_step:
+                outputs, _ = self.model(inputs, mask=mask)
+                weight = float(inputs.shape[0])
+                total += float(self.loss(targets, outputs, mask)) * weight
+                count += weight
+                continue
+            state = self.model.initial_state(int(inputs.shape[0]))
+            for start in range(0, length, chunk):
+                part = slice(start, min(start + chunk, length))
+                m = None if mask is None else mask[:, part]
+                outputs, state = self.model(inputs[:, part], state, m)
+                if m is None:
+                    weight = float(inputs.shape[0] * (part.stop - part.start))
+                else:
+                    weight = float(tf.reduce_sum(tf.cast(m, tf.float32)))
+                total += float(self.loss(targets[:, part], outputs, m)) * weight
+                count += weight
+        return total / max(count, 1.0)
