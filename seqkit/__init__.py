@@ -36,6 +36,9 @@ _EXPORTS = {
         "TruncationStrategy",
         "Window",
     ],
+    "seqkit.model": ["SequenceModel"],
+    "seqkit.tbptt": ["tbptt_gradients"],
+    "seqkit.trainer": ["Callback", "Trainer", "set_seed"],
     "seqkit.registry": [
         "available",
         "make_cell",
@@ -82,6 +85,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         TruncationStrategy,
         Window,
     )
+    from seqkit.model import SequenceModel  # noqa: F401
+    from seqkit.tbptt import tbptt_gradients  # noqa: F401
+    from seqkit.trainer import Callback, Trainer, set_seed  # noqa: F401
     from seqkit.registry import (  # noqa: F401
         available,
         make_cell,
