@@ -86,8 +86,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         Window,
     )
     from seqkit.model import SequenceModel  # noqa: F401
-    from seqkit.tbptt import tbptt_gradients  # noqa: F401
-    from seqkit.trainer import Callback, Trainer, set_seed  # noqa: F401
     from seqkit.registry import (  # noqa: F401
         available,
         make_cell,
@@ -96,3 +94,5 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         make_task,
         make_truncation,
     )
+    from seqkit.tbptt import tbptt_gradients  # noqa: F401
+    from seqkit.trainer import Callback, Trainer, set_seed  # noqa: F401
