@@ -1,0 +1,164 @@
+"""The trainer: it learns, its update is the documented TBPTT gradient step, runs repeat."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import seqkit
+from seqkit.tbptt import tbptt_gradients
+
+
+def periodic_streams(batch=4, length=200, period="abcdefgh"):
+    """B streams of a periodic text: ids, and the same shifted by one."""
+    ids = np.array([period.index(c) for c in period * (length // len(period) + 2)], np.int32)
+    starts = np.arange(batch) * 3
+    x = np.stack([ids[s : s + length] for s in starts])
+    y = np.stack([ids[s + 1 : s + length + 1] for s in starts])
+    return seqkit.SequenceBatch(x, y)
+
+
+def small_model(cell="lstm", runner="graph", **kw):
+    return seqkit.SequenceModel(
+        cell, hidden_size=16, output_size=8, encoder="onehot", vocab_size=8, runner=runner, **kw
+    )
+
+
+def test_trainer_learns_a_periodic_sequence():
+    seqkit.set_seed(0)
+    trainer = seqkit.Trainer(
+        small_model(), truncation=seqkit.make_truncation("tbptt", k1=10, k2=20), lr=2e-2
+    )
+    history = trainer.fit(periodic_streams(), steps=60)
+    assert len(history) == 60 and trainer.step == 60
+    assert history[0]["loss"] > 1.8  # ln 8 = 2.08 at the start
+    assert np.mean([h["loss"] for h in history[-5:]]) < 0.3
+    assert trainer.evaluate(periodic_streams()) < 0.3
+
+
+@pytest.mark.parametrize("k1,k2", [(5, 5), (4, 7)])
+def test_first_update_is_sgd_on_the_tbptt_gradient(k1, k2):
+    """One trainer update with SGD moves each variable by -lr times tbptt_gradients' gradient."""
+    seqkit.set_seed(1)
+    model = small_model(cell="vanilla")
+    data = periodic_streams(batch=2, length=12)
+    truncation = seqkit.make_truncation("tbptt", k1=k1, k2=k2)
+    loss = seqkit.make_loss("cross-entropy")
+    (window, grads), *_ = tbptt_gradients(model, loss, data.inputs, data.targets, truncation)
+    before = [v.numpy() for v in model.trainable_variables]
+    trainer = seqkit.Trainer(model, loss, truncation, optimizer="sgd", lr=0.5)
+    logs = trainer.fit(data, steps=1)
+    assert logs[0]["window"] == window
+    for v, b, g in zip(model.trainable_variables, before, grads, strict=True):
+        np.testing.assert_allclose(v.numpy(), b - 0.5 * tf.convert_to_tensor(g).numpy(), atol=1e-6)
+
+
+def test_one_epoch_is_one_update_per_window():
+    data = periodic_streams(batch=2, length=23)
+    trainer = seqkit.Trainer(small_model(), truncation=seqkit.make_truncation("tbptt", k1=5))
+    history = trainer.fit(data, epochs=2)
+    assert [h["window"].end for h in history] == [5, 10, 15, 20, 23] * 2
+    assert [h["tokens"] for h in history[:5]] == [10, 10, 10, 10, 6]
+
+
+def test_same_seed_same_weights():
+    def run():
+        seqkit.set_seed(7)
+        model = small_model(dropout=0.3, num_layers=2)
+        seqkit.Trainer(model, truncation="bptt", seed=7).fit(periodic_streams(length=20), steps=3)
+        return model.state_dict()
+
+    a, b = run(), run()
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_clip_norm_bounds_the_update():
+    seqkit.set_seed(2)
+    model = small_model()
+    before = [v.numpy() for v in model.trainable_variables]
+    trainer = seqkit.Trainer(model, truncation="bptt", optimizer="sgd", lr=1.0, clip_norm=1e-3)
+    logs = trainer.fit(periodic_streams(length=20), steps=1)
+    assert logs[0]["grad_norm"] > 1e-3  # the raw norm is logged, before clipping
+    moved = np.sqrt(
+        sum(
+            np.sum((v.numpy() - b) ** 2)
+            for v, b in zip(model.trainable_variables, before, strict=True)
+        )
+    )
+    assert moved == pytest.approx(1e-3, rel=1e-3)
+
+
+def test_callback_sees_every_update_and_can_stop():
+    class StopAfterThree(seqkit.Callback):
+        def __init__(self):
+            self.steps = []
+
+        def on_update_end(self, trainer, logs):
+            self.steps.append(logs["step"])
+            if len(self.steps) == 3:
+                trainer.stop_training = True
+
+    callback = StopAfterThree()
+    trainer = seqkit.Trainer(
+        small_model(), truncation=seqkit.make_truncation("tbptt", k1=4), callbacks=[callback]
+    )
+    history = trainer.fit(periodic_streams(length=40), steps=10)
+    assert callback.steps == [1, 2, 3] and len(history) == 3
+
+
+def test_batches_of_sequences_with_a_mask_and_a_last_step_loss():
+    """One label per sequence: each batch is one BPTT update; padded steps do not count."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 8, size=(6, 9)).astype(np.int32)
+    lengths = np.array([9, 5, 3, 9, 2, 7])
+    mask = np.arange(9)[None] < lengths[:, None]
+    labels = x[:, 0] % 2
+    batches = [
+        seqkit.SequenceBatch(x[:3], labels[:3], mask[:3]),
+        seqkit.SequenceBatch(x[3:], labels[3:], mask[3:]),
+    ]
+    model = seqkit.SequenceModel(
+        "gru",
+        hidden_size=8,
+        output_size=2,
+        encoder="embedding",
+        vocab_size=8,
+        embedding_size=4,
+        runner="graph",
+    )
+    loss = seqkit.make_loss("cross-entropy", last_step=True)
+    trainer = seqkit.Trainer(model, loss, truncation=seqkit.make_truncation("tbptt", k1=4))
+    history = trainer.fit(batches, epochs=2)
+    assert len(history) == 4  # only the window that ends each sequence carries the label
+    assert all(h["window"].end == 9 for h in history)
+    assert np.isfinite(trainer.evaluate(batches))
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"lr": 0}, "the learning rate must be a positive number, got 0"),
+        ({"lr": "fast"}, "the learning rate must be a positive number, got 'fast'"),
+        ({"clip_norm": -1}, "clip_norm must be a positive number, got -1"),
+        (
+            {"optimizer": "adamw2"},
+            "Unknown optimizer 'adamw2'. Did you mean 'adam'\\? Known optimizers: "
+            "adagrad, adam, rmsprop, sgd",
+        ),
+        ({"loss": "cross-entropi"}, "Did you mean 'cross-entropy'"),
+    ],
+)
+def test_bad_options_are_clear_errors(kwargs, message):
+    with pytest.raises(seqkit.SeqkitError, match=message):
+        seqkit.Trainer(small_model(), **kwargs)
+
+
+def test_fit_rejects_bad_data_and_steps():
+    trainer = seqkit.Trainer(small_model())
+    with pytest.raises(seqkit.SeqkitError, match="steps must be a positive integer, got 0"):
+        trainer.fit(periodic_streams(), steps=0)
+    with pytest.raises(seqkit.SeqkitError, match="data must be a SequenceBatch"):
+        trainer.fit([np.zeros((2, 3))], steps=1)
+    with pytest.raises(seqkit.SeqkitError, match="the data holds no batches"):
+        trainer.fit([], steps=1)
