@@ -41,6 +41,14 @@ class ShapeError(SeqkitError, ValueError):
     """A tensor of the wrong rank or size for the component it was given to."""
 
 
+class DataError(SeqkitError, ValueError):
+    """A corpus or data set that is missing, empty, unreadable or too short for the settings."""
+
+
+class ConfigError(SeqkitError, ValueError):
+    """A config file or ``--set`` override with an unknown key or a value of the wrong type."""
+
+
 def closest_match(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate most like ``name``, or None when none is close."""
     found = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)

@@ -38,8 +38,11 @@ def cli() -> None:
 
 def _add_commands() -> None:
     from seqkit.cli.plugins_command import plugins
+    from seqkit.cli.run_command import config_command, eval_command, run_command, sample_command
 
     cli.add_command(plugins)
+    for command in (run_command, config_command, sample_command, eval_command):
+        cli.add_command(command)
 
 
 _add_commands()
