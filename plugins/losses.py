@@ -39,6 +39,8 @@ class _StepLoss(seqkit.Loss):
     """A loss built from a per-step loss function ``[B, T, ...] -> [B, T]``."""
 
     name = ""
+    last_step_ranks: tuple[int, ...] = ()
+    last_step_shapes = ""
 
     def __init__(self, last_step: bool = False):
         self.last_step = bool(last_step)
@@ -54,9 +56,15 @@ class _StepLoss(seqkit.Loss):
                 f"{self.name}: outputs must be [batch, time, features], got shape {outputs.shape}."
             )
         if self.last_step:
+            targets = tf.convert_to_tensor(targets)
+            if targets.shape.rank not in self.last_step_ranks:
+                raise ShapeError(
+                    f"{self.name}: with last_step=True the targets are one per sequence, "
+                    f"{self.last_step_shapes}; got shape {targets.shape}."
+                )
             mask_any = None if mask is None else tf.reduce_any(tf.cast(mask, tf.bool), axis=1)
             outputs = last_counted_step(outputs, mask)[:, None]
-            targets = tf.convert_to_tensor(targets)[:, None]
+            targets = targets[:, None]
             return masked_mean(self.per_step_losses(targets, outputs), _col(mask_any))
         return masked_mean(self.per_step_losses(targets, outputs), mask)
 
@@ -69,6 +77,7 @@ class CrossEntropy(_StepLoss):
     """Softmax cross-entropy from logits ``[B, T, C]`` and integer targets ``[B, T]``."""
 
     name = "cross-entropy"
+    last_step_ranks, last_step_shapes = (1,), "[batch] class ids"
 
     def per_step_losses(self, targets, outputs):
         targets = tf.convert_to_tensor(targets)
@@ -88,6 +97,7 @@ class MeanSquaredError(_StepLoss):
     """Squared error averaged over features: outputs and targets ``[B, T, O]``."""
 
     name = "mse"
+    last_step_ranks, last_step_shapes = (1, 2), "[batch] or [batch, features]"
 
     def per_step_losses(self, targets, outputs):
         targets = tf.cast(targets, outputs.dtype)
