@@ -109,6 +109,10 @@ class SequenceModel(tf.Module):
             )
             self.head_bias = tf.Variable(tf.zeros([self.output_size], self.dtype), name="head_bias")
         self.runner = resolve_runner(runner, self.cells, registry)
+        # Dropout draws from a generator the model owns, so that a checkpoint holds its state
+        # and a resumed run drops the same units as an uninterrupted one.
+        seed = int(tf.random.uniform([], 0, 2**31 - 1, dtype=tf.int64))  # repeats after set_seed
+        self.dropout_rng = tf.random.Generator.from_seed(seed)
 
     def _encoder_input_size(self, input_size, vocab_size, embedding_size) -> int:
         if self.encoder is None:
@@ -181,7 +185,9 @@ class SequenceModel(tf.Module):
             x, state = self.runner.run(cell, x, tuple(state), mask)
             final.append(state)
             if training and self.dropout and layer < self.num_layers - 1:
-                x = tf.nn.dropout(x, rate=self.dropout)  # between layers, as torch.nn.LSTM
+                x = tf.nn.experimental.stateless_dropout(  # between layers, as torch.nn.LSTM
+                    x, rate=self.dropout, seed=self.dropout_rng.make_seeds(1)[:, 0]
+                )
         return self.head(x), tuple(final)
 
     def step(self, inputs, state):

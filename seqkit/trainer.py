@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from seqkit.errors import OptionError, ShapeError, UnknownNameError
 from seqkit.interfaces import Loss, SequenceBatch, TruncationStrategy
+from seqkit.progress import TrainingProgress
 from seqkit.registry import Registry, default_registry
 from seqkit.tbptt import WindowWalk, window_loss
 
@@ -112,9 +113,27 @@ class Trainer:
         if jit_compile is None:
             jit_compile = bool(getattr(model.runner, "jit_compile", False))
         self._update = tf.function(self._update_step, jit_compile=jit_compile)
-        self.step = 0  # updates done, over every call of fit
-        self.epoch = 0
+        sizes = [n for cell in model.cells for n in cell.state_size]
+        self.progress = TrainingProgress(sizes, model.dtype)
         self.stop_training = False
+
+    @property
+    def step(self) -> int:
+        """Updates done, over every call of fit (and before a resume)."""
+        return int(self.progress.step.numpy())
+
+    @property
+    def epoch(self) -> int:
+        """Passes over the data finished."""
+        return int(self.progress.epoch.numpy())
+
+    def checkpoint(self, **extra) -> tf.train.Checkpoint:
+        """A ``tf.train.Checkpoint`` of everything a resumed run needs: the model (with its
+        dropout generator), the optimizer and the progress (position in the data, carried
+        state)."""
+        return tf.train.Checkpoint(
+            model=self.model, optimizer=self.optimizer, progress=self.progress, **extra
+        )
 
     # -- one update --------------------------------------------------------------------------
 
@@ -140,8 +159,13 @@ class Trainer:
         """Train on ``data`` for ``steps`` updates or ``epochs`` passes (one epoch if neither).
 
         ``data`` is a ``SequenceBatch`` of B parallel streams ``[B, N]`` (repeated each epoch,
-        each epoch from the zero state), an ``(inputs, targets[, mask])`` tuple, or an iterable
-        of batches of independent sequences. Returns the logs of every update.
+        each epoch from the zero state), an ``(inputs, targets[, mask])`` tuple, or a
+        re-iterable collection of batches of independent sequences.
+
+        Training goes on from where the trainer stands in the data (``progress``): calling
+        ``fit(data, steps=100)`` twice is the same as calling ``fit(data, steps=200)`` once,
+        and a trainer restored from a checkpoint continues the interrupted pass. Pass the same
+        data each time. Returns the logs of every update.
         """
         if steps is not None and (not isinstance(steps, int) or steps < 1):
             raise OptionError(f"Trainer.fit: steps must be a positive integer, got {steps!r}.")
@@ -152,24 +176,27 @@ class Trainer:
         self.stop_training = False
         for callback in self.callbacks:
             callback.on_train_begin(self)
-        done, epoch = 0, 0
-        while not self.stop_training and (epochs is None or epoch < epochs):
-            batches = [data] if single else data
+        epochs_done = 0
+        while not self.stop_training and (epochs is None or epochs_done < epochs):
             seen = False
-            for batch in batches:
+            for index, batch in enumerate([data] if single else data):
                 seen = True
+                if index < int(self.progress.batch.numpy()):
+                    continue  # finished earlier in this pass
                 for logs in self._train_batch(_as_batch(batch)):
                     history.append(logs)
-                    done += 1
-                    if self.stop_training or (steps is not None and done >= steps):
+                    if self.stop_training or (steps is not None and len(history) >= steps):
                         self.stop_training = True
                         break
+                else:
+                    self.progress.next_batch()
                 if self.stop_training:
                     break
             if not seen:
                 raise OptionError("Trainer.fit: the data holds no batches.")
-            epoch += 1
-            self.epoch += 1
+            if not self.stop_training:
+                self.progress.next_epoch()
+                epochs_done += 1
         for callback in self.callbacks:
             callback.on_train_end(self)
         return history
@@ -180,8 +207,21 @@ class Trainer:
         mask = None if batch.mask is None else tf.convert_to_tensor(batch.mask, tf.bool)
         if inputs.shape.rank is None or inputs.shape.rank < 2:
             raise ShapeError(f"Trainer: inputs must be [batch, time, ...], got {inputs.shape}.")
+        initial = self.model.initial_state(int(inputs.shape[0]))
+        known = {0: initial}
+        position = int(self.progress.carried_at.numpy())
+        if position >= 0:
+            known[position] = self.progress.carried_state(initial)
         walk = WindowWalk(
-            self.model, self.truncation, inputs, targets, mask, per_step=self.loss.per_step
+            self.model,
+            self.truncation,
+            inputs,
+            targets,
+            mask,
+            initial_state=initial,
+            per_step=self.loss.per_step,
+            start=int(self.progress.window.numpy()),
+            known=known,
         )
         for job in walk:
             started = time.perf_counter()
@@ -189,8 +229,10 @@ class Trainer:
                 job.state, job.inputs, job.targets, job.mask, job.loss_from, job.keep_at
             )
             walk.record(kept, final)
-            self.step += 1
             window = job.window
+            self.progress.step.assign_add(1)
+            self.progress.window.assign(walk.next_index)
+            self.progress.carry(window.backprop_from + job.keep_at, kept)
             logs = {
                 "step": self.step,
                 "epoch": self.epoch,

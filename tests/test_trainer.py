@@ -162,3 +162,52 @@ def test_fit_rejects_bad_data_and_steps():
         trainer.fit([np.zeros((2, 3))], steps=1)
     with pytest.raises(seqkit.SeqkitError, match="the data holds no batches"):
         trainer.fit([], steps=1)
+
+
+def test_fit_in_parts_equals_fit_at_once():
+    """fit(steps=3) then fit(steps=4) goes on in the stream: the same as fit(steps=7)."""
+
+    def train(parts):
+        seqkit.set_seed(3)
+        model = small_model(num_layers=2, dropout=0.2)
+        trainer = seqkit.Trainer(model, truncation=seqkit.make_truncation("tbptt", k1=4, k2=6))
+        ends = [
+            h["window"].end
+            for n in parts
+            for h in trainer.fit(periodic_streams(length=21), steps=n)
+        ]
+        return ends, model.state_dict()
+
+    ends_a, a = train([7])
+    ends_b, b = train([3, 4])
+    assert ends_a == ends_b == [4, 8, 12, 16, 20, 21, 4]
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_a_restored_checkpoint_continues_exactly(tmp_path):
+    """Save after 5 updates, restore into new objects, train 4 more: the same as 9 at once."""
+    data = periodic_streams(length=30)
+    truncation = seqkit.make_truncation("tbptt", k1=4, k2=7)
+
+    def fresh():
+        seqkit.set_seed(4)
+        model = small_model(num_layers=2, dropout=0.3)
+        return model, seqkit.Trainer(model, truncation=truncation)
+
+    model, trainer = fresh()
+    trainer.fit(data, steps=9)
+    expected = model.state_dict()
+
+    model, trainer = fresh()
+    trainer.fit(data, steps=5)
+    path = trainer.checkpoint().save(str(tmp_path / "ckpt"))
+    seqkit.set_seed(99)  # a different process would not share the random state
+    model2 = small_model(num_layers=2, dropout=0.3)
+    trainer2 = seqkit.Trainer(model2, truncation=truncation)
+    trainer2.checkpoint().restore(path).assert_consumed()
+    assert trainer2.step == 5
+    history = trainer2.fit(data, steps=4)
+    assert [h["step"] for h in history] == [6, 7, 8, 9]
+    for key, value in model2.state_dict().items():
+        np.testing.assert_allclose(value, expected[key], rtol=0, atol=1e-6)

@@ -1,0 +1,58 @@
+"""Where training is, as variables: what a checkpoint must hold for a resumed run to go on
+exactly where the interrupted one stopped."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+class TrainingProgress(tf.Module):
+    """The update count, the position in the data, and the state the next window starts from.
+
+    ``epoch`` counts finished passes over the data, ``batch`` the finished batches of the
+    current pass, ``window`` the next window of the current batch. ``carried`` holds, flat, the
+    state at step ``carried_at`` of the current batch (one variable per state tensor of the
+    model, any batch size). Save it with the model and the optimizer in a
+    ``tf.train.Checkpoint``.
+    """
+
+    def __init__(self, state_sizes: list[int], dtype=tf.float32):
+        super().__init__(name="progress")
+
+        def counter(name):
+            return tf.Variable(0, dtype=tf.int64, trainable=False, name=name)
+
+        self.step, self.epoch, self.batch, self.window = (
+            counter(n) for n in ("step", "epoch", "batch", "window")
+        )
+        self.carried_at = tf.Variable(-1, dtype=tf.int64, trainable=False, name="carried_at")
+        self.carried = [
+            tf.Variable(
+                tf.zeros([0, n], dtype),
+                shape=tf.TensorShape([None, n]),
+                trainable=False,
+                name=f"carried_{i}",
+            )
+            for i, n in enumerate(state_sizes)
+        ]
+
+    def carry(self, position: int, state) -> None:
+        """Remember ``state`` as the state at step ``position`` of the current batch."""
+        self.carried_at.assign(position)
+        for variable, value in zip(self.carried, tf.nest.flatten(state), strict=True):
+            variable.assign(value)
+
+    def carried_state(self, like):
+        """The carried state, in the structure of ``like`` (a state of the model)."""
+        return tf.nest.pack_sequence_as(like, [v.read_value() for v in self.carried])
+
+    def next_batch(self) -> None:
+        self.batch.assign_add(1)
+        self.window.assign(0)
+        self.carried_at.assign(-1)
+
+    def next_epoch(self) -> None:
+        self.epoch.assign_add(1)
+        self.batch.assign(0)
+        self.window.assign(0)
+        self.carried_at.assign(-1)
