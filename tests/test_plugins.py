@@ -10,6 +10,7 @@ folder on ``sys.path``), so it reaches seqkit the way a pip-installed one does: 
 from __future__ import annotations
 
 import importlib.metadata as metadata
+import os
 import subprocess
 import sys
 import textwrap
@@ -287,3 +288,18 @@ def test_import_does_not_load_tensorflow(module):
     code = f"import sys, {module}; print('tensorflow' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout == "False\n"
+
+
+def test_the_installed_command_hides_tensorflows_start_up_lines():
+    """`seqkit plugins` as a user types it: the table, and none of TensorFlow's native chatter
+    ("oneDNN custom operations are on", "Could not find cuda drivers") on standard error."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("SEQKIT_TF_LOGS", "TF_CPP_MIN_LOG_LEVEL")
+    }
+    code = "import sys; sys.argv = ['seqkit', 'plugins']; from seqkit.cli.main import main; main()"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "cell        lstm" in done.stdout
+    assert "oneDNN" not in done.stderr and "absl::InitializeLog" not in done.stderr, done.stderr

@@ -9,6 +9,7 @@ Domain errors (``SeqkitError``) become one-line click errors here, at the edge, 
 from __future__ import annotations
 
 import os
+import sys
 
 import click
 
@@ -37,16 +38,23 @@ def cli() -> None:
 
 
 def _add_commands() -> None:
+    from seqkit.cli.export_command import export_command
     from seqkit.cli.plugins_command import plugins
     from seqkit.cli.run_command import config_command, eval_command, run_command, sample_command
 
     cli.add_command(plugins)
     for command in (run_command, config_command, sample_command, eval_command):
         cli.add_command(command)
+    cli.add_command(export_command)
 
 
 _add_commands()
 
 
 def main() -> None:
+    args = sys.argv[1:]
+    if args and not {"-h", "--help", "--version"} & set(args):  # a command that needs TF
+        from seqkit.cli.quiet import import_tensorflow
+
+        import_tensorflow()
     cli()
