@@ -92,6 +92,7 @@ class CharLM(seqkit.Task):
 
     target_form = "shifted"
     default_loss = "cross-entropy"
+    default_truncation = "tbptt"  # B long streams, the state carried from window to window
 
     def __init__(
         self,

@@ -9,7 +9,7 @@ Shapes are written beside the code: B batch, T time, I input size, H hidden size
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,12 +201,20 @@ class SequenceBatch:
 class Task(abc.ABC):
     """Makes the data and says what the targets are.
 
-    ``target_form`` is ``"sequence"`` (one label per sequence), ``"step"`` (a label per step)
-    or ``"shifted"`` (the input shifted by one). ``default_loss`` names a registered loss.
+    ``target_form`` is ``"sequence"`` (one label per sequence: the loss is on the last counted
+    step), ``"step"`` (a label per step) or ``"shifted"`` (the input shifted by one).
+    ``default_loss`` names a registered loss; ``default_truncation`` the truncation strategy a
+    run uses unless its config names one (``"bptt"`` for sets of whole sequences, ``"tbptt"``
+    for long streams). A task whose inputs are integer ids says so with ``vocab_size`` in
+    ``model_dims``; one with dense inputs gives ``input_size``.
+
+    Options are the keyword arguments of the task's constructor; ``seqkit run`` passes the
+    config's ``[task]`` keys to it.
     """
 
     target_form: str = "step"
     default_loss: str = "cross-entropy"
+    default_truncation: str = "bptt"
 
     @abc.abstractmethod
     def model_dims(self) -> dict[str, int]:
@@ -214,13 +222,29 @@ class Task(abc.ABC):
         ``output_size``."""
 
     @abc.abstractmethod
-    def train_batches(self, batch_size: int, seed: int) -> Iterable[SequenceBatch]:
-        """The training data: an iterable of batches (streams are one long batch per epoch)."""
+    def train_batches(self, batch_size: int, seed: int) -> list[SequenceBatch]:
+        """The training data: a list of batches (streams are one long batch per epoch)."""
 
     @abc.abstractmethod
-    def eval_batches(self, batch_size: int) -> Iterable[SequenceBatch]:
+    def eval_batches(self, batch_size: int) -> list[SequenceBatch]:
         """The validation data."""
+
+    def loss_options(self) -> dict[str, Any]:
+        """Options for ``default_loss``: ``last_step=True`` for one label per sequence."""
+        return {"last_step": True} if self.target_form == "sequence" else {}
 
     def metrics(self, mean_loss: float) -> dict[str, float]:
         """Metrics derived from a mean loss (bits per character, ...); none by default."""
+        return {}
+
+    def counts(self, targets, outputs, mask=None) -> dict[str, tuple[float, float]]:
+        """The task's own metrics over one batch of model ``outputs`` (NumPy arrays), as
+        ``name -> (total, count)``; over the data the metric is sum(total) / sum(count)
+        (accuracy: correct predictions, counted predictions). None by default."""
+        return {}
+
+    def baselines(self) -> dict[str, float]:
+        """What a model-free predictor scores on the validation data, under the names that
+        ``metrics`` and ``counts`` use (the adding problem's always-1 MSE, a majority class'
+        accuracy, ...), computed from the data; none by default."""
         return {}

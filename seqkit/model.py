@@ -5,8 +5,11 @@
                                  embedding_size=64)
     logits, state = model(tokens)              # tokens [B, T] -> logits [B, T, 65]
 
-As ``torch.nn.LSTM``: a state is one tuple per layer, and ``state_dict()`` names the stack's
-parameters ``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``, ``..._l1``. The
+As ``torch.nn.LSTM``: a state is one tuple per layer (and direction), and ``state_dict()`` names
+the stack's parameters ``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``,
+``..._l1``, and with ``bidirectional=True`` also ``weight_ih_l0_reverse``, ... With
+``initial_state="learned"`` the start state is a parameter too, ``initial_state_l0.0`` (h) and
+``initial_state_l0.1`` (c), one value for every row. The
 encoder's are ``embedding.weight`` ([V, E], as ``torch.nn.Embedding``) and the head's
 ``head.weight`` ([O, H]) and ``head.bias`` ([O]): y_t = f(W_out h_t + b_out).
 """
@@ -34,6 +37,18 @@ OUTPUT_ACTIVATIONS = {
     "relu": tf.nn.relu,
     "softmax": tf.nn.softmax,
 }
+
+
+INITIAL_STATES = ("zeros", "learned")
+
+
+def reverse_steps(x: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
+    """``x`` ``[B, T, ...]`` with each sequence's counted steps in reverse order; the padding
+    after a sequence's end (``mask`` false on a suffix) stays where it is."""
+    if mask is None:
+        return tf.reverse(x, axis=[1])
+    lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
+    return tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
 
 
 def resolve_runner(runner: str | Runner, cells: Sequence[Cell], registry: Registry) -> Runner:
@@ -65,6 +80,8 @@ class SequenceModel(tf.Module):
         embedding_size: int | None = None,
         output_activation: str | None = None,
         runner: str | Runner = "auto",
+        initial_state: str = "zeros",
+        bidirectional: bool = False,
         cell_options: Mapping[str, Any] | None = None,
         dtype=tf.float32,
         registry: Registry | None = None,
@@ -93,17 +110,35 @@ class SequenceModel(tf.Module):
         self.output_activation = output_activation
         self.vocab_size = None
         self.input_size = self._encoder_input_size(input_size, vocab_size, embedding_size)
+        if initial_state not in INITIAL_STATES:
+            raise OptionError(
+                f"SequenceModel: initial_state must be 'zeros' or 'learned', got {initial_state!r}."
+            )
         self.cell_name = cell
-        sizes = [self.input_size] + [self.hidden_size] * (self.num_layers - 1)
+        self.bidirectional = bool(bidirectional)
+        self.directions = 2 if self.bidirectional else 1
+        width = self.hidden_size * self.directions  # a layer's output: both directions, joined
+        sizes = [self.input_size] + [width] * (self.num_layers - 1)
         options = dict(cell_options or {})
+        # One cell per layer and direction, in torch.nn.LSTM's order: l0, l0_reverse, l1, ...
         self.cells = [
             registry.make("cell", cell, size, self.hidden_size, dtype=self.dtype, **options)
             for size in sizes
+            for _ in range(self.directions)
         ]
+        self.learned_state = None
+        if initial_state == "learned":  # h_0 (and c_0) as parameters, one row for every stream
+            self.learned_state = [
+                [
+                    tf.Variable(tf.zeros([n], self.dtype), name=f"initial_state_{i}")
+                    for i, n in enumerate(c.state_size)
+                ]
+                for c in self.cells
+            ]
         self.output_size = None
         if output_size is not None:
             self.output_size = check_size("SequenceModel", "output_size", output_size)
-            width = self.cells[-1].output_size
+            width = self.cells[-1].output_size * self.directions
             self.head_weight = tf.Variable(
                 glorot_uniform(self.output_size, width, self.dtype), name="head_weight"
             )
@@ -135,9 +170,20 @@ class SequenceModel(tf.Module):
 
     # -- state -------------------------------------------------------------------------------
 
+    @property
+    def learns_initial_state(self) -> bool:
+        """Whether the state at each sequence's start is a trained parameter."""
+        return self.learned_state is not None
+
     def initial_state(self, batch_size: int) -> tuple[State, ...]:
-        """The zero state: one tuple per layer."""
-        return tuple(cell.initial_state(batch_size, self.dtype) for cell in self.cells)
+        """The state at a sequence's start, one tuple per cell (per layer, and per direction
+        where bidirectional): zeros, or the learned state repeated for every row."""
+        if self.learned_state is None:
+            return tuple(cell.initial_state(batch_size, self.dtype) for cell in self.cells)
+        return tuple(
+            tuple(tf.tile(v[None], [batch_size, 1]) for v in variables)
+            for variables in self.learned_state
+        )
 
     # -- forward -----------------------------------------------------------------------------
 
@@ -169,21 +215,33 @@ class SequenceModel(tf.Module):
         )
 
     def __call__(self, inputs, initial_state=None, mask=None, training: bool = False):
-        """``(outputs [B, T, O], final_state)``; the state is one tuple per layer."""
+        """``(outputs [B, T, O], final_state)``; the state is one tuple per layer (per layer
+        and direction where bidirectional: l0, l0_reverse, l1, ...)."""
         x = self.encode(inputs)
         if initial_state is None:
             initial_state = self.initial_state(tf.shape(x)[0])
-        if len(initial_state) != self.num_layers:
+        if len(initial_state) != len(self.cells):
             raise ShapeError(
-                f"SequenceModel: initial_state has {len(initial_state)} layers, "
-                f"the model has {self.num_layers}."
+                f"SequenceModel: initial_state has {len(initial_state)} entries, the model has "
+                f"{len(self.cells)} cells ({self.num_layers} layers x {self.directions} "
+                "directions)."
             )
         if mask is not None:
             mask = tf.cast(mask, tf.bool)
         final = []
-        for layer, (cell, state) in enumerate(zip(self.cells, initial_state, strict=True)):
-            x, state = self.runner.run(cell, x, tuple(state), mask)
+        d = self.directions
+        for layer in range(self.num_layers):
+            cells = self.cells[layer * d : (layer + 1) * d]
+            states = initial_state[layer * d : (layer + 1) * d]
+            x_forward, state = self.runner.run(cells[0], x, tuple(states[0]), mask)
             final.append(state)
+            if self.bidirectional:
+                backward, state = self.runner.run(
+                    cells[1], reverse_steps(x, mask), tuple(states[1]), mask
+                )
+                final.append(state)
+                x_forward = tf.concat([x_forward, reverse_steps(backward, mask)], axis=-1)
+            x = x_forward
             if training and self.dropout and layer < self.num_layers - 1:
                 x = tf.nn.experimental.stateless_dropout(  # between layers, as torch.nn.LSTM
                     x, rate=self.dropout, seed=self.dropout_rng.make_seeds(1)[:, 0]
@@ -192,6 +250,11 @@ class SequenceModel(tf.Module):
 
     def step(self, inputs, state):
         """One step through every layer: ``inputs`` ``[B]`` ids or ``[B, I]`` -> ``[B, O]``."""
+        if self.bidirectional:
+            raise OptionError(
+                "SequenceModel: a bidirectional model reads whole sequences and has no step; "
+                "generation needs a unidirectional model."
+            )
         x = self.encode(tf.expand_dims(inputs, 1))[:, 0]
         new_state = []
         for cell, layer_state in zip(self.cells, state, strict=True):
@@ -206,8 +269,13 @@ class SequenceModel(tf.Module):
         params = {}
         if self.encoder == "embedding":
             params["embedding.weight"] = self.embedding
-        for layer, cell in enumerate(self.cells):
-            params.update({f"{k}_l{layer}": v for k, v in cell.named_parameters().items()})
+        for index, cell in enumerate(self.cells):
+            layer, direction = divmod(index, self.directions)
+            suffix = f"_l{layer}" + ("_reverse" if direction else "")
+            params.update({f"{k}{suffix}": v for k, v in cell.named_parameters().items()})
+            if self.learned_state is not None:
+                for i, variable in enumerate(self.learned_state[index]):
+                    params[f"initial_state{suffix}.{i}"] = variable
         if self.output_size is not None:
             params["head.weight"] = self.head_weight
             params["head.bias"] = self.head_bias

@@ -26,9 +26,12 @@ def window_loss(model, loss: Loss, state, inputs, targets, mask, loss_from: int,
     """The forward pass of one window from ``state``.
 
     ``inputs``/``targets``/``mask`` hold the window's steps only; ``loss_from`` and ``keep_at``
-    are offsets into it. Returns ``(loss, state at keep_at, final state)``.
+    are offsets into it. ``state`` None is the model's initial state, made here so that a
+    learned one gets a gradient. Returns ``(loss, state at keep_at, final state)``.
     """
     length = inputs.shape[1]
+    if state is None:  # the sequence's start: a learned initial state gets its gradient here
+        state = model.initial_state(tf.shape(inputs)[0])
     if 0 < keep_at < length:
         first, kept = model(inputs[:, :keep_at], state, _slice(mask, 0, keep_at), training=True)
         second, final = model(inputs[:, keep_at:], kept, _slice(mask, keep_at, None), training=True)
@@ -53,7 +56,7 @@ class WindowJob:
     inputs: tf.Tensor
     targets: tf.Tensor
     mask: tf.Tensor | None
-    state: tuple
+    state: tuple | None  # None: the model's initial state, made inside the update
 
     @property
     def loss_from(self) -> int:
@@ -120,6 +123,8 @@ class WindowWalk:
                 continue
             start = window.backprop_from
             state = self._state_at(start)
+            if start == 0 and getattr(self.model, "learns_initial_state", False):
+                state = None  # made inside the update, so that its gradient is taken
             keep = window.end if nxt is None else min(max(nxt.backprop_from, start), window.end)
             self._recorded = None
             yield WindowJob(
