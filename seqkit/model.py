@@ -222,9 +222,9 @@ class SequenceModel(tf.Module):
             initial_state = self.initial_state(tf.shape(x)[0])
         if len(initial_state) != len(self.cells):
             raise ShapeError(
-                f"SequenceModel: initial_state has {len(initial_state)} entries, the model has "
-                f"{len(self.cells)} cells ({self.num_layers} layers x {self.directions} "
-                "directions)."
+                f"SequenceModel: initial_state has {len(initial_state)} layers, the model has "
+                f"{len(self.cells)}"
+                + (" (one per layer and direction)." if self.bidirectional else ".")
             )
         if mask is not None:
             mask = tf.cast(mask, tf.bool)

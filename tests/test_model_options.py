@@ -75,7 +75,9 @@ def test_a_bidirectional_model_has_no_step():
 
 def test_initial_state_of_the_wrong_length_names_cells_and_directions():
     model = SequenceModel("lstm", input_size=N_IN, hidden_size=H, bidirectional=True)
-    with pytest.raises(ShapeError, match=r"has 1 entries, the model has 2 cells \(1 layers x 2"):
+    with pytest.raises(
+        ShapeError, match=r"has 1 layers, the model has 2 \(one per layer and direction\)"
+    ):
         model(tf.zeros([1, 2, N_IN]), initial_state=model.initial_state(1)[:1])
 
 
