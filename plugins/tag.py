@@ -1,0 +1,173 @@
+"""The ``tag`` task: a label per step, from a file of tagged tokens (CoNLL style).
+
+    task = seqkit.make_task("tag", path="examples/data/tagging.tsv")
+    batch = task.train_batches(batch_size=32, seed=0)[0]  # inputs, targets, mask [32, T]
+    task.labels                                            # the tags: tag id = index
+    task.baselines()                   # {"accuracy": ...}: each token's most frequent tag
+
+The file (``path``, required) is UTF-8 text with one token a line, ``token<TAB>tag``, and a
+blank line between sentences. A line with more tab-separated fields takes the first as the
+token and the last as the tag (CoNLL-2003's ``token POS chunk NER`` gives NER tags);
+``-DOCSTART-`` lines are skipped. Each line is one step: a character-level tagger is a file
+with one character a line. The repository ships a synthetic example,
+``examples/data/tagging.tsv``.
+
+The vocabulary holds the training split's tokens seen at least ``min_count`` times, sorted,
+after id 0 (padding) and id 1 (unknown); the tags are the file's, sorted. The sentences are
+shuffled by ``seed``; the last ``floor(sentences * val_fraction)`` are the validation split.
+A batch is padded to its longest sentence, with a mask that is true on each sentence's tokens;
+padded targets are 0 and do not count.
+"""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+
+import seqkit
+from seqkit.errors import DataError
+from seqkit_plugins.task_data import (
+    UNK,
+    Vocabulary,
+    accuracy,
+    check_fraction,
+    check_int,
+    check_path,
+    padded_batches,
+    read_text,
+    shuffled_split,
+    train_order,
+)
+
+NAME = "tag"
+EXAMPLE = "examples/data/tagging.tsv"
+
+
+def read_tagged_sentences(path) -> list[list[tuple[str, str]]]:
+    """The sentences of a ``token<TAB>tag`` file: lists of ``(token, tag)``, in file order."""
+    found = check_path(NAME, path, EXAMPLE)
+    sentences: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    for number, line in enumerate(read_text(NAME, found).splitlines(), start=1):
+        if not line.strip():
+            if current:
+                sentences.append(current)
+            current = []
+            continue
+        fields = line.split("\t")
+        token, tag = fields[0].strip(), fields[-1].strip()
+        if line.startswith("-DOCSTART-"):
+            continue
+        why = _malformed(fields, token, tag)
+        if why:
+            raise DataError(
+                f"{NAME}: line {number} of {str(found)!r} is not token<TAB>tag ({why}); "
+                "write one token a line, the token, a tab, then its tag, and a blank line "
+                "between sentences."
+            )
+        current.append((token, tag))
+    if current:
+        sentences.append(current)
+    return sentences
+
+
+def _malformed(fields: list[str], token: str, tag: str) -> str:
+    """What is wrong with a line of tab-separated ``fields``; "" if nothing."""
+    if len(fields) < 2:
+        return "it has no tab"
+    if not token:
+        return "its token is empty"
+    return "" if tag else "its tag is empty"
+
+
+class TagTask(seqkit.Task):
+    """Tag every token of a sentence; the loss is the cross-entropy of every real token."""
+
+    target_form = "step"
+    default_loss = "cross-entropy"
+    default_truncation = "bptt"  # sentences are short, whole sequences
+
+    def __init__(
+        self,
+        path: str = "",  # required: a token<TAB>tag file
+        min_count: int = 1,  # rarer training tokens are unknown (id 1)
+        val_fraction: float = 0.1,
+        seed: int = 0,  # the shuffle before the split
+    ):
+        min_count = check_int(NAME, "min_count", min_count, 1)
+        val_fraction = check_fraction(NAME, "val_fraction", val_fraction)
+        self.seed = check_int(NAME, "seed", seed, 0)
+        sentences = read_tagged_sentences(path)
+        train_rows, val_rows = shuffled_split(len(sentences), val_fraction, self.seed)
+        self.labels = sorted({tag for sentence in sentences for _, tag in sentence})
+        self.vocabulary = Vocabulary.build(
+            (token for row in train_rows for token, _ in sentences[row]), min_count=min_count
+        )
+        tag_ids = {tag: i for i, tag in enumerate(self.labels)}
+        ids = [self.vocabulary.encode([token for token, _ in s]) for s in sentences]
+        tags = [np.array([tag_ids[tag] for _, tag in s], dtype=np.int32) for s in sentences]
+        self.train = ([ids[i] for i in train_rows], [tags[i] for i in train_rows])
+        self.val = ([ids[i] for i in val_rows], [tags[i] for i in val_rows])
+
+    def encode(self, tokens: list[str]) -> np.ndarray:
+        """Tokens to ids ``[n]`` int32; unknown tokens are id 1."""
+        return self.vocabulary.encode(tokens)
+
+    def model_dims(self) -> dict[str, int]:
+        return {"vocab_size": len(self.vocabulary), "output_size": len(self.labels)}
+
+    def train_batches(self, batch_size: int, seed: int = 0) -> list[seqkit.SequenceBatch]:
+        """The training sentences in an order shuffled by ``seed``, each batch padded to its
+        longest; the last batch may be smaller."""
+        ids, tags = self.train
+        return padded_batches(NAME, ids, tags, batch_size, train_order(len(ids), seed))
+
+    def eval_batches(self, batch_size: int) -> list[seqkit.SequenceBatch]:
+        """The validation sentences in file order; the last batch may be smaller."""
+        ids, tags = self.val
+        if not ids:
+            raise DataError(f"{NAME}: there is no validation split; set val_fraction above 0.")
+        return padded_batches(NAME, ids, tags, batch_size, np.arange(len(ids)))
+
+    def metrics(self, mean_loss: float) -> dict[str, float]:
+        """The loss: the cross-entropy in nats per token."""
+        return {"loss": float(mean_loss)}
+
+    def counts(self, targets, outputs, mask=None) -> dict[str, tuple[float, float]]:
+        """Accuracy over the real tokens: ``targets`` ``[B, T]``, ``outputs`` logits
+        ``[B, T, tags]``, ``mask`` ``[B, T]`` (every step counts without one)."""
+        targets = np.asarray(targets)
+        counted = np.ones(targets.shape, dtype=bool) if mask is None else np.asarray(mask, bool)
+        return {"accuracy": accuracy(np.argmax(outputs, axis=-1), targets, counted)}
+
+    def most_frequent_tags(self) -> np.ndarray:
+        """Each token id's most frequent training tag ``[V]``; the unknown id, padding and
+        tokens without one get the most frequent tag overall (ties: the lower tag id)."""
+        pairs = collections.Counter()
+        for ids, tags in zip(*self.train, strict=True):
+            pairs.update(zip(ids.tolist(), tags.tolist(), strict=True))
+        table = np.zeros((len(self.vocabulary), len(self.labels)), dtype=np.int64)  # [V, tags]
+        for (token, tag), count in pairs.items():
+            table[token, tag] = count
+        overall = int(np.argmax(table.sum(axis=0)))
+        best = np.argmax(table, axis=1)
+        best[table.sum(axis=1) == 0] = overall
+        best[UNK] = overall
+        return best
+
+    def baselines(self) -> dict[str, float]:
+        """The validation accuracy of tagging each token with its most frequent training tag
+        (an unknown token with the most frequent tag overall); none without a validation
+        split."""
+        ids, tags = self.val
+        if not ids:
+            return {}
+        best = self.most_frequent_tags()
+        predicted = np.concatenate([best[i] for i in ids])
+        return {"accuracy": float(np.mean(predicted == np.concatenate(tags)))}
+
+
+@seqkit.hookimpl
+def seqkit_register_tasks(register):
+    register(NAME, TagTask)

@@ -1,0 +1,205 @@
+"""What the task plugins share: option checks, seeded splits, batching, vocabularies, padding
+and accuracy counts. NumPy only; not a plugin itself (it registers nothing).
+
+    ids, mask = pad([np.array([5, 6, 7]), np.array([8])])   # [2, 3] int32, [2, 3] bool
+    vocab = Vocabulary.build(["a", "b", "a"])               # ["<pad>", "<unk>", "a", "b"]
+    vocab.encode(["a", "z"])                                 # [2, 1]: "z" is unknown
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import seqkit
+from seqkit.errors import DataError, OptionError
+from seqkit.interfaces import check_size
+
+PAD, UNK = 0, 1  # the reserved ids of every vocabulary built here
+
+
+# -- options ---------------------------------------------------------------------------------
+
+
+def check_int(owner: str, name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int of at least ``minimum``, or an OptionError naming the option."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise OptionError(
+            f"{owner}: {name} must be an integer of at least {minimum}, got {value!r}."
+        )
+    return int(value)
+
+
+def check_fraction(owner: str, name: str, value: Any) -> float:
+    """``value`` as a float in [0, 1), or an OptionError naming the option."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+        raise OptionError(f"{owner}: {name} must be a number in [0, 1), got {value!r}.")
+    return float(value)
+
+
+def check_choice(owner: str, name: str, value: Any, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``, or an OptionError listing them."""
+    if value not in choices:
+        listed = " or ".join(repr(c) for c in choices)
+        raise OptionError(f"{owner}: {name} must be {listed}, got {value!r}.")
+    return value
+
+
+def check_path(owner: str, path: Any, example: str) -> Path:
+    """``path`` as an existing file, or an error that names ``example``, a file that works."""
+    if path is None or (isinstance(path, str) and not path.strip()):
+        raise OptionError(f"{owner}: path is required; name a data file, e.g. path = {example!r}.")
+    if not isinstance(path, str | Path):
+        raise OptionError(f"{owner}: path must be a file name, got {path!r}.")
+    found = Path(path).expanduser()
+    if not found.is_file():
+        raise DataError(
+            f"{owner}: the file {str(found)!r} does not exist; give an existing file, "
+            f"e.g. {example!r}."
+        )
+    return found
+
+
+def read_text(owner: str, path: Path) -> str:
+    """The UTF-8 text of ``path``; a DataError if it is not UTF-8 or holds only whitespace."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark is dropped
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{owner}: {str(path)!r} is not UTF-8 text (byte {exc.start} cannot be decoded); "
+            "convert it, e.g. with `iconv -t UTF-8`."
+        ) from None
+    if not text.strip():
+        raise DataError(f"{owner}: the file {str(path)!r} is empty; give it some data.")
+    return text
+
+
+# -- splits and batches ----------------------------------------------------------------------
+
+
+def generator(seed: int, stream: int) -> np.random.Generator:
+    """An independent generator for each (seed, stream): stream 0 training, 1 validation."""
+    return np.random.default_rng([stream, seed])
+
+
+def shuffled_split(count: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the training and validation items: a shuffle by ``seed``, whose last
+    ``floor(count * val_fraction)`` items are the validation split (each in file order)."""
+    order = np.random.default_rng(seed).permutation(count)
+    val_count = math.floor(count * val_fraction)
+    return np.sort(order[: count - val_count]), np.sort(order[count - val_count :])
+
+
+def batch_slices(owner: str, count: int, batch_size: int) -> list[slice]:
+    """Consecutive slices of ``batch_size`` over ``count`` items; the last may be smaller."""
+    batch_size = check_size(owner, "batch_size", batch_size)
+    return [slice(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
+
+
+def dense_batches(
+    owner: str, inputs: np.ndarray, targets: np.ndarray, batch_size: int, order: np.ndarray
+) -> list[seqkit.SequenceBatch]:
+    """Batches of equal-length sequences taken in ``order``; the last batch may be smaller."""
+    return [
+        seqkit.SequenceBatch(inputs[order[part]], targets[order[part]])
+        for part in batch_slices(owner, len(order), batch_size)
+    ]
+
+
+def train_order(count: int, seed: int) -> np.ndarray:
+    """The order of the training items for ``train_batches(batch_size, seed)``."""
+    return np.random.default_rng(seed).permutation(count)
+
+
+# -- vocabularies and padding ----------------------------------------------------------------
+
+
+class Vocabulary:
+    """Token strings and their ids: 0 is padding, 1 unknown, then the known tokens, sorted."""
+
+    def __init__(self, tokens: Sequence[str]):
+        self.tokens = ["<pad>", "<unk>", *tokens]
+        self._index = {token: i + 2 for i, token in enumerate(tokens)}
+
+    @classmethod
+    def build(cls, tokens: Iterable[str], min_count: int = 1) -> Vocabulary:
+        """The tokens seen at least ``min_count`` times, sorted; the others will be unknown."""
+        counts = collections.Counter(tokens)
+        return cls(sorted(t for t, n in counts.items() if n >= min_count))
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def encode(self, tokens: Sequence[str]) -> np.ndarray:
+        """Tokens to ids ``[len(tokens)]`` int32; an unknown token is id 1."""
+        return np.fromiter(
+            (self._index.get(t, UNK) for t in tokens), dtype=np.int32, count=len(tokens)
+        )
+
+    def decode(self, ids) -> list[str]:
+        """Ids to token strings (padding and unknown as ``<pad>`` and ``<unk>``)."""
+        return [self.tokens[int(i)] for i in np.asarray(ids).reshape(-1)]
+
+
+def pad(sequences: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Sequences of ids, padded with 0 to the longest: ``(ids [N, T] int32, mask [N, T] bool)``.
+
+    Left-aligned: row n holds sequence n from step 0, and its mask is true on that prefix.
+    """
+    length = max(len(s) for s in sequences)
+    ids = np.zeros((len(sequences), length), dtype=np.int32)
+    mask = np.zeros((len(sequences), length), dtype=bool)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = True
+    return ids, mask
+
+
+# -- counts ----------------------------------------------------------------------------------
+
+
+def last_counted_outputs(outputs: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """The output at each sequence's last counted step: ``[B, T, O] -> [B, O]`` (mask a prefix)."""
+    outputs = np.asarray(outputs)
+    if mask is None:
+        return outputs[:, -1]
+    last = np.maximum(np.asarray(mask, dtype=bool).sum(axis=1) - 1, 0)
+    return outputs[np.arange(len(outputs)), last]
+
+
+def accuracy(predicted: np.ndarray, targets: np.ndarray, where: np.ndarray) -> tuple[float, float]:
+    """``(correct, counted)`` over the positions where ``where`` is true."""
+    where = np.asarray(where, dtype=bool)
+    correct = (np.asarray(predicted) == np.asarray(targets)) & where
+    return float(correct.sum()), float(where.sum())
+
+
+def padded_batches(
+    owner: str,
+    sequences: Sequence[np.ndarray],
+    targets: Sequence[Any],
+    batch_size: int,
+    order: np.ndarray,
+) -> list[seqkit.SequenceBatch]:
+    """Batches of id sequences taken in ``order``, each padded to its longest sequence.
+
+    Inputs ``[B, T]`` int32 and mask ``[B, T]`` (true on each row's prefix); targets ``[B]``
+    int32 when each target is one id, or ``[B, T]`` (padded with 0) when each is an array of
+    ids, a label per step. The last batch may be smaller.
+    """
+    batches = []
+    for part in batch_slices(owner, len(order), batch_size):
+        rows = order[part]
+        ids, mask = pad([sequences[i] for i in rows])
+        chosen = [targets[i] for i in rows]
+        if isinstance(chosen[0], np.ndarray):
+            labels, _ = pad(chosen)
+        else:
+            labels = np.asarray(chosen, dtype=np.int32)
+        batches.append(seqkit.SequenceBatch(ids, labels, mask))
+    return batches
