@@ -146,12 +146,19 @@ class Vocabulary:
         return [self.tokens[int(i)] for i in np.asarray(ids).reshape(-1)]
 
 
-def pad(sequences: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Sequences of ids, padded with 0 to the longest: ``(ids [N, T] int32, mask [N, T] bool)``.
+# Padded lengths are rounded up to a multiple of this, so that a compiled training step sees
+# a few sequence lengths (one trace each) rather than one per batch.
+LENGTH_BUCKET = 32
+
+
+def pad(sequences: Sequence[np.ndarray], multiple: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Sequences of ids, padded with 0 to the longest (rounded up to ``multiple``):
+    ``(ids [N, T] int32, mask [N, T] bool)``.
 
     Left-aligned: row n holds sequence n from step 0, and its mask is true on that prefix.
     """
     length = max(len(s) for s in sequences)
+    length = -(-length // multiple) * multiple
     ids = np.zeros((len(sequences), length), dtype=np.int32)
     mask = np.zeros((len(sequences), length), dtype=bool)
     for row, seq in enumerate(sequences):
@@ -186,7 +193,8 @@ def padded_batches(
     batch_size: int,
     order: np.ndarray,
 ) -> list[seqkit.SequenceBatch]:
-    """Batches of id sequences taken in ``order``, each padded to its longest sequence.
+    """Batches of id sequences taken in ``order``, each padded to its longest sequence
+    (rounded up to ``LENGTH_BUCKET`` steps).
 
     Inputs ``[B, T]`` int32 and mask ``[B, T]`` (true on each row's prefix); targets ``[B]``
     int32 when each target is one id, or ``[B, T]`` (padded with 0) when each is an array of
@@ -195,10 +203,10 @@ def padded_batches(
     batches = []
     for part in batch_slices(owner, len(order), batch_size):
         rows = order[part]
-        ids, mask = pad([sequences[i] for i in rows])
+        ids, mask = pad([sequences[i] for i in rows], LENGTH_BUCKET)
         chosen = [targets[i] for i in rows]
         if isinstance(chosen[0], np.ndarray):
-            labels, _ = pad(chosen)
+            labels, _ = pad(chosen, LENGTH_BUCKET)
         else:
             labels = np.asarray(chosen, dtype=np.int32)
         batches.append(seqkit.SequenceBatch(ids, labels, mask))

@@ -319,7 +319,7 @@ def test_classify_labels_padding_and_mask(tmp_path):
     for b in batches:
         assert b.inputs.dtype == np.int32 and b.targets.dtype == np.int32 and b.mask.dtype == bool
         assert b.inputs.shape == b.mask.shape and b.targets.shape == (len(b.inputs),)
-        assert b.inputs.shape[1] == b.mask.sum(axis=1).max()  # padded to the batch's longest
+        assert b.inputs.shape[1] == 32  # the batch's longest, rounded up to LENGTH_BUCKET
         for ids, mask, label in zip(b.inputs, b.mask, b.targets, strict=True):
             n = int(mask.sum())
             assert mask[:n].all() and not mask[n:].any()  # a prefix
@@ -438,7 +438,7 @@ def test_tag_alignment_padding_and_mask(tmp_path):
         {},
     )
     (batch,) = task.train_batches(batch_size=8, seed=0)
-    assert batch.inputs.shape == batch.targets.shape == batch.mask.shape == (3, 4)
+    assert batch.inputs.shape == batch.targets.shape == batch.mask.shape == (3, 32)  # 4, bucketed
     assert batch.targets.dtype == np.int32
     seen = set()
     for ids, tags, mask in zip(batch.inputs, batch.targets, batch.mask, strict=True):
