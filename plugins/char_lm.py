@@ -93,6 +93,7 @@ class CharLM(seqkit.Task):
     target_form = "shifted"
     default_loss = "cross-entropy"
     default_truncation = "tbptt"  # B long streams, the state carried from window to window
+    runtime_options = ("vocabulary",)  # given back from a run directory, not a config key
 
     def __init__(
         self,

@@ -10,6 +10,9 @@ of the wrong type, is a ``ConfigError`` that names the key and the closest known
 
 Where TOML has no "unset", the empty string or 0 stands for it: ``task.corpus = ""`` is the
 embedded corpus, ``train.k2 = 0`` means k2 = k1, ``train.clip_norm = 0`` means no clipping.
+
+The ``[task]`` section holds ``name`` and the task's own options, which this module stores as
+given; ``seqkit.task_options`` checks them against the task and adds its defaults.
 """
 
 from __future__ import annotations
@@ -26,24 +29,27 @@ from seqkit.errors import ConfigError, closest_match
 # cores with the XLA runner (~50 ms an update at hidden 256, batch 32, k1 64), and reach about
 # 2 bits per character: enough for samples that read like Python's reference documentation.
 DEFAULTS: dict[str, dict[str, Any]] = {
+    # The other keys of [task] are the task's own options (its constructor's keyword
+    # arguments, with its defaults): char-lm's are corpus ("": the embedded corpus) and
+    # val_fraction. `seqkit config --set task.name=adding` prints another task's.
     "task": {
         "name": "char-lm",
-        "corpus": "",  # "": the embedded corpus (pydoc_data.topics)
-        "val_fraction": 0.1,  # the last 10% of the text
     },
     "model": {
         "cell": "lstm",
         "hidden_size": 256,  # the largest that trains in the time budget on 2 cores
         "num_layers": 1,  # one layer learns fastest in a 3-minute budget
         "dropout": 0.0,  # between layers only; no need with one layer and ~12 epochs
-        "encoder": "embedding",  # "onehot" or "embedding"
+        "encoder": "auto",  # "embedding" or "onehot" for ids, "none" for dense inputs
         "embedding_size": 64,
-        "runner": "auto",  # the fastest installed runner: XLA
+        "runner": "auto",  # the fastest installed runner that supports the cell
+        "initial_state": "zeros",  # or "learned": a trained state at each sequence's start
+        "bidirectional": False,  # a backward stack too (classify, tag); never for prediction
     },
     "train": {
-        "steps": 3000,  # ~50 ms each: about 2.5 minutes of updates
+        "steps": 2000,  # validation loss levels off near here on the embedded corpus
         "batch_size": 32,  # parallel streams
-        "truncation": "tbptt",
+        "truncation": "auto",  # the task's: tbptt for streams, bptt for whole sequences
         "k1": 64,  # an update every 64 characters
         "k2": 0,  # back-propagate through the last k2 steps; 0: k2 = k1
         "optimizer": "adam",
@@ -55,6 +61,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "eval_every": 500,  # validation, a metrics row and a short sample
         "checkpoint_every": 500,
         "log_every": 20,  # progress and TensorBoard every 20 updates
+        "distribute": "none",  # "none", "mirrored" (local devices) or "multi-worker" (TF_CONFIG)
+        "cpu_devices": 0,  # split the CPU into this many logical devices; 0: leave it whole
     },
     "sample": {
         "length": 600,  # characters of the final sample (a fifth of it at each validation)
@@ -81,10 +89,15 @@ _POSITIVE = {
 }
 # Keys whose value must lie in an interval: the test and what the message says.
 _RANGES = {
-    "task.val_fraction": (lambda v: 0 < v < 1, "above 0 and below 1"),
     "model.dropout": (lambda v: 0 <= v < 1, "at least 0 and below 1"),
     "train.lr": (lambda v: v > 0, "above 0"),
     "train.lr_decay": (lambda v: 0 < v <= 1, "above 0 and at most 1"),
+}
+# Keys that take one of a few words.
+_CHOICES = {
+    "model.encoder": ("auto", "embedding", "onehot", "none"),
+    "model.initial_state": ("zeros", "learned"),
+    "train.distribute": ("none", "mirrored", "multi-worker"),
 }
 _TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
@@ -110,6 +123,9 @@ def _unknown(key: str) -> ConfigError:
 def set_value(config: dict, key: str, value: Any) -> None:
     """Set ``section.key`` to ``value``, checking the key and the value's type."""
     section, _, name = key.partition(".")
+    if section == "task" and name and name not in DEFAULTS["task"]:
+        config["task"][name] = value  # a task option: the task checks it (task_options.py)
+        return
     if section not in DEFAULTS or name not in DEFAULTS[section]:
         raise _unknown(key)
     expected = type(DEFAULTS[section][name])
@@ -123,6 +139,9 @@ def set_value(config: dict, key: str, value: Any) -> None:
     least = 1 if key in _POSITIVE else 0
     if expected in (int, float) and not value >= least:
         raise ConfigError(f"Config key {key!r} must be at least {least}, got {value!r}.")
+    if key in _CHOICES and value not in _CHOICES[key]:
+        words = ", ".join(repr(c) for c in _CHOICES[key])
+        raise ConfigError(f"Config key {key!r} must be one of {words}; got {value!r}.")
     if key in _RANGES:
         inside, words = _RANGES[key]
         if not inside(value):

@@ -10,18 +10,27 @@ Each update is one window of the truncation strategy: forward from the carried s
 constant), the mean loss over the window's loss steps, the gradients, clipping by global norm,
 one optimizer step. Every stream's state is carried from window to window; for k2 > k1 the
 walk keeps the state k2 steps back so that no step is run forward twice.
+
+Data parallel (``distribute="mirrored"`` or ``"multi-worker"``, see ``seqkit.distribute``): the
+B streams are split evenly across the replicas, each replica runs its streams' window from
+their carried states, and the replicas' gradients add up to the gradient of the global batch
+mean, so that an update is the one a single device makes on the same B streams:
+
+    trainer = seqkit.Trainer(lambda: seqkit.SequenceModel("lstm", ...), distribute="mirrored")
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import keras
 import tensorflow as tf
 
+from seqkit import distribute as dist
 from seqkit.errors import OptionError, ShapeError, UnknownNameError
 from seqkit.interfaces import Loss, SequenceBatch, TruncationStrategy
 from seqkit.progress import TrainingProgress
@@ -77,12 +86,30 @@ def _as_batch(data) -> SequenceBatch:
     )
 
 
+def _dense(grads, variables) -> list[tf.Tensor]:
+    """Gradients as dense tensors (zeros for None). An embedding's gradient comes as
+    IndexedSlices with a row for each occurrence of an id; on those, ``global_norm`` and Keras'
+    Adam square each row before adding them up, not after: the norm, the clipping and Adam's
+    second moment would be wrong for any id seen twice in a window."""
+    return [
+        tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)
+        for g, v in zip(grads, variables, strict=True)
+    ]
+
+
 class Trainer:
-    """Trains a ``SequenceModel`` with a loss, a truncation strategy and an optimizer."""
+    """Trains a ``SequenceModel`` with a loss, a truncation strategy and an optimizer.
+
+    ``model`` is a ``SequenceModel`` or a function without arguments that builds one (called
+    in the strategy's scope, after ``seed``). ``distribute`` is ``"none"``, ``"mirrored"``,
+    ``"multi-worker"`` or a ``tf.distribute.Strategy``; None takes the strategy whose scope is
+    open, if any. Under a strategy the model's variables must come from its scope: give a
+    function, or build the model inside ``with strategy.scope():``.
+    """
 
     def __init__(
         self,
-        model,
+        model: tf.Module | Callable[[], tf.Module],
         loss: str | Loss = "cross-entropy",
         truncation: str | TruncationStrategy = "bptt",
         optimizer: str | keras.optimizers.Optimizer = "adam",
@@ -92,10 +119,26 @@ class Trainer:
         callbacks: Iterable[Callback] = (),
         jit_compile: bool | None = None,
         registry: Registry | None = None,
+        distribute: str | tf.distribute.Strategy | None = None,
     ):
         registry = registry or default_registry()
         if seed is not None:
             set_seed(seed)
+        self.strategy = dist.resolve_strategy(distribute)
+
+        def scope():
+            return self.strategy.scope() if self.strategy else contextlib.nullcontext()
+
+        if not isinstance(model, tf.Module):
+            if not callable(model):
+                raise OptionError(
+                    "Trainer: model must be a SequenceModel or a function that builds one, "
+                    f"got {type(model).__name__}."
+                )
+            with scope():
+                model = model()
+        if self.strategy is not None:
+            dist.check_variables(self.strategy, model.variables, "model")
         self.model = model
         self.loss = loss if isinstance(loss, Loss) else registry.make("loss", loss)
         self.truncation = (
@@ -106,15 +149,20 @@ class Trainer:
         if clip_norm is not None and not (isinstance(clip_norm, int | float) and clip_norm > 0):
             raise OptionError(f"Trainer: clip_norm must be a positive number, got {clip_norm!r}.")
         self.clip_norm = clip_norm
-        self.optimizer = make_optimizer(optimizer, lr)
         self.variables = list(model.trainable_variables)
-        self.optimizer.build(self.variables)
+        sizes = [n for cell in model.cells for n in cell.state_size]
+        with scope():  # the optimizer's and the progress' variables are mirrored too
+            self.optimizer = make_optimizer(optimizer, lr)
+            self.optimizer.build(self.variables)
+            self.progress = TrainingProgress(sizes, model.dtype)
         self.callbacks = list(callbacks)
         if jit_compile is None:
             jit_compile = bool(getattr(model.runner, "jit_compile", False))
-        self._update = tf.function(self._update_step, jit_compile=jit_compile)
-        sizes = [n for cell in model.cells for n in cell.state_size]
-        self.progress = TrainingProgress(sizes, model.dtype)
+        if self.strategy is None:
+            self._update = tf.function(self._update_step, jit_compile=jit_compile)
+        else:  # XLA compiles each replica's forward and backward pass, not the collectives
+            self._local = tf.function(self._local_step, jit_compile=jit_compile)
+            self._update = tf.function(self._distributed_update)
         self.stop_training = False
 
     @property
@@ -142,16 +190,54 @@ class Trainer:
             value, kept, final = window_loss(
                 self.model, self.loss, state, inputs, targets, mask, loss_from, keep_at
             )
-        grads = tape.gradient(value, self.variables)
-        grads = [
-            tf.zeros_like(v) if g is None else g for g, v in zip(grads, self.variables, strict=True)
-        ]
+        grads = _dense(tape.gradient(value, self.variables), self.variables)
         norm = tf.linalg.global_norm(grads)
         if self.clip_norm is not None:
             grads, _ = tf.clip_by_global_norm(grads, self.clip_norm, use_norm=norm)
         self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))
         stop = tf.stop_gradient
         return value, norm, tf.nest.map_structure(stop, kept), tf.nest.map_structure(stop, final)
+
+    # -- one update, data parallel ------------------------------------------------------------
+
+    def _local_step(self, state, inputs, targets, mask, loss_from: int, keep_at: int):
+        """One replica's streams: the sum of their counted L_t, its gradients, the states."""
+        with tf.GradientTape() as tape:
+            value, kept, final = window_loss(
+                self.model, self.loss, state, inputs, targets, mask, loss_from, keep_at
+            )
+            count = dist.counted_steps(self.loss.per_step, targets, mask, loss_from, value.dtype)
+            total = value * count  # the loss is the mean over the counted steps
+        grads = _dense(tape.gradient(total, self.variables), self.variables)
+        stop = tf.stop_gradient
+        kept, final = tf.nest.map_structure(stop, kept), tf.nest.map_structure(stop, final)
+        return total, count, grads, kept, final
+
+    def _replica_update(self, state, inputs, targets, mask, loss_from: int, keep_at: int):
+        """In each replica: the global mean's gradient, clipped, applied; the global states."""
+        total, count, grads, kept, final = self._local(
+            state, inputs, targets, mask, loss_from, keep_at
+        )
+        context = tf.distribute.get_replica_context()
+        sum_ = tf.distribute.ReduceOp.SUM
+        total_all, count_all = context.all_reduce(sum_, [total, count])
+        scale = 1.0 / tf.maximum(count_all, 1.0)  # 1/N over the counted steps of all replicas
+        grads = [g * scale for g in grads]  # this replica's share of the global gradient
+        norm = tf.linalg.global_norm(context.all_reduce(sum_, grads))
+        if self.clip_norm is not None:  # as tf.clip_by_global_norm, on the global gradient
+            factor = self.clip_norm / tf.maximum(norm, self.clip_norm)
+            grads = [g * factor for g in grads]
+        self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))  # sums shares
+        kept, final = context.all_gather([kept, final], axis=0)  # every stream, in order
+        return total_all * scale, norm, kept, final
+
+    def _distributed_update(self, state, inputs, targets, mask, loss_from: int, keep_at: int):
+        value, norm, kept, final = self.strategy.run(
+            self._replica_update, args=(state, inputs, targets, mask, loss_from, keep_at)
+        )
+        first = self.strategy.experimental_local_results
+        one = lambda x: first(x)[0]  # noqa: E731  every replica holds the same value
+        return one(value), one(norm), *tf.nest.map_structure(one, (kept, final))
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -223,11 +309,14 @@ class Trainer:
             start=int(self.progress.window.numpy()),
             known=known,
         )
+        if self.strategy is not None:
+            dist.check_batch(self.strategy, int(inputs.shape[0]))
         for job in walk:
             started = time.perf_counter()
-            value, norm, kept, final = self._update(
-                job.state, job.inputs, job.targets, job.mask, job.loss_from, job.keep_at
-            )
+            args = (job.state, job.inputs, job.targets, job.mask)
+            if self.strategy is not None:  # each replica takes its streams
+                args = dist.split_streams(self.strategy, args)
+            value, norm, kept, final = self._update(*args, job.loss_from, job.keep_at)
             walk.record(kept, final)
             window = job.window
             self.progress.step.assign_add(1)

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from seqkit.cli.main import cli
-from seqkit.config import DEFAULTS, dumps, load_config, parse_override
+from seqkit.config import dumps, load_config, parse_override
 from seqkit.errors import ConfigError
 
 TINY = [
@@ -203,7 +203,33 @@ def test_config_prints_the_resolved_toml_with_defaults():
     assert result.exit_code == 0, result.output
     config = tomllib.loads(result.stdout)
     assert config["model"]["cell"] == "gru" and config["train"]["lr"] == 0.001
-    assert config["task"] == DEFAULTS["task"]
+    assert config["task"] == {"name": "char-lm", "corpus": "", "val_fraction": 0.1}
+    assert config["train"]["truncation"] == "auto" and config["model"]["encoder"] == "auto"
+
+
+def test_config_prints_another_tasks_options_with_their_defaults():
+    result = _invoke("config", "--set", "task.name=adding", "--set", "task.length=200")
+    assert result.exit_code == 0, result.output
+    task = tomllib.loads(result.stdout)["task"]
+    assert task["name"] == "adding" and task["length"] == 200 and "train_size" in task
+    assert "corpus" not in task
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["task.name=adding", "task.lenght=5"],
+         "Task 'adding' has no option 'lenght'. Did you mean 'task.length'? Its options are: "),
+        (["task.name=adding", "task.length=ten"],
+         "Task 'adding': option 'length' must be like 100 (int), got 'ten' (str)."),
+        (["task.name=addin"], "Unknown task 'addin'. Did you mean 'adding'?"),
+        (["model.encoder=dense"], "Config key 'model.encoder' must be one of 'auto', 'embedding'"),
+        (["model.initial_state=random"], "must be one of 'zeros', 'learned'; got 'random'"),
+    ],
+)  # fmt: skip
+def test_task_and_choice_errors_name_the_key(overrides, message):
+    result = _invoke("config", *_sets(overrides))
+    assert result.exit_code == 1 and message in result.output, result.output
 
 
 def test_a_config_file_then_overrides(tmp_path):
@@ -229,7 +255,7 @@ def test_overrides_are_toml_literals_else_strings():
             "Unknown config key 'model.hiden_size'. Did you mean 'model.hidden_size'?",
         ),
         ("trian.steps=3", "Unknown config key 'trian.steps'. Did you mean 'train.steps'?"),
-        ("train.steps=1.5", "Config key 'train.steps' must be an integer (like 3000), got 1.5"),
+        ("train.steps=1.5", "Config key 'train.steps' must be an integer (like 2000), got 1.5"),
         ("model.dropout=true", "Config key 'model.dropout' must be a number"),
         ("train.eval_every=0", "Config key 'train.eval_every' must be at least 1, got 0"),
         ("train.steps", "--set takes KEY=VALUE"),

@@ -74,6 +74,29 @@ def mod(tmp_path):
     return lambda short: f"fake_seqkit_{tmp_path.name}_{short}"
 
 
+# Third-party plugins installed here (CI installs the example plugin) are left out, so that
+# these tests see seqkit's built-ins and their own fake distributions only.
+OTHER_DISTRIBUTIONS = {
+    ep.dist.metadata["Name"] for ep in metadata.entry_points(group="seqkit") if ep.dist
+} - {"seqkit"}
+
+
+@pytest.fixture(autouse=True)
+def _only_seqkit_and_fake_plugins(monkeypatch):
+    from seqkit import plugin_manager
+
+    installed = plugin_manager.seqkit_entry_points
+    monkeypatch.setattr(
+        plugin_manager,
+        "seqkit_entry_points",
+        lambda: [
+            ep
+            for ep in installed()
+            if ep.dist is None or ep.dist.metadata["Name"] not in OTHER_DISTRIBUTIONS
+        ],
+    )
+
+
 @pytest.fixture(autouse=True)
 def _forget_fake_modules():
     yield

@@ -5,10 +5,10 @@
     seqkit run --resume runs/big --set train.steps=6000
     seqkit config --set model.cell=gru           # the resolved config, defaults included
 
-The run directory holds ``config.toml`` (resolved), ``vocab.json``, ``checkpoints/last`` and
-``checkpoints/best`` (``tf.train.CheckpointManager``: model, optimizer, step), ``metrics.csv``
-(``step,train_loss,val_loss,val_bpc``), TensorBoard events in ``tensorboard/``, ``loss.png``
-(where matplotlib is installed) and ``samples.txt``.
+The run directory (``seqkit/cli/run_dir.py`` lists its files) holds the resolved config, the
+task's sizes and baselines, checkpoints (``tf.train.CheckpointManager``: the last three and the
+best by validation loss), ``metrics.csv``, TensorBoard events, ``loss.png`` and, for text,
+``samples.txt``.
 
 A resumed run restores the model, the optimizer, the position in the data, the streams'
 carried states and the dropout generator from the last checkpoint, so that it ends where an
@@ -18,6 +18,7 @@ uninterrupted run would have. On resume only ``train.*`` and ``sample.*`` may be
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from datetime import datetime
 from pathlib import Path
@@ -40,9 +41,10 @@ _set_option = click.option(
 @_set_option
 def config_command(config_file, overrides) -> None:
     """Print the resolved config as TOML: defaults, then CONFIG_FILE, then --set overrides."""
+    from seqkit.cli.run_dir import resolve_config
     from seqkit.config import dumps, load_config
 
-    click.echo(dumps(load_config(config_file, list(overrides))), nl=False)
+    click.echo(dumps(resolve_config(load_config(config_file, list(overrides)))), nl=False)
 
 
 @click.command("run")
@@ -63,9 +65,9 @@ def run_command(config_file, overrides, out, resume) -> None:
         if config_file:
             raise ConfigError("--resume reads the run's own config.toml; give --set, not a file.")
         out_dir = Path(resume)
-        if not (out_dir / "config.toml").is_file() or not (out_dir / "vocab.json").is_file():
+        if not (out_dir / "config.toml").is_file() or not (out_dir / "task.json").is_file():
             raise ConfigError(
-                f"{str(out_dir)!r} is not a run directory (no config.toml and vocab.json); "
+                f"{str(out_dir)!r} is not a run directory (no config.toml and task.json); "
                 "give the directory that `seqkit run --out` wrote."
             )
         fixed = [o for o in overrides if not o.split("=", 1)[0].strip().startswith(RESUMABLE)]
@@ -86,56 +88,82 @@ def run_command(config_file, overrides, out, resume) -> None:
     _train(config, out_dir, resume=bool(resume))
 
 
+def _describe(data) -> str:
+    if len(data) == 1 and data[0].inputs.ndim >= 2 and data[0].mask is None:
+        rows, steps = data[0].inputs.shape[:2]
+        return f"{rows} streams of {steps:,} steps"
+    return f"{sum(len(b.inputs) for b in data):,} sequences in {len(data)} batches"
+
+
 def _train(config: dict, out_dir: Path, resume: bool) -> None:
+    from seqkit import distribute
     from seqkit.cli.run_dir import (
-        RunLogger,
         build_model,
         build_task,
         build_trainer,
         checkpoint_managers,
+        resolve_config,
         restore_latest,
+        task_info,
         trim_metrics,
-        write_loss_plot,
     )
+    from seqkit.cli.run_logger import RunLogger, write_loss_plot
     from seqkit.config import dumps
     from seqkit.trainer import set_seed
 
     train = config["train"]
+    config = resolve_config(config)
     vocab_file = out_dir / "vocab.json"
-    vocabulary = json.loads(vocab_file.read_text(encoding="utf-8")) if resume else None
+    vocabulary = (
+        json.loads(vocab_file.read_text("utf-8")) if resume and vocab_file.is_file() else None
+    )
     task = build_task(config, vocabulary=vocabulary)
-    data = task.train_batches(train["batch_size"], train["seed"])[0]
+    data = task.train_batches(train["batch_size"], train["seed"])
     eval_data = task.eval_batches(train["batch_size"])
+    info = task_info(task)
     set_seed(train["seed"])
-    model = build_model(config, task.vocab_size)
-    trainer = build_trainer(config, model, task)
-    logger = RunLogger(config, out_dir, task, model, eval_data)
+    # the strategy comes before TensorFlow's first op (cpu_devices needs that)
+    strategy = distribute.make_strategy(train["distribute"], train["cpu_devices"])
+    model = build_model(config, info, strategy)
+    trainer = build_trainer(config, model, task, strategy)
+    write_dir = distribute.write_dir(out_dir, strategy)  # the chief writes the run
+    logger = RunLogger(config, write_dir, task, model, eval_data, trainer.loss)
     checkpoint = trainer.checkpoint(run=logger.state)
-    out_dir.mkdir(parents=True, exist_ok=True)  # once the config has built a model
-    (out_dir / "config.toml").write_text(dumps(config), encoding="utf-8")
-    vocab_file.write_text(json.dumps(task.vocabulary, ensure_ascii=False), encoding="utf-8")
-    last, best = checkpoint_managers(checkpoint, out_dir)
-    if resume:
-        restore_latest(checkpoint, last, out_dir)
-        trim_metrics(out_dir / "metrics.csv", trainer.step)
+    write_dir.mkdir(parents=True, exist_ok=True)  # once the config has built a model
+    (write_dir / "config.toml").write_text(dumps(config), encoding="utf-8")
+    (write_dir / "task.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
+    if isinstance(getattr(task, "vocabulary", None), str):  # characters to sample with
+        (write_dir / "vocab.json").write_text(json.dumps(task.vocabulary, ensure_ascii=False))
+    last, best = checkpoint_managers(checkpoint, write_dir)
+    if resume:  # every worker restores the chief's checkpoint
+        restore_latest(checkpoint, checkpoint_managers(checkpoint, out_dir)[0], out_dir)
+        trim_metrics(write_dir / "metrics.csv", trainer.step)
     remaining = train["steps"] - trainer.step
     if remaining <= 0:
         click.echo(f"The run is already at step {trainer.step} of {train['steps']}.")
         return
+    model_config = config["model"]
     click.echo(
-        f"{'Resuming' if resume else 'Training'} {config['model']['cell']} "
-        f"(hidden {config['model']['hidden_size']} x {config['model']['num_layers']}, "
-        f"runner {type(model.runner).__name__}) on {len(task.train_ids):,} characters, "
-        f"vocabulary {task.vocab_size}; steps {trainer.step + 1}-{train['steps']}; "
+        f"{'Resuming' if resume else 'Training'} {model_config['cell']} "
+        f"(hidden {model_config['hidden_size']} x {model_config['num_layers']}"
+        f"{', bidirectional' if model_config['bidirectional'] else ''}, "
+        f"runner {type(model.runner).__name__}) on {config['task']['name']}: {_describe(data)}; "
+        f"{type(trainer.truncation).__name__}; steps {trainer.step + 1}-{train['steps']}; "
         f"run directory {out_dir}"
     )
+    if info["baselines"]:
+        click.echo("baseline: " + "  ".join(f"{k} {v:.4f}" for k, v in info["baselines"].items()))
     logger.attach(last, best)
     trainer.callbacks.append(logger)
     started = time.perf_counter()
-    trainer.fit(data, steps=remaining)  # the trainer goes on where its progress stands
+    # one batch of streams goes in as is (the trainer repeats it); a list of batches is a set
+    trainer.fit(data[0] if len(data) == 1 else data, steps=remaining)
     click.echo(f"Trained to step {trainer.step} in {time.perf_counter() - started:.0f} s.")
-    write_loss_plot(out_dir)
-    click.echo(f"\n{logger.final_sample}")
+    write_loss_plot(write_dir, info["baselines"])
+    if write_dir != out_dir:
+        shutil.rmtree(write_dir, ignore_errors=True)  # a non-chief worker's copy
+    if logger.final_sample:
+        click.echo(f"\n{logger.final_sample}")
 
 
 @click.command("sample")
@@ -154,10 +182,17 @@ def _train(config: dict, out_dir: Path, resume: bool) -> None:
 )
 def sample_command(run, prime, length, temperature, seed, which) -> None:
     """Print text generated by the model of a run (temperature 0: always the likeliest)."""
-    from seqkit.cli.run_dir import prime_ids, read_run
+    from seqkit.cli.run_dir import read_run
+    from seqkit.cli.run_logger import prime_ids
+    from seqkit.errors import DataError
     from seqkit.sampling import Sampler
 
-    _, vocabulary, model, _ = read_run(Path(run), which)
+    config, vocabulary, model, _ = read_run(Path(run), which)
+    if vocabulary is None:
+        raise DataError(
+            f"The run {run!r} trained task {config['task']['name']!r}, which does not predict "
+            "text: only a char-lm run can be sampled."
+        )
     ids = prime_ids(vocabulary, prime)
     generated = Sampler(model)(ids, length, temperature, seed)
     click.echo("".join(vocabulary[i] for i in [*ids, *generated]))
@@ -165,7 +200,9 @@ def sample_command(run, prime, length, temperature, seed, which) -> None:
 
 @click.command("eval")
 @click.argument("run", type=click.Path(file_okay=False, exists=True))
-@click.option("--corpus", type=click.Path(exists=True), help="Evaluate on all of this text.")
+@click.option(
+    "--corpus", type=click.Path(exists=True), help="char-lm: evaluate on all of this text."
+)
 @click.option(
     "--checkpoint",
     "which",
@@ -175,16 +212,28 @@ def sample_command(run, prime, length, temperature, seed, which) -> None:
     help="The best checkpoint by validation loss, or the last one.",
 )
 def eval_command(run, corpus, which) -> None:
-    """Print the loss and bits per character of a run's model on its validation split."""
-    from seqkit.cli.run_dir import build_task, read_run
-    from seqkit.trainer import Trainer
+    """Print the loss and the task's metrics of a run's model on its validation split."""
+    from seqkit.cli.run_dir import build_task, read_run, read_task_info
+    from seqkit.errors import DataError
+    from seqkit.evaluation import evaluate
+    from seqkit.registry import make_loss
 
+    info = read_task_info(Path(run))
     config, vocabulary, model, step = read_run(Path(run), which)
-    task = build_task(config, vocabulary, corpus=corpus, val_fraction=1.0 if corpus else None)
+    overrides = {}
+    if corpus:
+        if config["task"]["name"] != "char-lm":
+            raise DataError("--corpus is for char-lm runs; other tasks read their config's data.")
+        overrides = {"corpus": corpus, "val_fraction": 1.0}
+    task = build_task(config, vocabulary, **overrides)
     data = task.eval_batches(config["train"]["batch_size"])
-    loss = Trainer(model, loss=task.default_loss).evaluate(data)
+    loss = make_loss(task.default_loss, **task.loss_options())
+    result = evaluate(model, loss, data, counts=task.counts)
+    metrics = {**task.metrics(result["loss"]), **result}
     where = corpus or "the validation split"
-    click.echo(
-        f"step {step} ({which} checkpoint) on {where} ({data[0].inputs.size:,} characters): "
-        + "  ".join(f"{k} {v:.4f}" for k, v in task.metrics(loss).items())
+    shown = "  ".join(
+        f"{k} {v:.4f}"
+        + (f" (baseline {info['baselines'][k]:.4f})" if k in info["baselines"] else "")
+        for k, v in metrics.items()
     )
+    click.echo(f"step {step} ({which} checkpoint) on {where}: {shown}")

@@ -1,0 +1,230 @@
+"""``seqkit.keras.RNN``: any seqkit cell, built-in or from a plugin, as a Keras 3 layer.
+
+    import keras, seqkit.keras
+    model = keras.Sequential([keras.layers.Embedding(100, 16, mask_zero=True),
+                              seqkit.keras.RNN("lstm", 32),
+                              keras.layers.Dense(1)])
+    model.compile("adam", "mse"); model.fit(tokens, targets)   # tokens [B, T] -> [B, 1]
+    model.save("m.keras"); keras.models.load_model("m.keras")  # safe_mode=True works
+
+The layer takes the cell by its registered name and hidden size, builds it once it sees the
+input size, and unrolls it with a seqkit runner. The cell's own variables become the
+layer's trainable weights (Keras variables that wrap the very same variables), so ``fit``
+trains them, ``cell.state_dict()`` reads what Keras trained, and ``.keras`` files restore them.
+A cell instance works too (``RNN(cell)``) for training and inference; to save such a layer,
+make it from the cell's name instead, because seqkit cannot tell which options built a cell.
+
+As ``keras.layers.RNN``: inputs ``[B, T, I]``; ``return_sequences`` gives ``[B, T, O]``,
+otherwise the output of each sequence's last unmasked step ``[B, O]``; ``return_state`` adds
+the final state tensors ``[B, n]`` (LSTM: ``h``, ``c``) after the output; where the mask (from
+``Embedding(mask_zero=True)``, ``Masking`` or ``mask=``) is false the state is carried
+through and the step's output is zero (Keras' ``zero_output_for_mask=True``);
+``go_backwards`` reads the steps in reverse (and returns them in that order); ``stateful``
+carries the final state of each batch over to the next (a fixed batch size).
+Loading a saved model needs ``import seqkit.keras`` first, and the plugin of its cell installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from seqkit.errors import OptionError, ShapeError
+from seqkit.interfaces import Cell, check_size
+from seqkit.model import resolve_runner
+from seqkit.registry import default_registry
+
+
+def last_output(outputs: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
+    """Each sequence's output at its last step where ``mask`` is true: ``[B, T, O] -> [B, O]``.
+
+    Zero for a sequence with no such step, as Keras' RNN gives.
+    """
+    if mask is None:
+        return outputs[:, -1]
+    mask = tf.cast(mask, tf.bool)
+    steps = tf.shape(outputs)[1]
+    from_end = tf.argmax(tf.reverse(tf.cast(mask, tf.int32), [1]), axis=1, output_type=tf.int32)
+    last = tf.gather(outputs, steps - 1 - from_end, axis=1, batch_dims=1)
+    return tf.where(tf.reduce_any(mask, axis=1)[:, None], last, tf.zeros_like(last))
+
+
+@keras.saving.register_keras_serializable(package="seqkit")
+class RNN(keras.layers.Layer):
+    """A Keras layer that unrolls a seqkit cell over ``[B, T, I]``.
+
+    Args:
+        cell: a registered cell name (``"lstm"``, ``"gru"``, ``"vanilla"``, a plugin's) or a
+            ``seqkit.Cell`` instance.
+        hidden_size: the cell's hidden size H; required with a name, taken from an instance.
+        return_sequences: return every step's output ``[B, T, O]``, not the last ``[B, O]``.
+        return_state: return ``[output, *final_state]``.
+        stateful: start each batch from the previous batch's final state.
+        go_backwards: process the steps from last to first.
+        cell_options: options of the cell's factory (``{"activation": "relu"}``), with a name.
+        runner: the seqkit runner by name; ``"auto"`` picks the best installed one.
+    """
+
+    def __init__(
+        self,
+        cell: str | Cell,
+        hidden_size: int | None = None,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        stateful: bool = False,
+        go_backwards: bool = False,
+        *,
+        cell_options: Mapping[str, Any] | None = None,
+        runner: str = "auto",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(cell, Cell):
+            if hidden_size not in (None, cell.hidden_size) or cell_options:
+                raise OptionError(
+                    f"RNN: a cell instance brings its own hidden size ({cell.hidden_size}) and "
+                    "options; give hidden_size and cell_options only with a cell name."
+                )
+            self.cell, self.cell_name = cell, None
+            hidden_size = cell.hidden_size
+        elif isinstance(cell, str):
+            default_registry().get("cell", cell)  # an unknown name fails here, not at build
+            self.cell, self.cell_name = None, cell
+            hidden_size = check_size("RNN", "hidden_size", hidden_size)
+        else:
+            raise OptionError(
+                f"RNN: cell must be a registered cell name or a seqkit.Cell, got "
+                f"{type(cell).__name__}."
+            )
+        if not isinstance(runner, str):
+            raise OptionError(f"RNN: runner must be a registered runner name, got {runner!r}.")
+        self.hidden_size = hidden_size
+        self.cell_options = dict(cell_options or {})
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.stateful = bool(stateful)
+        self.go_backwards = bool(go_backwards)
+        self.runner_name = runner
+        self.supports_masking = True
+        self.states: list[keras.Variable] = []
+
+    # -- building ----------------------------------------------------------------------------
+
+    def build(self, sequences_shape, initial_state_shape=None):
+        if len(sequences_shape) != 3 or sequences_shape[-1] is None:
+            raise ShapeError(
+                f"RNN: inputs must be [batch, time, features] with a known number of features, "
+                f"got shape {tuple(sequences_shape)}."
+            )
+        input_size = int(sequences_shape[-1])
+        if self.cell is None:
+            with tf.init_scope():  # the cell's variables live outside any graph being traced
+                self.cell = default_registry().make(
+                    "cell",
+                    self.cell_name,
+                    input_size,
+                    self.hidden_size,
+                    dtype=self.variable_dtype,
+                    **self.cell_options,
+                )
+        elif self.cell.input_size != input_size:
+            raise ShapeError(
+                f"RNN: the cell takes {self.cell.input_size} features, the inputs have "
+                f"{input_size}."
+            )
+        self.runner = resolve_runner(self.runner_name, [self.cell], default_registry())
+        # Keras variables that wrap the cell's own: one set of numbers, seen by both.
+        for name, variable in self.cell.named_parameters().items():
+            wrapped = keras.Variable(
+                initializer=variable,
+                dtype=variable.dtype.name,
+                trainable=variable.trainable,
+                name=name.replace("/", "."),
+            )
+            self._track_variable(wrapped)
+        if self.stateful:
+            batch = sequences_shape[0]
+            if batch is None:
+                raise OptionError(
+                    "RNN: stateful=True needs a fixed batch size; give "
+                    "keras.Input(shape=..., batch_size=B) or call the layer on a batch first."
+                )
+            self.states = [
+                self.add_weight(
+                    shape=(batch, n),
+                    initializer="zeros",
+                    trainable=False,
+                    dtype=self.cell.dtype.name,
+                    name=f"state_{k}",
+                )
+                for k, n in enumerate(self.cell.state_size)
+            ]
+        self.built = True
+
+    def get_config(self) -> dict[str, Any]:
+        if self.cell_name is None:
+            raise OptionError(
+                "RNN: a layer made from a cell instance cannot be saved, since seqkit cannot tell "
+                "which options built the cell; make it from the cell's registered name, e.g. "
+                "seqkit.keras.RNN('lstm', 32, cell_options={...})."
+            )
+        return {
+            **super().get_config(),
+            "cell": self.cell_name,
+            "hidden_size": self.hidden_size,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "stateful": self.stateful,
+            "go_backwards": self.go_backwards,
+            "cell_options": self.cell_options,
+            "runner": self.runner_name,
+        }
+
+    # -- running -----------------------------------------------------------------------------
+
+    def reset_state(self) -> None:
+        """Zero the carried state of a stateful layer."""
+        for variable in self.states:
+            variable.assign(tf.zeros(variable.shape, variable.dtype))
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        x = tf.cast(sequences, self.cell.dtype)
+        if mask is not None:
+            mask = tf.cast(mask, tf.bool)
+        if self.go_backwards:
+            x = tf.reverse(x, [1])
+            mask = None if mask is None else tf.reverse(mask, [1])
+        if initial_state is not None:
+            state = tuple(tf.cast(s, self.cell.dtype) for s in tf.nest.flatten(initial_state))
+            if len(state) != len(self.cell.state_size):
+                raise ShapeError(
+                    f"RNN: initial_state has {len(state)} tensors, the cell's state has "
+                    f"{len(self.cell.state_size)} (state_size {self.cell.state_size})."
+                )
+        elif self.stateful:
+            state = tuple(tf.convert_to_tensor(v) for v in self.states)
+        else:
+            state = self.cell.initial_state(tf.shape(x)[0], self.cell.dtype)
+        outputs, final = self.runner.run(self.cell, x, state, mask)
+        if self.stateful:
+            for variable, value in zip(self.states, final, strict=True):
+                variable.assign(value)
+        output = outputs if self.return_sequences else last_output(outputs, mask)
+        return [output, *final] if self.return_state else output
+
+    def compute_mask(self, sequences, mask=None):
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask] + [None] * len(self.cell.state_size)
+        return output_mask
+
+    def compute_output_shape(self, sequences_shape, initial_state_shape=None):
+        batch, steps = sequences_shape[0], sequences_shape[1]
+        width = self.cell.output_size
+        output = (batch, steps, width) if self.return_sequences else (batch, width)
+        if self.return_state:
+            return [output] + [(batch, n) for n in self.cell.state_size]
+        return output
