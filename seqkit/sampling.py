@@ -1,31 +1,53 @@
-"""Generation from a trained model, inside the graph: one ``tf.function`` with a while loop.
+"""Generation from a trained model, inside the graph: a while loop over ``model.step``.
 
     ids = generate(model, prime_ids, length=500, temperature=0.8, seed=1)   # [length] int32
 
 The prime runs through the model's runner in one call; then each new id comes from
-``model.step``, drawn from softmax(logits / temperature) with ``tf.random.stateless_categorical``
-seeded by ``(seed, step)``, so the same seed gives the same text. Temperature 0 takes the argmax.
+``model.step``, drawn from softmax(logits / temperature) by the inverse of its cumulative
+distribution at a uniform number u_i. The u_i come ``CHUNK`` at a time from
+``tf.random.stateless_uniform`` (Philox) seeded by ``(seed, i // CHUNK)``, so the same seed gives
+the same text. Temperature 0 takes the argmax.
+
+``Sampler`` runs each chunk of ``CHUNK`` steps as one XLA-compiled while loop (``jit_compile``:
+XLA needs the loop's output buffer to have a fixed size), carrying logits and state from chunk
+to chunk. The uniforms are drawn outside XLA, because XLA's random numbers differ from the
+TensorFlow kernels'; so it gives the ids of ``_loop``, the plain graph loop that
+``seqkit.export`` saves (up to float rounding of the logits, which moves a draw only when u_i
+falls within rounding of a boundary of the distribution).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
 from seqkit.errors import OptionError
 
+CHUNK = 256  # ids per compiled call: ~1 us of call overhead per id, one compile per model
 
-def _pick(logits, temperature, seed, index):
-    """The next ids ``[B]`` from ``logits`` ``[B, V]``."""
 
-    def draw():
-        scaled = logits / tf.maximum(temperature, 1e-6)
-        ids = tf.random.stateless_categorical(scaled, 1, seed=tf.stack([seed, index]))
-        return tf.cast(ids[:, 0], tf.int32)
+def _uniforms(seed, first_chunk, chunks, batch):
+    """The uniforms of ``chunks`` chunks from ``first_chunk``: ``[chunks * CHUNK, B]``, or one
+    chunk's where ``chunks`` is 0."""
 
-    def argmax():
-        return tf.argmax(logits, axis=-1, output_type=tf.int32)
+    def one(c):
+        seeds = tf.stack([seed, tf.cast(first_chunk + c, tf.int64)])
+        return tf.random.stateless_uniform([CHUNK, batch], seed=seeds, alg="philox")
 
-    return tf.cond(temperature > 0.0, draw, argmax)
+    count = tf.maximum(chunks, 1)  # one at least: map_fn cannot stack an empty list
+    u = tf.map_fn(one, tf.range(count), fn_output_signature=tf.float32)  # [count, CHUNK, B]
+    return tf.reshape(u, [-1, batch])
+
+
+def _pick(logits, temperature, u):
+    """The next ids ``[B]`` from ``logits`` ``[B, V]`` and uniforms ``u`` ``[B]``."""
+    scaled = logits / tf.maximum(temperature, 1e-6)
+    probs = tf.nn.softmax(scaled - tf.reduce_max(scaled, axis=-1, keepdims=True))
+    cdf = tf.cumsum(probs, axis=-1)  # [B, V]
+    below = tf.cast(cdf < u[:, None] * cdf[:, -1:], tf.int32)
+    drawn = tf.minimum(tf.reduce_sum(below, axis=-1), tf.shape(logits)[-1] - 1)
+    greedy = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    return tf.where(temperature > 0.0, drawn, greedy)
 
 
 def _loop(model, prime, length, temperature, seed):
@@ -34,9 +56,10 @@ def _loop(model, prime, length, temperature, seed):
     outputs, state = model(prime, model.initial_state(batch))
     logits = tf.cast(outputs[:, -1], tf.float32)
     ids = tf.TensorArray(tf.int32, size=length)
+    u = _uniforms(seed, 0, (length + CHUNK - 1) // CHUNK, batch)  # [>= length, B]
 
     def body(i, logits, state, ids):
-        nxt = _pick(logits, temperature, seed, tf.cast(i, tf.int64))
+        nxt = _pick(logits, temperature, u[i])
         step_logits, state = model.step(nxt, state)
         return i + 1, tf.cast(step_logits, tf.float32), state, ids.write(i, nxt)
 
@@ -46,20 +69,45 @@ def _loop(model, prime, length, temperature, seed):
     return tf.transpose(ids.stack())  # [length, B] -> [B, length]
 
 
-class Sampler:
-    """A model's compiled generation loop, traced once for any prime length and sample length."""
+def _chunk(model, logits, state, u, temperature):
+    """``CHUNK`` ids ``[B, CHUNK]`` after ``logits`` ``[B, V]`` and ``state``, drawn with the
+    uniforms ``u`` ``[CHUNK, B]``. Returns the ids, the last logits and the last state."""
+    ids = tf.TensorArray(tf.int32, size=CHUNK)
 
-    def __init__(self, model):
+    def body(i, logits, state, ids):
+        nxt = _pick(logits, temperature, u[i])
+        step_logits, state = model.step(nxt, state)
+        return i + 1, tf.cast(step_logits, tf.float32), state, ids.write(i, nxt)
+
+    _, logits, state, ids = tf.while_loop(
+        lambda i, *_: i < CHUNK,
+        body,
+        (tf.constant(0), logits, state, ids),
+        maximum_iterations=CHUNK,
+    )
+    return tf.transpose(ids.stack()), logits, state  # [CHUNK, B] -> [B, CHUNK]
+
+
+class Sampler:
+    """A model's compiled generation loop, traced once for any prime length and sample length.
+
+    ``jit_compile`` (default true) compiles each chunk of ``CHUNK`` steps with XLA; false runs
+    the same loop as a plain graph.
+    """
+
+    def __init__(self, model, jit_compile: bool = True):
         self.model = model
-        self._run = tf.function(
-            lambda prime, length, temperature, seed: _loop(model, prime, length, temperature, seed),
-            input_signature=[
-                tf.TensorSpec([None, None], tf.int32),
-                tf.TensorSpec([], tf.int32),
-                tf.TensorSpec([], tf.float32),
-                tf.TensorSpec([], tf.int64),
-            ],
+
+        def prime(ids):
+            outputs, state = model(ids, model.initial_state(tf.shape(ids)[0]))
+            return tf.cast(outputs[:, -1], tf.float32), state
+
+        self._prime = tf.function(prime)  # traced per prime length: the python runner needs it
+        self._chunk = tf.function(
+            lambda logits, state, u, temperature: _chunk(model, logits, state, u, temperature),
+            jit_compile=jit_compile,
         )
+        self._uniforms = tf.function(_uniforms)
 
     def __call__(self, prime_ids, length: int, temperature: float = 1.0, seed: int = 0):
         """The ``length`` ids ``[length]`` (int32) that follow ``prime_ids`` ``[P]``."""
@@ -70,8 +118,18 @@ class Sampler:
         prime = tf.reshape(tf.cast(prime_ids, tf.int32), [1, -1])
         if prime.shape[1] == 0:
             raise OptionError("sample: the prime must hold at least one character.")
-        ids = self._run(prime, tf.constant(length), tf.constant(temperature, tf.float32), seed)
-        return ids.numpy()[0]
+        logits, state = self._prime(prime)
+        temp = tf.constant(temperature, tf.float32)
+        seed = tf.constant(seed, tf.int64)
+        chunks = []
+        count = (length + CHUNK - 1) // CHUNK
+        u = self._uniforms(seed, tf.constant(0), tf.constant(count), tf.constant(1))
+        for c in range(count):
+            ids, logits, state = self._chunk(logits, state, u[c * CHUNK : (c + 1) * CHUNK], temp)
+            chunks.append(ids.numpy()[0])
+        if not chunks:
+            return np.zeros([0], np.int32)
+        return np.concatenate(chunks)[:length]
 
 
 def generate(model, prime_ids, length: int, temperature: float = 1.0, seed: int = 0):

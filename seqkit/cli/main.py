@@ -38,11 +38,13 @@ def cli() -> None:
 
 
 def _add_commands() -> None:
+    from seqkit.cli.bench_command import bench
     from seqkit.cli.export_command import export_command
     from seqkit.cli.plugins_command import plugins
     from seqkit.cli.run_command import config_command, eval_command, run_command, sample_command
 
     cli.add_command(plugins)
+    cli.add_command(bench)
     for command in (run_command, config_command, sample_command, eval_command):
         cli.add_command(command)
     cli.add_command(export_command)

@@ -1,0 +1,223 @@
+"""The recurrences of the built-in cells with hand-written gradients, as cuDNN and oneDNN do.
+
+Each function takes the projected inputs of every step, time-major ``xp`` ``[T, B, G*H]``
+(``cell.project_inputs`` done once, outside), the initial state and the recurrent weights in
+PyTorch's layout ``weight_hh`` ``[G*H, H]``, and returns ``(hs [T, B, H], final_state)``. ``hs``
+is the state h_t after every step (where the mask is false, the state carried through).
+
+The forward loop keeps what the backward needs (activated gates, states) in one buffer a step.
+The backward loop (``tf.custom_gradient``) carries only the recurrence: the gate gradients dz_t
+and dh_{t-1} = dz_t @ W_hh. Everything that does not depend on the carried gradients (gate
+derivatives, their products) is computed for all steps at once before the loop, and the weight
+gradient is ONE matmul after it: dW_hh = sum_t dz_t^T h_{t-1} = dZ^T H_prev ``[G*H, T*B] @
+[T*B, H]``. The input projection's gradient flows from ``dxp`` through ordinary autodiff.
+
+Masks: ``keep`` ``[T, B, 1]`` (bool, true where the step counts). Where it is false the state
+passes through unchanged, and its gradient likewise.
+
+    hs, (h, c) = lstm_recurrence(xp, h0, c0, weight_hh, keep)       # B batch, T time, H hidden
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def _loop(steps: int, body, carry, writes, dtype, reverse=False):
+    """``for t in range(steps)`` (or reversed): ``body(t, carry) -> (carry, [per-step rows])``.
+
+    A ``tf.while_loop`` over TensorArrays (a loop unrolled in Python compiled ~4x slower under
+    XLA). Returns the final carry and each per-step row stacked ``[T, ...]``.
+    """
+    arrays = [tf.TensorArray(dtype, size=steps) for _ in range(writes)]
+
+    def step(i, carry, arrays):
+        t = steps - 1 - i if reverse else i
+        carry, out = body(t, carry)
+        return i + 1, carry, [a.write(t, o) for a, o in zip(arrays, out, strict=True)]
+
+    _, carry, arrays = tf.while_loop(
+        lambda i, *_: i < steps, step, (tf.constant(0), carry, arrays), maximum_iterations=steps
+    )
+    return carry, [a.stack() for a in arrays]
+
+
+def _zeros_if_none(grad, like):
+    return tf.zeros_like(like) if grad is None else grad
+
+
+def _weight_grad(dz, h_prev):
+    """dW = sum over steps and batch of dz^T h_prev: ``[T, B, G*H], [T, B, H] -> [G*H, H]``."""
+    dz2 = tf.reshape(dz, [-1, dz.shape[-1]])
+    h2 = tf.reshape(h_prev, [-1, h_prev.shape[-1]])
+    return tf.matmul(dz2, h2, transpose_a=True)
+
+
+def _steps(xp):
+    """The number of steps: a Python int where known (XLA sizes the loop's buffers by it)."""
+    static = xp.shape[0]
+    return static if static is not None else tf.shape(xp)[0]
+
+
+def _previous(h0, hs):
+    """h_{t-1} for every step: ``h0`` then all of ``hs`` but the last ``[T, B, H]``."""
+    return tf.concat([h0[None], hs[:-1]], axis=0)
+
+
+# -- LSTM --------------------------------------------------------------------------------------
+
+
+def lstm_recurrence(xp, h0, c0, weight_hh, keep=None):
+    """``xp`` = W_ih x_t + b_ih + b_hh ``[T, B, 4H]`` -> ``(hs [T, B, H], (h_T, c_T))``."""
+
+    @tf.custom_gradient
+    def run(xp, h0, c0, weight_hh):
+        steps, w_t = _steps(xp), tf.transpose(weight_hh)  # [H, 4H]
+
+        def body(t, carry):
+            h, c = carry
+            z = xp[t] + tf.matmul(h, w_t)
+            i, f, g, o = tf.split(z, 4, axis=-1)
+            i, f, g, o = tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
+            c_new = f * c + i * g
+            h_new = o * tf.tanh(c_new)
+            if keep is not None:
+                h_new = tf.where(keep[t], h_new, h)
+                c_new = tf.where(keep[t], c_new, c)
+            return (h_new, c_new), [tf.concat([i, f, g, o], -1), h_new, c_new]
+
+        (h, c), (gates, hs, cs) = _loop(steps, body, (h0, c0), 3, xp.dtype)
+
+        def grad(dhs, dh_last, dc_last):
+            dhs = _zeros_if_none(dhs, hs)
+            i, f, g, o = tf.split(gates, 4, axis=-1)
+            c_prev = _previous(c0, cs)
+            tc = tf.tanh(cs)  # where keep is 0 these are the carried states: unused, finite
+            # dz = [dc*g*i(1-i), dc*c_prev*f(1-f), dc*i(1-g^2)] ++ [dh*tc*o(1-o)]
+            k_c = tf.concat([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)], -1)
+            k_h = tc * o * (1 - o)
+            p = o * (1 - tc * tc)  # dc_t += dh_t * p
+            if keep is not None:
+                kf = tf.cast(keep, xp.dtype)
+                k_c, k_h, p, f = k_c * kf, k_h * kf, p * kf, f * kf + (1 - kf)
+
+            def back(t, carry):
+                dh, dc = carry
+                dh = dh + dhs[t]
+                dc = dc + dh * p[t]
+                dz = tf.concat([tf.tile(dc, [1, 3]) * k_c[t], dh * k_h[t]], -1)
+                dh_prev = tf.matmul(dz, weight_hh)
+                if keep is not None:
+                    dh_prev = dh_prev + (1 - kf[t]) * dh
+                return (dh_prev, dc * f[t]), [dz]
+
+            carry = (_zeros_if_none(dh_last, h), _zeros_if_none(dc_last, c))
+            (dh0, dc0), (dz,) = _loop(steps, back, carry, 1, xp.dtype, reverse=True)
+            return dz, dh0, dc0, _weight_grad(dz, _previous(h0, hs))
+
+        return (hs, h, c), grad
+
+    hs, h, c = run(xp, h0, c0, weight_hh)
+    return hs, (h, c)
+
+
+# -- GRU ---------------------------------------------------------------------------------------
+
+
+def gru_recurrence(xp, h0, weight_hh, bias_hh, keep=None):
+    """``xp`` = W_ih x_t + b_ih ``[T, B, 3H]`` -> ``(hs [T, B, H], (h_T,))``; reset after matmul."""
+
+    @tf.custom_gradient
+    def run(xp, h0, weight_hh, bias_hh):
+        steps, w_t = _steps(xp), tf.transpose(weight_hh)  # [H, 3H]
+
+        def body(t, h):
+            hh = tf.matmul(h, w_t) + bias_hh
+            x_r, x_z, x_n = tf.split(xp[t], 3, axis=-1)
+            h_r, h_z, h_n = tf.split(hh, 3, axis=-1)
+            r, z = tf.sigmoid(x_r + h_r), tf.sigmoid(x_z + h_z)
+            n = tf.tanh(x_n + r * h_n)
+            h_new = n + z * (h - n)
+            if keep is not None:
+                h_new = tf.where(keep[t], h_new, h)
+            return h_new, [tf.concat([r, z, n, h_n], -1), h_new]
+
+        h, (saved, hs) = _loop(steps, body, h0, 2, xp.dtype)
+
+        def grad(dhs, dh_last):
+            dhs = _zeros_if_none(dhs, hs)
+            r, z, n, h_n = tf.split(saved, 4, axis=-1)
+            h_prev = _previous(h0, hs)
+            k_n = (1 - z) * (1 - n * n)  # d pre-activation of n / dh_t
+            # d(W_hh h + b_hh) / dh_t, blocks r, z, n
+            k_hh = tf.concat([k_n * h_n * r * (1 - r), (h_prev - n) * z * (1 - z), k_n * r], -1)
+            direct = z  # dh_{t-1} += dh_t * z
+            if keep is not None:
+                kf = tf.cast(keep, xp.dtype)
+                k_n, k_hh, direct = k_n * kf, k_hh * kf, z * kf + (1 - kf)
+
+            def back(t, dh):
+                dh = dh + dhs[t]
+                dhh = tf.tile(dh, [1, 3]) * k_hh[t]
+                return tf.matmul(dhh, weight_hh) + dh * direct[t], [dh]
+
+            dh0, (dh,) = _loop(steps, back, _zeros_if_none(dh_last, h), 1, xp.dtype, reverse=True)
+            dhh = tf.tile(dh, [1, 1, 3]) * k_hh  # [T, B, 3H]
+            dxp = tf.concat([dhh[..., : 2 * k_n.shape[-1]], dh * k_n], -1)
+            db = tf.reduce_sum(dhh, axis=[0, 1])
+            return dxp, dh0, _weight_grad(dhh, h_prev), db
+
+        return (hs, h), grad
+
+    hs, h = run(xp, h0, weight_hh, bias_hh)
+    return hs, (h,)
+
+
+# -- vanilla -----------------------------------------------------------------------------------
+
+# The derivative of each activation, from its output y.
+DERIVATIVES = {
+    "tanh": lambda y: 1 - y * y,
+    "sigmoid": lambda y: y * (1 - y),
+    "relu": lambda y: tf.cast(y > 0, y.dtype),
+}
+FUNCTIONS = {"tanh": tf.tanh, "sigmoid": tf.sigmoid, "relu": tf.nn.relu}
+
+
+def vanilla_recurrence(xp, h0, weight_hh, activation="tanh", keep=None):
+    """``xp`` = W_ih x_t + b_ih + b_hh ``[T, B, H]`` -> ``(hs [T, B, H], (h_T,))``."""
+    act, derivative = FUNCTIONS[activation], DERIVATIVES[activation]
+
+    @tf.custom_gradient
+    def run(xp, h0, weight_hh):
+        steps, w_t = _steps(xp), tf.transpose(weight_hh)
+
+        def body(t, h):
+            h_new = act(xp[t] + tf.matmul(h, w_t))
+            if keep is not None:
+                h_new = tf.where(keep[t], h_new, h)
+            return h_new, [h_new]
+
+        h, (hs,) = _loop(steps, body, h0, 1, xp.dtype)
+
+        def grad(dhs, dh_last):
+            dhs = _zeros_if_none(dhs, hs)
+            d = derivative(hs)
+            if keep is not None:
+                kf = tf.cast(keep, xp.dtype)
+                d = d * kf
+
+            def back(t, dh):
+                da = (dh + dhs[t]) * d[t]
+                dh_prev = tf.matmul(da, weight_hh)
+                if keep is not None:
+                    dh_prev = dh_prev + (1 - kf[t]) * (dh + dhs[t])
+                return dh_prev, [da]
+
+            dh0, (da,) = _loop(steps, back, _zeros_if_none(dh_last, h), 1, xp.dtype, reverse=True)
+            return da, dh0, _weight_grad(da, _previous(h0, hs))
+
+        return (hs, h), grad
+
+    hs, h = run(xp, h0, weight_hh)
+    return hs, (h,)
