@@ -42,6 +42,10 @@ def read_corpus(corpus: str | Path | None) -> str:
     """The text of ``corpus``: a UTF-8 file, a directory of text files, or None (embedded)."""
     if corpus is None or str(corpus) == "":
         return embedded_corpus()
+    if not isinstance(corpus, str | Path) or "\0" in str(corpus):
+        raise DataError(
+            f"char-lm: the corpus must be the path of a text file or directory, got {corpus!r}."
+        )
     path = Path(corpus).expanduser()
     if path.is_dir():
         files = sorted(
@@ -62,7 +66,19 @@ def read_corpus(corpus: str | Path | None) -> str:
 
 
 def _read_text(path: Path) -> str:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(
+            f"char-lm: the corpus {str(path)!r} cannot be read ({exc.strerror}); "
+            "check its permissions or give another file."
+        ) from None
+    nul = data.find(b"\0")
+    if nul >= 0:  # text files hold no NUL bytes; images, archives and models do
+        raise DataError(
+            f"char-lm: {str(path)!r} looks binary (byte {nul} is NUL), not text; "
+            "give a UTF-8 text file."
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "steps": 2000,  # validation loss levels off near here on the embedded corpus
         "batch_size": 32,  # parallel streams
         "truncation": "auto",  # the task's: tbptt for streams, bptt for whole sequences
+        "loss": "auto",  # the task's (cross-entropy for classes, mse for values), or a name
         "k1": 64,  # an update every 64 characters
         "k2": 0,  # back-propagate through the last k2 steps; 0: k2 = k1
         "optimizer": "adam",
@@ -57,6 +59,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "lr_decay": 1.0,  # the rate is multiplied by this every lr_decay_every updates; 1: none
         "lr_decay_every": 1000,
         "clip_norm": 5.0,  # as char-rnn; 0: no clipping
+        "nonfinite": "stop",  # a NaN or infinite loss stops the run; "skip": skip that update
         "seed": 0,
         "eval_every": 500,  # validation, a metrics row and a short sample
         "checkpoint_every": 500,
@@ -98,6 +101,7 @@ _CHOICES = {
     "model.encoder": ("auto", "embedding", "onehot", "none"),
     "model.initial_state": ("zeros", "learned"),
     "train.distribute": ("none", "mirrored", "multi-worker"),
+    "train.nonfinite": ("stop", "skip"),
 }
 _TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
@@ -124,6 +128,7 @@ def set_value(config: dict, key: str, value: Any) -> None:
     """Set ``section.key`` to ``value``, checking the key and the value's type."""
     section, _, name = key.partition(".")
     if section == "task" and name and name not in DEFAULTS["task"]:
+        check_scalar(key, value)
         config["task"][name] = value  # a task option: the task checks it (task_options.py)
         return
     if section not in DEFAULTS or name not in DEFAULTS[section]:
@@ -136,6 +141,7 @@ def set_value(config: dict, key: str, value: Any) -> None:
             f"(like {json.dumps(DEFAULTS[section][name])}), got {value!r} "
             f"({type(value).__name__})."
         )
+    check_scalar(key, value)
     least = 1 if key in _POSITIVE else 0
     if expected in (int, float) and not value >= least:
         raise ConfigError(f"Config key {key!r} must be at least {least}, got {value!r}.")
@@ -147,6 +153,20 @@ def set_value(config: dict, key: str, value: Any) -> None:
         if not inside(value):
             raise ConfigError(f"Config key {key!r} must be {words}, got {value!r}.")
     config[section][name] = expected(value)
+
+
+def check_scalar(key: str, value: Any) -> None:
+    """A number must be finite, and a string valid Unicode (one that a file can hold)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"Config key {key!r} must be a finite number, got {value!r}.")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigError(
+                f"Config key {key!r} holds text that is not valid Unicode ({value!r}); "
+                "write it as UTF-8."
+            ) from None
 
 
 def merge(config: dict, data: dict, source: str) -> None:
@@ -187,23 +207,47 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> di
     config = default_config()
     if path is not None:
         path = Path(path)
+        if path.is_dir():
+            raise ConfigError(f"The config file {str(path)!r} is a directory; give a TOML file.")
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise ConfigError(f"The config file {str(path)!r} does not exist.") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"The config file {str(path)!r} is not valid TOML: {exc}.") from None
-        merge(config, data, str(path))
+            raise ConfigError(
+                f"The config file {str(path)!r} does not exist; check the path "
+                "(`seqkit config` prints a full config to start from)."
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"The config file {str(path)!r} is not UTF-8 text (byte {exc.start}); "
+                "give a TOML file."
+            ) from None
+        except OSError as exc:
+            raise ConfigError(
+                f"The config file {str(path)!r} cannot be read ({exc.strerror}); check it."
+            ) from None
+        merge(config, parse_toml(text, str(path)), str(path))
     for text in overrides:
         set_value(config, *parse_override(text))
     return config
 
 
+def parse_toml(text: str, source: str) -> dict:
+    """A TOML document as data (never evaluated); a ConfigError that names the line where it
+    is not TOML."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"The config file {source!r} is not valid TOML ({exc}); fix that line, "
+            "e.g. key = value under a [section]."
+        ) from None
+
+
 def _literal(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, str):  # a JSON string is a TOML basic string, but for DEL
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     return repr(value)
 
 

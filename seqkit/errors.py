@@ -14,12 +14,14 @@ class SeqkitError(Exception):
 class UnknownNameError(SeqkitError, KeyError):
     """A plugin name (cell, runner, loss, truncation or task) that no plugin registered."""
 
-    def __init__(self, kind: str, name: str, known: Iterable[str]):
+    def __init__(self, kind: str, name: str, known: Iterable[str], note: str = ""):
         self.kind, self.name, self.known = kind, name, sorted(known)
         self.closest = closest_match(name, self.known)
         hint = f" Did you mean {self.closest!r}?" if self.closest else ""
         listed = ", ".join(self.known) or "none"
-        super().__init__(f"Unknown {kind} {name!r}.{hint} Known {kind}s: {listed}.")
+        note = f" {note}" if note else ""
+        kinds = kind + ("es" if kind.endswith("s") else "s")  # losses
+        super().__init__(f"Unknown {kind} {name!r}.{hint} Known {kinds}: {listed}.{note}")
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return self.args[0]
@@ -47,6 +49,14 @@ class DataError(SeqkitError, ValueError):
 
 class ConfigError(SeqkitError, ValueError):
     """A config file or ``--set`` override with an unknown key or a value of the wrong type."""
+
+
+class NonFiniteError(SeqkitError, ArithmeticError):
+    """A training update whose loss or gradient norm was NaN or infinite (not applied)."""
+
+    def __init__(self, message: str, step: int, loss: float, grad_norm: float):
+        super().__init__(message)
+        self.step, self.loss, self.grad_norm = step, loss, grad_norm
 
 
 def closest_match(name: str, candidates: Iterable[str]) -> str | None:

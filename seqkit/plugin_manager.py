@@ -19,6 +19,8 @@ from seqkit.errors import closest_match
 
 ENTRY_POINT_GROUP = "seqkit"
 DISABLE_VARIABLE = "SEQKIT_DISABLE_PLUGINS"
+# Set to 1 to load seqkit's own plugins only: no code from any other installed distribution.
+NO_THIRD_PARTY_VARIABLE = "SEQKIT_NO_THIRD_PARTY_PLUGINS"
 OWN_DISTRIBUTION = "seqkit"
 
 
@@ -51,12 +53,19 @@ class LoadedPlugins:
     infos: dict[str, PluginInfo] = field(default_factory=dict)
     broken: list[BrokenPlugin] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    third_party_skipped: list[PluginInfo] = field(default_factory=list)
 
 
 def disabled_plugins(environ: dict[str, str] | None = None) -> set[str]:
     """The plugin names listed in ``SEQKIT_DISABLE_PLUGINS`` (comma separated)."""
     value = (os.environ if environ is None else environ).get(DISABLE_VARIABLE, "")
     return {name.strip() for name in value.split(",") if name.strip()}
+
+
+def third_party_disabled(environ: dict[str, str] | None = None) -> bool:
+    """Whether ``SEQKIT_NO_THIRD_PARTY_PLUGINS`` asks for seqkit's own plugins only."""
+    value = (os.environ if environ is None else environ).get(NO_THIRD_PARTY_VARIABLE, "")
+    return value.strip().lower() not in ("", "0", "false", "no")
 
 
 def seqkit_entry_points() -> list[metadata.EntryPoint]:
@@ -72,14 +81,20 @@ def make_plugin_manager(
     """A new plugin manager with seqkit's hookspecs and the plugins of ``entry_points``.
 
     ``entry_points`` defaults to the installed ones, ``disabled`` to ``SEQKIT_DISABLE_PLUGINS``.
+    With ``SEQKIT_NO_THIRD_PARTY_PLUGINS=1`` no entry point of another distribution is loaded
+    (imported), so no third-party code runs.
     """
     manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
     manager.add_hookspecs(hookspecs)
     loaded = LoadedPlugins(manager)
     skip = disabled_plugins() if disabled is None else set(disabled)
+    own_only = third_party_disabled()
     for ep in seqkit_entry_points() if entry_points is None else entry_points:
         distribution, version = _distribution(ep)
         info = PluginInfo(ep.name, distribution, version)
+        if own_only and distribution != OWN_DISTRIBUTION:
+            loaded.third_party_skipped.append(info)
+            continue
         if ep.name in skip:
             loaded.skipped.append(ep.name)
             continue

@@ -105,8 +105,19 @@ class Registry:
         """The registration of ``name``; an UnknownNameError lists the known names."""
         entries = self._kind(kind)
         if not isinstance(name, str) or name not in entries:
-            raise UnknownNameError(kind, str(name), entries)
+            raise UnknownNameError(kind, str(name), entries, self._broken_note())
         return entries[name]
+
+    def _broken_note(self) -> str:
+        """For an unknown name: the plugins that failed to load, which may have provided it."""
+        if not self.broken:
+            return ""
+        shown = "; ".join(
+            f"plugin {b.plugin.name!r} from {b.plugin.provider}: {b.reason[:200]}"
+            for b in self.broken[:3]
+        )
+        more = f" (and {len(self.broken) - 3} more)" if len(self.broken) > 3 else ""
+        return f"Broken plugins, not loaded: {shown}{more}; `seqkit plugins` lists them."
 
     def make(self, kind: str, name: str, *args: Any, **options: Any) -> Any:
         """Build the component ``name`` of ``kind`` with ``factory(*args, **options)``."""

@@ -38,9 +38,17 @@ def task_defaults(name: str, registry: Registry | None = None) -> dict[str, Any]
     }
 
 
+_SCALARS = (str, int, float, bool)  # what a config file can hold as one value
+
+
 def _check_type(name: str, key: str, value: Any, default: Any) -> None:
-    if default == "" or default is None:
-        return  # an optional value: the task checks it
+    if default == "" or default is None:  # an optional value: the task checks it
+        if not isinstance(value, _SCALARS):
+            raise ConfigError(
+                f"Task {name!r}: option {key!r} must be one value (text or a number), "
+                f"got {value!r} ({type(value).__name__})."
+            )
+        return
     expected = type(default)
     accepted = (int, float) if expected is float else (expected,)
     if isinstance(value, bool) != (expected is bool) or not isinstance(value, accepted):

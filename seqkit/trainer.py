@@ -31,7 +31,7 @@ import keras
 import tensorflow as tf
 
 from seqkit import distribute as dist
-from seqkit.errors import OptionError, ShapeError, UnknownNameError
+from seqkit.errors import NonFiniteError, OptionError, ShapeError, UnknownNameError
 from seqkit.interfaces import Loss, SequenceBatch, TruncationStrategy
 from seqkit.progress import TrainingProgress
 from seqkit.registry import Registry, default_registry
@@ -43,6 +43,11 @@ OPTIMIZERS = {
     "rmsprop": keras.optimizers.RMSprop,
     "adagrad": keras.optimizers.Adagrad,
 }
+# What an update with a NaN or infinite loss or gradient norm does. Either way it is not
+# applied (on one device; data parallel, "stop" stops after it): "stop" raises a
+# NonFiniteError, "skip" goes on with the next window (the carried state's non-finite values
+# set to 0).
+NONFINITE = ("stop", "skip")
 
 
 def set_seed(seed: int) -> None:
@@ -69,7 +74,8 @@ class Callback:
         """Before the first update of ``fit``."""
 
     def on_update_end(self, trainer: Trainer, logs: Mapping[str, Any]) -> None:
-        """After each update: ``logs`` has step, loss, grad_norm, tokens, window, epoch."""
+        """After each update: ``logs`` has step, loss, grad_norm, tokens, window, epoch, and
+        ``nonfinite`` and ``skipped`` (True) where a NaN or infinite update was skipped."""
 
     def on_train_end(self, trainer: Trainer) -> None:
         """After the last update of ``fit``."""
@@ -105,6 +111,10 @@ class Trainer:
     ``"multi-worker"`` or a ``tf.distribute.Strategy``; None takes the strategy whose scope is
     open, if any. Under a strategy the model's variables must come from its scope: give a
     function, or build the model inside ``with strategy.scope():``.
+
+    ``nonfinite`` says what an update with a NaN or infinite loss or gradient norm does:
+    ``"stop"`` raises a ``NonFiniteError`` that names the step, ``"skip"`` goes on without it
+    (``logs["skipped"]``); on one device such an update is never applied to the weights.
     """
 
     def __init__(
@@ -120,6 +130,7 @@ class Trainer:
         jit_compile: bool | None = None,
         registry: Registry | None = None,
         distribute: str | tf.distribute.Strategy | None = None,
+        nonfinite: str = "stop",
     ):
         registry = registry or default_registry()
         if seed is not None:
@@ -149,6 +160,14 @@ class Trainer:
         if clip_norm is not None and not (isinstance(clip_norm, int | float) and clip_norm > 0):
             raise OptionError(f"Trainer: clip_norm must be a positive number, got {clip_norm!r}.")
         self.clip_norm = clip_norm
+        if nonfinite not in NONFINITE:
+            raise OptionError(f"Trainer: nonfinite must be 'stop' or 'skip', got {nonfinite!r}.")
+        if nonfinite == "skip" and self.strategy is not None:
+            raise OptionError(
+                "Trainer: nonfinite='skip' runs on one device only (a data-parallel update "
+                "cannot be skipped inside the replicas); use nonfinite='stop' or distribute='none'."
+            )
+        self.nonfinite = nonfinite
         self.variables = list(model.trainable_variables)
         sizes = [n for cell in model.cells for n in cell.state_size]
         with scope():  # the optimizer's and the progress' variables are mirrored too
@@ -194,8 +213,16 @@ class Trainer:
         norm = tf.linalg.global_norm(grads)
         if self.clip_norm is not None:
             grads, _ = tf.clip_by_global_norm(grads, self.clip_norm, use_norm=norm)
-        self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))
+        finite = tf.math.is_finite(value) & tf.math.is_finite(norm)
+
+        def apply():
+            self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))
+            return tf.constant(True)
+
+        tf.cond(finite, apply, lambda: tf.constant(False))  # a non-finite update is not applied
         stop = tf.stop_gradient
+        if self.nonfinite == "skip":  # a NaN state would spoil every window after it
+            stop = lambda s: tf.where(tf.math.is_finite(s), tf.stop_gradient(s), 0.0)  # noqa: E731
         return value, norm, tf.nest.map_structure(stop, kept), tf.nest.map_structure(stop, final)
 
     # -- one update, data parallel ------------------------------------------------------------
@@ -317,6 +344,17 @@ class Trainer:
             if self.strategy is not None:  # each replica takes its streams
                 args = dist.split_streams(self.strategy, args)
             value, norm, kept, final = self._update(*args, job.loss_from, job.keep_at)
+            finite = math.isfinite(float(value)) and math.isfinite(float(norm))
+            if not finite and self.nonfinite == "stop":
+                raise NonFiniteError(
+                    f"Trainer: the loss ({float(value)}) or the gradient norm ({float(norm)}) is "
+                    f"not finite at step {self.step + 1}, and that update was not applied; lower "
+                    "the learning rate or clip the gradients (clip_norm), or pass "
+                    "nonfinite='skip' to skip such updates.",
+                    step=self.step + 1,
+                    loss=float(value),
+                    grad_norm=float(norm),
+                )
             walk.record(kept, final)
             window = job.window
             self.progress.step.assign_add(1)
@@ -331,8 +369,8 @@ class Trainer:
                 "seconds": time.perf_counter() - started,
                 "window": window,
             }
-            if not math.isfinite(logs["loss"]):
-                logs["nonfinite"] = True
+            if not finite:
+                logs["nonfinite"] = logs["skipped"] = True
             for callback in self.callbacks:
                 callback.on_update_end(self, logs)
             yield logs

@@ -24,6 +24,10 @@ def plugins() -> None:
     skipped = registry.plugins.skipped
     if skipped:
         click.echo(f"\nDisabled by SEQKIT_DISABLE_PLUGINS: {', '.join(skipped)}")
+    outside = registry.plugins.third_party_skipped
+    if outside:
+        names = ", ".join(f"{info.name} from {info.provider}" for info in outside)
+        click.echo(f"\nNot loaded (SEQKIT_NO_THIRD_PARTY_PLUGINS): {names}")
     if registry.broken:
         click.echo("\nBroken plugins (not loaded):")
         for broken in registry.broken:

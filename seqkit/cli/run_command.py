@@ -13,6 +13,10 @@ best by validation loss), ``metrics.csv``, TensorBoard events, ``loss.png`` and,
 A resumed run restores the model, the optimizer, the position in the data, the streams'
 carried states and the dropout generator from the last checkpoint, so that it ends where an
 uninterrupted run would have. On resume only ``train.*`` and ``sample.*`` may be overridden.
+
+A run survives a kill at any moment, Ctrl-C and SIGTERM (a checkpoint, then exit 130 or 143),
+and a NaN (it stops, naming the step; ``train.nonfinite = "skip"`` skips such updates); see
+docs/crash-safety.md. Everything is checked before the first write to the run directory.
 """
 
 from __future__ import annotations
@@ -50,14 +54,18 @@ def config_command(config_file, overrides) -> None:
 @click.command("run")
 @click.argument("config_file", required=False, type=click.Path(dir_okay=False))
 @_set_option
-@click.option("--out", type=click.Path(file_okay=False), help="Run directory [runs/<time>].")
+@click.option("--out", type=click.Path(), help="Run directory [runs/<time>].")
 @click.option(
     "--resume",
-    type=click.Path(file_okay=False, exists=True),
+    type=click.Path(),
     help="Continue the run in this directory up to train.steps.",
 )
 def run_command(config_file, overrides, out, resume) -> None:
-    """Train a model as the config says, then print a sample."""
+    """Train a model as the config says, then print a sample.
+
+    Ctrl-C (or SIGTERM) saves a checkpoint and exits; `seqkit run --resume DIR` goes on.
+    """
+    from seqkit.cli.run_dir import read_task_info
     from seqkit.config import load_config
     from seqkit.errors import ConfigError
 
@@ -65,11 +73,7 @@ def run_command(config_file, overrides, out, resume) -> None:
         if config_file:
             raise ConfigError("--resume reads the run's own config.toml; give --set, not a file.")
         out_dir = Path(resume)
-        if not (out_dir / "config.toml").is_file() or not (out_dir / "task.json").is_file():
-            raise ConfigError(
-                f"{str(out_dir)!r} is not a run directory (no config.toml and task.json); "
-                "give the directory that `seqkit run --out` wrote."
-            )
+        read_task_info(out_dir)  # a run directory, of a format this seqkit reads
         fixed = [o for o in overrides if not o.split("=", 1)[0].strip().startswith(RESUMABLE)]
         if fixed:
             raise ConfigError(
@@ -85,6 +89,8 @@ def run_command(config_file, overrides, out, resume) -> None:
             raise ConfigError(
                 f"{str(out_dir)!r} already holds a run; use --resume {out_dir} or another --out."
             )
+        if out_dir.exists() and not out_dir.is_dir():
+            raise ConfigError(f"--out {str(out_dir)!r} is a file; give a directory for the run.")
     _train(config, out_dir, resume=bool(resume))
 
 
@@ -97,47 +103,70 @@ def _describe(data) -> str:
 
 def _train(config: dict, out_dir: Path, resume: bool) -> None:
     from seqkit import distribute
+    from seqkit.cli.checkpoints import checkpoint_managers, restore_newest_intact
     from seqkit.cli.run_dir import (
         build_model,
         build_task,
         build_trainer,
-        checkpoint_managers,
+        check_cells,
+        check_windows,
+        read_task_info,
+        read_vocabulary,
         resolve_config,
-        restore_latest,
         task_info,
-        trim_metrics,
     )
+    from seqkit.cli.run_files import trim_metrics, trim_samples, write_atomic, write_format
     from seqkit.cli.run_logger import RunLogger, write_loss_plot
+    from seqkit.cli.signals import Interrupts
     from seqkit.config import dumps
+    from seqkit.errors import DataError, NonFiniteError
     from seqkit.trainer import set_seed
 
+    # Everything is built and checked before the first write: a config, a corpus or a
+    # checkpoint that does not fit leaves the run directory as it was.
     train = config["train"]
     config = resolve_config(config)
-    vocab_file = out_dir / "vocab.json"
-    vocabulary = (
-        json.loads(vocab_file.read_text("utf-8")) if resume and vocab_file.is_file() else None
-    )
+    saved = read_task_info(out_dir) if resume else None
+    vocabulary = read_vocabulary(out_dir, saved) if resume else None
     task = build_task(config, vocabulary=vocabulary)
     data = task.train_batches(train["batch_size"], train["seed"])
     eval_data = task.eval_batches(train["batch_size"])
     info = task_info(task)
+    if saved is not None and info["model_dims"] != saved["model_dims"]:
+        raise DataError(
+            f"The task now gives a model of sizes {info['model_dims']}, but the run "
+            f"{str(out_dir)!r} holds one of {saved['model_dims']} (task.json): its data or "
+            "vocabulary changed; resume with the run's own data, or start a new run."
+        )
+    check_windows(config, task, data)
     set_seed(train["seed"])
     # the strategy comes before TensorFlow's first op (cpu_devices needs that)
     strategy = distribute.make_strategy(train["distribute"], train["cpu_devices"])
     model = build_model(config, info, strategy)
+    check_cells(model)
     trainer = build_trainer(config, model, task, strategy)
     write_dir = distribute.write_dir(out_dir, strategy)  # the chief writes the run
-    logger = RunLogger(config, write_dir, task, model, eval_data, trainer.loss)
+    interrupts = Interrupts()
+    logger = RunLogger(config, write_dir, task, model, eval_data, trainer.loss, interrupts)
     checkpoint = trainer.checkpoint(run=logger.state)
-    write_dir.mkdir(parents=True, exist_ok=True)  # once the config has built a model
-    (write_dir / "config.toml").write_text(dumps(config), encoding="utf-8")
-    (write_dir / "task.json").write_text(json.dumps(info, indent=1), encoding="utf-8")
-    if isinstance(getattr(task, "vocabulary", None), str):  # characters to sample with
-        (write_dir / "vocab.json").write_text(json.dumps(task.vocabulary, ensure_ascii=False))
-    last, best = checkpoint_managers(checkpoint, write_dir)
     if resume:  # every worker restores the chief's checkpoint
-        restore_latest(checkpoint, checkpoint_managers(checkpoint, out_dir)[0], out_dir)
+        restore_newest_intact(
+            checkpoint,
+            out_dir / "checkpoints" / "last",
+            out_dir,
+            warn=lambda message: click.echo(message, err=True),
+        )
+    write_dir.mkdir(parents=True, exist_ok=True)  # once the config has built a model
+    if not resume or write_dir != out_dir:
+        write_format(write_dir)
+        write_atomic(write_dir / "task.json", json.dumps(info, indent=1))
+        if isinstance(getattr(task, "vocabulary", None), str):  # characters to sample with
+            write_atomic(write_dir / "vocab.json", json.dumps(task.vocabulary, ensure_ascii=False))
+    write_atomic(write_dir / "config.toml", dumps(config))  # last: it marks a run directory
+    last, best = checkpoint_managers(checkpoint, write_dir / "checkpoints")
+    if resume:  # rows and samples written after the restored checkpoint come again
         trim_metrics(write_dir / "metrics.csv", trainer.step)
+        trim_samples(write_dir / "samples.txt", trainer.step)
     remaining = train["steps"] - trainer.step
     if remaining <= 0:
         click.echo(f"The run is already at step {trainer.step} of {train['steps']}.")
@@ -156,8 +185,20 @@ def _train(config: dict, out_dir: Path, resume: bool) -> None:
     logger.attach(last, best)
     trainer.callbacks.append(logger)
     started = time.perf_counter()
-    # one batch of streams goes in as is (the trainer repeats it); a list of batches is a set
-    trainer.fit(data[0] if len(data) == 1 else data, steps=remaining)
+    with interrupts:
+        try:
+            # one batch of streams goes in as is (the trainer repeats it); a list is a set
+            trainer.fit(data[0] if len(data) == 1 else data, steps=remaining)
+        except NonFiniteError as exc:
+            logger.close()
+            raise _nonfinite_error(exc, train, last.latest_checkpoint, out_dir) from None
+    if logger.interrupted(trainer):
+        click.echo(
+            f"\nInterrupted by {interrupts.name} at step {trainer.step} of {train['steps']}; "
+            f"saved a checkpoint. Resume with: seqkit run --resume {out_dir}",
+            err=True,
+        )
+        click.get_current_context().exit(interrupts.exit_code)
     click.echo(f"Trained to step {trainer.step} in {time.perf_counter() - started:.0f} s.")
     write_loss_plot(write_dir, info["baselines"])
     if write_dir != out_dir:
@@ -166,11 +207,35 @@ def _train(config: dict, out_dir: Path, resume: bool) -> None:
         click.echo(f"\n{logger.final_sample}")
 
 
+def _nonfinite_error(exc, train: dict, latest: str | None, out_dir: Path):
+    """The NaN message of ``seqkit run``: the step, the likely cause, and what to do."""
+    from seqkit.cli.checkpoints import step_of
+    from seqkit.errors import NonFiniteError
+
+    causes = f"the learning rate (train.lr = {train['lr']}) is likely too high"
+    if not train["clip_norm"]:
+        causes += " and the gradients are not clipped (train.clip_norm = 0)"
+    kept = (
+        f"the last good checkpoint, step {step_of(latest)}, is kept"
+        if latest
+        else "no checkpoint was written yet"
+    )
+    return NonFiniteError(
+        f"Training stopped at step {exc.step}: the loss ({exc.loss}) or the gradient norm "
+        f"({exc.grad_norm}) is not finite; {causes}.\n"
+        f"Lower train.lr or set train.clip_norm, then `seqkit run --resume {out_dir}` ({kept}); "
+        "or --set train.nonfinite=skip to skip such updates.",
+        step=exc.step,
+        loss=exc.loss,
+        grad_norm=exc.grad_norm,
+    )
+
+
 @click.command("sample")
-@click.argument("run", type=click.Path(file_okay=False, exists=True))
+@click.argument("run", type=click.Path(file_okay=False))
 @click.option("--prime", default="", help="Text to start from [a newline].")
-@click.option("--length", default=500, show_default=True, type=click.IntRange(min=0))
-@click.option("--temperature", default=0.8, show_default=True, type=click.FloatRange(min=0))
+@click.option("--length", default=500, show_default=True, type=int, help="At least 1.")
+@click.option("--temperature", default=0.8, show_default=True, type=float, help="0 or more.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option(
     "--checkpoint",
@@ -184,9 +249,16 @@ def sample_command(run, prime, length, temperature, seed, which) -> None:
     """Print text generated by the model of a run (temperature 0: always the likeliest)."""
     from seqkit.cli.run_dir import read_run
     from seqkit.cli.run_logger import prime_ids
-    from seqkit.errors import DataError
+    from seqkit.errors import DataError, OptionError
     from seqkit.sampling import Sampler
 
+    if length < 1:
+        raise OptionError(f"--length must be at least 1 character, got {length}; give e.g. 200.")
+    if not temperature >= 0 or temperature == float("inf"):
+        raise OptionError(
+            f"--temperature must be 0 (the likeliest character) or more, got {temperature}; "
+            "give e.g. 0.8."
+        )
     config, vocabulary, model, _ = read_run(Path(run), which)
     if vocabulary is None:
         raise DataError(
@@ -199,10 +271,8 @@ def sample_command(run, prime, length, temperature, seed, which) -> None:
 
 
 @click.command("eval")
-@click.argument("run", type=click.Path(file_okay=False, exists=True))
-@click.option(
-    "--corpus", type=click.Path(exists=True), help="char-lm: evaluate on all of this text."
-)
+@click.argument("run", type=click.Path(file_okay=False))
+@click.option("--corpus", type=click.Path(), help="char-lm: evaluate on all of this text.")
 @click.option(
     "--checkpoint",
     "which",

@@ -2,6 +2,7 @@
 back.
 
     runs/<time>/config.toml        the resolved config, the task's options included
+                run.json           the run directory's format (a newer one is refused)
                 task.json          the model's sizes, the target form and the task's baselines
                 vocab.json         char-lm's characters, a JSON string (text tasks only)
                 checkpoints/last   the last three checkpoints: model, optimizer, the trainer's
@@ -17,18 +18,19 @@ Imported only by the commands that need TensorFlow.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
+from seqkit.cli.checkpoints import restore_newest_intact
+from seqkit.cli.run_files import check_format, read_json
 from seqkit.config import load_config
-from seqkit.errors import ConfigError, DataError
+from seqkit.errors import ConfigError, DataError, PluginError
 from seqkit.interfaces import Task
 from seqkit.model import SequenceModel
 from seqkit.progress import TrainingProgress
-from seqkit.registry import make_loss, make_truncation
+from seqkit.registry import Registry, default_registry, make_loss, make_truncation
 from seqkit.task_options import build_task as build_task_from
 from seqkit.task_options import resolve_task_section
 from seqkit.trainer import Trainer
@@ -137,79 +139,133 @@ def build_trainer(config: dict, model: SequenceModel, task: Task, strategy=None)
         lr = keras.optimizers.schedules.ExponentialDecay(
             lr, train["lr_decay_every"], train["lr_decay"], staircase=True
         )
+    loss = train["loss"]
+    if loss == "auto" or loss == task.default_loss:  # the task's, with its options
+        loss = make_loss(task.default_loss, **task.loss_options())
+    else:
+        loss = make_loss(loss)
     return Trainer(
         model,
-        loss=make_loss(task.default_loss, **task.loss_options()),
+        loss=loss,
         truncation=build_truncation(config, task),
         optimizer=train["optimizer"],
         lr=lr,
         clip_norm=train["clip_norm"] or None,
         distribute=strategy or "none",
+        nonfinite=train["nonfinite"],
     )
 
 
-def checkpoint_managers(checkpoint, out_dir: Path):
-    """The managers of the last three checkpoints and of the best one."""
-    last = tf.train.CheckpointManager(checkpoint, str(out_dir / "checkpoints" / "last"), 3)
-    best = tf.train.CheckpointManager(checkpoint, str(out_dir / "checkpoints" / "best"), 1)
-    return last, best
-
-
-def restore_latest(checkpoint: tf.train.Checkpoint, manager, out_dir: Path) -> None:
-    """Restore the newest checkpoint of ``manager`` into ``checkpoint`` (nothing where none)."""
-    path = manager.latest_checkpoint
-    if path is None:
-        return  # stopped before its first checkpoint: start again from step 0
-    try:
-        checkpoint.restore(path).assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(
-            f"The checkpoint {path!r} of {str(out_dir)!r} does not match the model its config "
-            f"builds ({first[:200]}); resume with the run's own config."
-        ) from None
-
-
-def trim_metrics(path: Path, step: int) -> None:
-    """Drop the rows of ``metrics.csv`` written after ``step`` (and a torn last line), so that a
-    resumed run writes each row once."""
-    if not path.exists():
+def check_windows(config: dict, task: Task, data) -> None:
+    """Streams shorter than one window of train.k1 give no full update: say so before a run."""
+    train = config["train"]
+    truncation = train["truncation"]
+    if (truncation if truncation != "auto" else task.default_truncation) != "tbptt":
         return
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines.pop()  # a line torn by a kill
-    kept = lines[:1] + [
-        line
-        for line in lines[1:]
-        if line.split(",", 1)[0].isdigit() and int(line.split(",")[0]) <= step
-    ]
-    temporary = path.with_suffix(".csv.tmp")
-    temporary.write_text("".join(kept), encoding="utf-8")
-    temporary.replace(path)
+    if len(data) == 1 and data[0].inputs.ndim >= 2 and data[0].mask is None:
+        rows, steps = data[0].inputs.shape[:2]
+        if steps < train["k1"]:
+            raise DataError(
+                f"The training data gives {rows} streams of {steps} steps, shorter than one "
+                f"window of train.k1 = {train['k1']} steps; use a longer corpus, a smaller "
+                "train.batch_size or a smaller train.k1."
+            )
+
+
+def check_cells(model: SequenceModel, registry: Registry | None = None) -> None:
+    """One step of each distinct cell on zeros, checked against its declared sizes, so that a
+    plugin's broken cell is named with its distribution before any training."""
+    registry = registry or default_registry()
+    entry = registry.get("cell", model.cell_name)
+    who = f"cell {model.cell_name!r} from {entry.plugin.provider} (plugin {entry.plugin.name!r})"
+    for cell in {id(c): c for c in model.cells}.values():
+        batch = 2
+        state = cell.initial_state(batch, model.dtype)
+        inputs = tf.zeros([batch, cell.input_size], model.dtype)
+        try:
+            output, new_state = cell(inputs, state)
+            shapes = [tuple(t.shape) for t in tf.nest.flatten(new_state)]
+            output_shape = tuple(output.shape)
+        except Exception as exc:  # a plugin's bug, reported with the plugin's name
+            raise PluginError(
+                f"The {who} failed on one step: {type(exc).__name__}: {str(exc)[:200]}"
+            ) from None
+        expected = [(batch, n) for n in tf.nest.flatten(cell.state_size)]
+        if output_shape != (batch, cell.output_size) or shapes != expected:
+            raise PluginError(
+                f"The {who} returned an output of shape {list(output_shape)} and a state of "
+                f"shapes {[list(x) for x in shapes]} for a batch of {batch}; expected "
+                f"{[batch, cell.output_size]} and {[list(x) for x in expected]} "
+                "(its output_size and state_size): report this to the plugin's authors."
+            )
 
 
 def read_task_info(run_dir: Path) -> dict:
-    """A run's ``task.json``; a directory without one (or a config) is no run."""
+    """A run's ``task.json``; a directory without one (or a config) is no run; a run of a newer
+    format is refused."""
+    if not Path(run_dir).is_dir():
+        raise DataError(
+            f"The run directory {str(run_dir)!r} does not exist; give the directory that "
+            "`seqkit run --out` wrote."
+        )
     needed = ("config.toml", "task.json")
     if not all((run_dir / name).is_file() for name in needed):
         raise DataError(
             f"{str(run_dir)!r} is not a run directory (no config.toml and task.json); give the "
             "directory that `seqkit run --out` wrote."
         )
-    return json.loads((run_dir / "task.json").read_text(encoding="utf-8"))
+    check_format(run_dir)
+    info = read_json(run_dir / "task.json", "the task's sizes")
+    if not isinstance(info, dict) or not isinstance(info.get("model_dims"), dict):
+        raise DataError(
+            f"{str(run_dir / 'task.json')!r} lacks the model's sizes (model_dims): the run "
+            "directory is damaged; restore the file or start a new run."
+        )
+    return info
+
+
+def read_vocabulary(run_dir: Path, info: dict) -> str | None:
+    """A run's ``vocab.json`` (None where the task has none), checked against the model's
+    vocabulary size in ``task.json``."""
+    path = Path(run_dir) / "vocab.json"
+    if not path.is_file():
+        return None
+    vocabulary = read_json(path, "the characters")
+    size = info["model_dims"].get("vocab_size")
+    if not isinstance(vocabulary, str) or (size is not None and len(vocabulary) != size):
+        length = len(vocabulary) if isinstance(vocabulary, str) else "no"
+        raise DataError(
+            f"{str(path)!r} holds {length} characters, but the run's model reads {size} "
+            "(task.json): the vocabulary does not match the run; restore the run's own "
+            "vocab.json."
+        )
+    return vocabulary
 
 
 def read_run(run_dir: Path, which: str = "best"):
     """``(config, vocabulary, model, step)`` of a run, the model restored from ``which``;
     ``vocabulary`` is None for a task without characters to sample."""
+    import click
+
+    run_dir = Path(run_dir)
     info = read_task_info(run_dir)
     config = load_config(run_dir / "config.toml")
-    vocab_file = run_dir / "vocab.json"
-    vocabulary = json.loads(vocab_file.read_text("utf-8")) if vocab_file.is_file() else None
+    vocabulary = read_vocabulary(run_dir, info)
     model = build_model(config, info)
     progress = TrainingProgress([n for cell in model.cells for n in cell.state_size])
-    path = tf.train.latest_checkpoint(str(run_dir / "checkpoints" / which))
+    checkpoint = tf.train.Checkpoint(model=model, progress=progress)
+    path = restore_newest_intact(
+        checkpoint,
+        run_dir / "checkpoints" / which,
+        run_dir,
+        warn=lambda message: click.echo(message, err=True),
+        partial=True,
+        keep_damaged=True,  # sample, eval and export only read the run
+    )
     if path is None:
-        raise DataError(f"The run {str(run_dir)!r} has no {which!r} checkpoint yet.")
-    tf.train.Checkpoint(model=model, progress=progress).restore(path).expect_partial()
+        other = "last" if which == "best" else "best"
+        raise DataError(
+            f"The run {str(run_dir)!r} has no intact {which!r} checkpoint; try "
+            f"--checkpoint {other}, or resume the run to write one."
+        )
     return config, vocabulary, model, int(progress.step.numpy())

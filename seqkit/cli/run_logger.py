@@ -61,8 +61,10 @@ def write_loss_plot(out_dir: Path, baselines: dict | None = None) -> None:
         ax.axhline(baseline, color="grey", linestyle="--", label=f"baseline {baseline:.3f}")
     ax.set(xlabel="step", ylabel="loss", title=out_dir.name)
     ax.legend()
-    fig.savefig(out_dir / "loss.png", dpi=100, bbox_inches="tight")
+    temporary = out_dir / ".loss.png.tmp"
+    fig.savefig(temporary, dpi=100, bbox_inches="tight", format="png")
     plt.close(fig)
+    temporary.replace(out_dir / "loss.png")  # whole or not at all
 
 
 def _summaries(writer, step: int, scalars: dict, text: str | None = None) -> None:
@@ -111,8 +113,9 @@ def _format(metrics: dict, baselines: dict) -> str:
 class RunLogger(Callback):
     """Progress, validation, metrics, TensorBoard, checkpoints and samples, as training goes."""
 
-    def __init__(self, config, out_dir, task, model, eval_data, loss):
+    def __init__(self, config, out_dir, task, model, eval_data, loss, interrupts=None):
         self.train, self.sample = config["train"], config["sample"]
+        self.interrupts = interrupts  # a seqkit.cli.signals.Interrupts: stop, save, exit
         self.out_dir, self.task, self.eval_data = Path(out_dir), task, eval_data
         self.loss = loss
         self.model = model
@@ -141,9 +144,15 @@ class RunLogger(Callback):
 
     def on_update_end(self, trainer, logs) -> None:
         step = logs["step"]
-        self.state.loss_sum.assign_add(logs["loss"])
-        self.state.loss_count.assign_add(1)
-        self.window_losses.append(logs["loss"])
+        if logs.get("skipped"):
+            click.echo(
+                f"step {step}: the loss or gradient is not finite ({logs['loss']}); "
+                "update skipped (train.nonfinite = 'skip')."
+            )
+        else:
+            self.state.loss_sum.assign_add(logs["loss"])
+            self.state.loss_count.assign_add(1)
+            self.window_losses.append(logs["loss"])
         self.tokens += logs["tokens"]
         if step % self.train["log_every"] == 0:
             self._progress(step)
@@ -151,8 +160,27 @@ class RunLogger(Callback):
             self._validate(trainer, step)
         if step % self.train["checkpoint_every"] == 0:
             self.last.save(checkpoint_number=step)
+        if self.interrupts is not None and self.interrupts.received:
+            trainer.stop_training = True  # on_train_end saves the checkpoint
+
+    def close(self) -> None:
+        """Close the log files (after a NaN stopped training, without a checkpoint)."""
+        self.writer.close()
+        self.csv_file.close()
+
+    def interrupted(self, trainer) -> bool:
+        """Whether a signal stopped training before its last step."""
+        received = self.interrupts is not None and self.interrupts.received
+        return bool(received) and trainer.step < self.train["steps"]
 
     def on_train_end(self, trainer) -> None:
+        if self.interrupted(trainer):
+            # no validation and no sample: a row at this step would not be in an
+            # uninterrupted run; the checkpoint holds the losses summed since the last row
+            if self.last.latest_checkpoint != self._prefix(trainer.step):
+                self.last.save(checkpoint_number=trainer.step)
+            self.close()
+            return
         if self.validated != trainer.step:
             self._validate(trainer, trainer.step)
         self.last.save(checkpoint_number=trainer.step)
@@ -160,8 +188,10 @@ class RunLogger(Callback):
             text = self._sample(self.sample["length"])
             self._append_sample(f"final sample, step {trainer.step}", text)
             self.final_sample = self.task.decode(self.prime) + text
-        self.writer.close()
-        self.csv_file.close()
+        self.close()
+
+    def _prefix(self, step: int) -> str:
+        return f"{self.last.directory}/ckpt-{step}"
 
     def _progress(self, step: int) -> None:
         if not self.window_losses:
@@ -226,5 +256,6 @@ class RunLogger(Callback):
         return self.task.decode(ids)
 
     def _append_sample(self, title: str, text: str) -> None:
-        with open(self.out_dir / "samples.txt", "a", encoding="utf-8") as f:
-            f.write(f"=== {title} (temperature {self.sample['temperature']}) ===\n{text}\n\n")
+        entry = f"=== {title} (temperature {self.sample['temperature']}) ===\n{text}\n\n"
+        with open(self.out_dir / "samples.txt", "ab") as f:
+            f.write(entry.encode("utf-8"))  # one write; a torn one is trimmed on resume
