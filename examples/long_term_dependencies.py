@@ -2,6 +2,7 @@
 the GRU and the LSTM, with the same budget, and the figure of validation MSE against steps.
 
     python examples/long_term_dependencies.py [--out runs/long-term] [--lengths 100 200]
+                                              [--steps 3000]
 
 Each run is ``seqkit run examples/long_term_dependencies.toml`` with ``model.cell`` and
 ``task.length`` set, in its own process; a run directory that is already complete is reused.
@@ -22,13 +23,14 @@ CONFIG = Path(__file__).with_name("long_term_dependencies.toml")
 CELLS = ("vanilla", "gru", "lstm")
 
 
-def run(cell: str, length: int, out: Path) -> float:
+def run(cell: str, length: int, steps: int, out: Path) -> float:
     """Train one model unless its run is complete; the seconds it took (0 if reused)."""
     if (out / "metrics.csv").exists() and (out / "checkpoints" / "last").exists():
         return 0.0
     started = time.perf_counter()
     command = [sys.executable, "-m", "seqkit.cli", "run", str(CONFIG), "--out", str(out),
-               "--set", f"model.cell={cell}", "--set", f"task.length={length}"]  # fmt: skip
+               "--set", f"model.cell={cell}", "--set", f"task.length={length}",
+               "--set", f"train.steps={steps}"]  # fmt: skip
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 
@@ -43,6 +45,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/long-term"))
     parser.add_argument("--lengths", type=int, nargs="+", default=[100, 200])
+    parser.add_argument("--steps", type=int, default=3000, help="updates, the same for each cell")
     args = parser.parse_args(argv)
 
     import matplotlib
@@ -58,7 +61,7 @@ def main(argv=None) -> None:
         baseline = None
         for cell in CELLS:
             out = args.out / f"{cell}-{length}"
-            seconds = run(cell, length, out)
+            seconds = run(cell, length, args.steps, out)
             steps, mse = curve(out)
             baseline = json.loads((out / "task.json").read_text())["baselines"]["mse"]
             ax.plot(steps, mse, label=cell)
