@@ -1,6 +1,6 @@
 """The long-term dependency claim, small: an LSTM beats the adding problem's baseline.
 
-Slow (about a minute on two cores): ``python -m pytest -m slow tests/test_long_term.py``.
+Slow-marked (about 15 s on two cores): ``python -m pytest -m slow tests/test_long_term.py``.
 """
 
 import pytest
