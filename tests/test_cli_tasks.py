@@ -82,3 +82,46 @@ def test_model_options_that_do_not_fit_the_task(overrides, message, tmp_path):
     result = _invoke("run", *_sets([*overrides, *TINY]), "--out", tmp_path / "r")
     assert result.exit_code == 1 and message in result.output, result.output
     assert not (tmp_path / "r").exists()
+
+
+def test_a_named_loss_that_cannot_score_the_task_is_one_line_before_training(tmp_path):
+    settings = ["task.name=classify", f"task.path={DATA / 'sentiment.tsv'}", "train.loss=mse"]
+    result = _invoke("run", *_sets([*settings, *TINY]), "--out", tmp_path / "r")
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: mse: targets must be [batch, time, features]")
+    assert "Traceback" not in result.output and not (tmp_path / "r").exists()
+
+
+def test_a_loss_without_last_step_is_refused_for_one_label_per_sequence(tmp_path, monkeypatch):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_plugins import install_fake_plugin
+
+    module = f"fake_seqkit_{tmp_path.name}_loss".replace("-", "_")
+    source = """
+import tensorflow as tf
+import seqkit
+
+class Absolute(seqkit.Loss):
+    def __call__(self, targets, outputs, mask=None):
+        return tf.reduce_mean(tf.abs(tf.cast(targets, outputs.dtype) - outputs))
+
+@seqkit.hookimpl
+def seqkit_register_losses(register):
+    register("absolute", Absolute)
+"""
+    install_fake_plugin(tmp_path, monkeypatch, "absdist", "2.0", {"absolute": module},
+                        {module: source})  # fmt: skip
+    from seqkit.registry import default_registry
+
+    default_registry.cache_clear()
+    options, _ = TASKS["adding"]
+    settings = ["task.name=adding", *options, "train.loss=absolute", *TINY]
+    result = _invoke("run", *_sets(settings), "--out", tmp_path / "r")
+    default_registry.cache_clear()
+    assert result.exit_code == 1, result.output
+    assert (
+        "Task 'adding' has one label per sequence, but loss 'absolute' from absdist==2.0 takes "
+        "no last_step option" in result.output
+    )

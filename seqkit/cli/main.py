@@ -16,7 +16,7 @@ import click
 from seqkit.version import __version__
 
 # TensorFlow's C++ start-up chatter hides seqkit's own output; a user can still set it.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 class SeqkitGroup(click.Group):

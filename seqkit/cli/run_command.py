@@ -109,6 +109,7 @@ def _train(config: dict, out_dir: Path, resume: bool) -> None:
         build_task,
         build_trainer,
         check_cells,
+        check_loss,
         check_windows,
         read_task_info,
         read_vocabulary,
@@ -145,6 +146,7 @@ def _train(config: dict, out_dir: Path, resume: bool) -> None:
     model = build_model(config, info, strategy)
     check_cells(model)
     trainer = build_trainer(config, model, task, strategy)
+    check_loss(model, trainer.loss, data)
     write_dir = distribute.write_dir(out_dir, strategy)  # the chief writes the run
     interrupts = Interrupts()
     logger = RunLogger(config, write_dir, task, model, eval_data, trainer.loss, interrupts)

@@ -18,6 +18,7 @@ Imported only by the commands that need TensorFlow.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import keras
@@ -26,7 +27,7 @@ import tensorflow as tf
 from seqkit.cli.checkpoints import restore_newest_intact
 from seqkit.cli.run_files import check_format, read_json
 from seqkit.config import load_config
-from seqkit.errors import ConfigError, DataError, PluginError
+from seqkit.errors import ConfigError, DataError, PluginError, SeqkitError
 from seqkit.interfaces import Task
 from seqkit.model import SequenceModel
 from seqkit.progress import TrainingProgress
@@ -139,14 +140,9 @@ def build_trainer(config: dict, model: SequenceModel, task: Task, strategy=None)
         lr = keras.optimizers.schedules.ExponentialDecay(
             lr, train["lr_decay_every"], train["lr_decay"], staircase=True
         )
-    loss = train["loss"]
-    if loss == "auto" or loss == task.default_loss:  # the task's, with its options
-        loss = make_loss(task.default_loss, **task.loss_options())
-    else:
-        loss = make_loss(loss)
     return Trainer(
         model,
-        loss=loss,
+        loss=build_loss(config, task),
         truncation=build_truncation(config, task),
         optimizer=train["optimizer"],
         lr=lr,
@@ -154,6 +150,54 @@ def build_trainer(config: dict, model: SequenceModel, task: Task, strategy=None)
         distribute=strategy or "none",
         nonfinite=train["nonfinite"],
     )
+
+
+def build_loss(config: dict, task: Task):
+    """``train.loss``: ``auto`` is the task's own loss; a named one gets the task's loss options
+    (``last_step=True`` for one label per sequence) and must take them."""
+    name = config["train"]["loss"]
+    name = task.default_loss if name == "auto" else name
+    options = task.loss_options()
+    if options:
+        entry = default_registry().get("loss", name)
+        try:
+            inspect.signature(entry.factory).bind(**options)
+        except TypeError:
+            raise ConfigError(
+                f"Task {config['task']['name']!r} has one label per sequence, but loss {name!r} "
+                f"from {entry.plugin.provider} takes no {', '.join(options)} option: it cannot "
+                "score the last step only. Use train.loss = 'auto' or a loss that takes it."
+            ) from None
+        except ValueError:  # a factory without a signature: let it decide
+            pass
+    return make_loss(name, **options)
+
+
+def check_loss(model: SequenceModel, loss, data) -> None:
+    """The loss on the model's outputs for two rows of the first batch, run eagerly, so that a
+    loss that cannot score this task's outputs says so in one line before training (inside the
+    compiled step TensorFlow would wrap its message in a trace)."""
+    batch = data[0]
+    rows = slice(0, min(2, len(batch.inputs)))
+    steps = slice(None) if not loss.per_step else slice(0, min(16, batch.inputs.shape[1]))
+    inputs = batch.inputs[rows][:, steps]
+    targets = batch.targets[rows][:, steps] if loss.per_step else batch.targets[rows]
+    mask = None if batch.mask is None else batch.mask[rows][:, steps]
+    outputs, _ = model(inputs, mask=mask)
+    try:
+        value = loss(targets, outputs, mask)
+    except SeqkitError:
+        raise
+    except Exception as exc:  # a plugin's bug, reported in one line
+        raise PluginError(
+            f"The loss {type(loss).__name__} failed on this task's outputs: "
+            f"{type(exc).__name__}: {str(exc)[:200]}"
+        ) from None
+    if tuple(value.shape) != ():
+        raise PluginError(
+            f"The loss {type(loss).__name__} returned shape {list(value.shape)}; a loss returns "
+            "one number (the mean over counted steps)."
+        )
 
 
 def check_windows(config: dict, task: Task, data) -> None:

@@ -118,6 +118,8 @@ class RunLogger(Callback):
         self.interrupts = interrupts  # a seqkit.cli.signals.Interrupts: stop, save, exit
         self.out_dir, self.task, self.eval_data = Path(out_dir), task, eval_data
         self.loss = loss
+        # metrics derived from the loss (bpc, mse) hold for the task's own loss only
+        self.derived = config["train"].get("loss", "auto") in ("auto", task.default_loss)
         self.model = model
         self.baselines = task.baselines()
         self.state = RunMetrics()
@@ -214,13 +216,13 @@ class RunLogger(Callback):
 
     def _loss_metrics(self, loss: float, prefix: str) -> dict[str, float]:
         """Metrics derived from the loss (bits per character), without a repeat of the loss."""
-        derived = self.task.metrics(loss)
+        derived = self.task.metrics(loss) if self.derived else {}
         return {prefix + k: v for k, v in derived.items() if k != "loss" and v != loss}
 
     def _validate(self, trainer, step: int) -> None:
         result = evaluate(self.model, self.loss, self.eval_data, counts=self.task.counts)
         val_loss = result.pop("loss")
-        metrics = {**self.task.metrics(val_loss), **result}
+        metrics = {**(self.task.metrics(val_loss) if self.derived else {}), **result}
         metrics = {k: v for k, v in metrics.items() if k != "loss"}
         count = int(self.state.loss_count.numpy())
         train_loss = float(self.state.loss_sum.numpy()) / count if count else math.nan
