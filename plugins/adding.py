@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 import seqkit
-from seqkit_plugins.task_data import check_int, dense_batches, generator, train_order
+from seqkit_plugins.task_data import GeneratedSplits, check_int, generator
 
 NAME = "adding"
 
@@ -41,9 +41,10 @@ def adding_problem(
     return inputs, targets
 
 
-class AddingTask(seqkit.Task):
+class AddingTask(GeneratedSplits, seqkit.Task):
     """Sum the two marked values of a sequence; the loss is on the last step."""
 
+    owner = NAME
     target_form = "sequence"
     default_loss = "mse"
     default_truncation = "bptt"  # whole sequences: the answer depends on the first half
@@ -64,17 +65,6 @@ class AddingTask(seqkit.Task):
 
     def model_dims(self) -> dict[str, int]:
         return {"input_size": 2, "output_size": 1}
-
-    def train_batches(self, batch_size: int, seed: int = 0) -> list[seqkit.SequenceBatch]:
-        """The training sequences in an order shuffled by ``seed``; the last batch may be
-        smaller."""
-        inputs, targets = self.train
-        return dense_batches(NAME, inputs, targets, batch_size, train_order(len(inputs), seed))
-
-    def eval_batches(self, batch_size: int) -> list[seqkit.SequenceBatch]:
-        """The validation sequences in order; the last batch may be smaller."""
-        inputs, targets = self.val
-        return dense_batches(NAME, inputs, targets, batch_size, np.arange(len(inputs)))
 
     def metrics(self, mean_loss: float) -> dict[str, float]:
         """The loss is the mean squared error of the last step's prediction."""

@@ -26,13 +26,7 @@ import math
 import numpy as np
 
 import seqkit
-from seqkit_plugins.task_data import (
-    accuracy,
-    check_int,
-    dense_batches,
-    generator,
-    train_order,
-)
+from seqkit_plugins.task_data import GeneratedSplits, accuracy, check_int, generator
 
 NAME = "copy"
 BLANK, CUE = 0, 9
@@ -54,9 +48,10 @@ def copy_memory(
     return inputs, targets
 
 
-class CopyTask(seqkit.Task):
+class CopyTask(GeneratedSplits, seqkit.Task):
     """Remember ``symbols`` symbols over a gap of ``length`` blanks and repeat them after a cue."""
 
+    owner = NAME
     target_form = "step"
     default_loss = "cross-entropy"
     default_truncation = "bptt"  # the recall depends on the first steps: no truncation
@@ -80,17 +75,6 @@ class CopyTask(seqkit.Task):
 
     def model_dims(self) -> dict[str, int]:
         return {"vocab_size": VOCAB_SIZE, "output_size": VOCAB_SIZE}
-
-    def train_batches(self, batch_size: int, seed: int = 0) -> list[seqkit.SequenceBatch]:
-        """The training sequences in an order shuffled by ``seed``; the last batch may be
-        smaller."""
-        inputs, targets = self.train
-        return dense_batches(NAME, inputs, targets, batch_size, train_order(len(inputs), seed))
-
-    def eval_batches(self, batch_size: int) -> list[seqkit.SequenceBatch]:
-        """The validation sequences in order; the last batch may be smaller."""
-        inputs, targets = self.val
-        return dense_batches(NAME, inputs, targets, batch_size, np.arange(len(inputs)))
 
     def metrics(self, mean_loss: float) -> dict[str, float]:
         """The loss: the cross-entropy in nats per step, all steps counted."""

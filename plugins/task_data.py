@@ -116,6 +116,27 @@ def train_order(count: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(count)
 
 
+class GeneratedSplits:
+    """``train_batches`` and ``eval_batches`` of a task whose ``train`` and ``val`` are
+    ``(inputs, targets)`` arrays of equal-length sequences; ``owner`` names the task in errors."""
+
+    owner = ""
+    train: tuple[np.ndarray, np.ndarray]
+    val: tuple[np.ndarray, np.ndarray]
+
+    def train_batches(self, batch_size: int, seed: int = 0) -> list[seqkit.SequenceBatch]:
+        """The training sequences in an order shuffled by ``seed``; the last batch may be
+        smaller."""
+        inputs, targets = self.train
+        order = train_order(len(inputs), seed)
+        return dense_batches(self.owner, inputs, targets, batch_size, order)
+
+    def eval_batches(self, batch_size: int) -> list[seqkit.SequenceBatch]:
+        """The validation sequences in order; the last batch may be smaller."""
+        inputs, targets = self.val
+        return dense_batches(self.owner, inputs, targets, batch_size, np.arange(len(inputs)))
+
+
 # -- vocabularies and padding ----------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ import tensorflow as tf
 
 from seqkit import distribute as dist
 from seqkit.errors import NonFiniteError, OptionError, ShapeError, UnknownNameError
+from seqkit.evaluation import evaluate
 from seqkit.interfaces import Loss, SequenceBatch, TruncationStrategy
 from seqkit.progress import TrainingProgress
 from seqkit.registry import Registry, default_registry
@@ -381,31 +382,8 @@ class Trainer:
         """The mean loss over ``data`` (as ``fit`` takes it), forward only, state carried.
 
         Long streams are run ``chunk`` steps at a time; the mean weighs every counted step
-        equally.
+        equally (``seqkit.evaluation.evaluate``, which also gives a task's metrics).
         """
         batches = [data] if isinstance(data, SequenceBatch | tuple) else data
-        total, count = 0.0, 0.0
-        for batch in batches:
-            batch = _as_batch(batch)
-            inputs = tf.convert_to_tensor(batch.inputs)
-            targets = tf.convert_to_tensor(batch.targets)
-            mask = None if batch.mask is None else tf.convert_to_tensor(batch.mask, tf.bool)
-            length = int(inputs.shape[1])
-            if not self.loss.per_step:
-                outputs, _ = self.model(inputs, mask=mask)
-                weight = float(inputs.shape[0])
-                total += float(self.loss(targets, outputs, mask)) * weight
-                count += weight
-                continue
-            state = self.model.initial_state(int(inputs.shape[0]))
-            for start in range(0, length, chunk):
-                part = slice(start, min(start + chunk, length))
-                m = None if mask is None else mask[:, part]
-                outputs, state = self.model(inputs[:, part], state, m)
-                if m is None:
-                    weight = float(inputs.shape[0] * (part.stop - part.start))
-                else:
-                    weight = float(tf.reduce_sum(tf.cast(m, tf.float32)))
-                total += float(self.loss(targets[:, part], outputs, m)) * weight
-                count += weight
-        return total / max(count, 1.0)
+        result = evaluate(self.model, self.loss, [_as_batch(b) for b in batches], chunk=chunk)
+        return result.get("loss", 0.0)  # no batches: no loss

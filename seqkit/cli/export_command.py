@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from seqkit.cli.run_command import checkpoint_option
+
 
 @click.command("export")
 @click.argument("run", type=click.Path(file_okay=False, exists=True))
@@ -21,14 +23,7 @@ import click
     type=click.Choice(["saved_model", "torch"]),
     help="saved_model: a directory for tf.saved_model.load; torch: an .npz of torch weights.",
 )
-@click.option(
-    "--checkpoint",
-    "which",
-    default="best",
-    show_default=True,
-    type=click.Choice(["best", "last"]),
-    help="The best checkpoint by validation loss, or the last one.",
-)
+@checkpoint_option
 def export_command(run, out, fmt, which) -> None:
     """Write the model of the run RUN to OUT, in the format --format names."""
     from seqkit.cli.run_dir import read_run

@@ -200,13 +200,18 @@ def check_loss(model: SequenceModel, loss, data) -> None:
         )
 
 
+def is_streams(data) -> bool:
+    """Whether a task's training data is one batch of long streams (not a set of sequences)."""
+    return len(data) == 1 and data[0].inputs.ndim >= 2 and data[0].mask is None
+
+
 def check_windows(config: dict, task: Task, data) -> None:
     """Streams shorter than one window of train.k1 give no full update: say so before a run."""
     train = config["train"]
     truncation = train["truncation"]
     if (truncation if truncation != "auto" else task.default_truncation) != "tbptt":
         return
-    if len(data) == 1 and data[0].inputs.ndim >= 2 and data[0].mask is None:
+    if is_streams(data):
         rows, steps = data[0].inputs.shape[:2]
         if steps < train["k1"]:
             raise DataError(

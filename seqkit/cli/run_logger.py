@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 import tensorflow as tf
 
+from seqkit.errors import DataError
 from seqkit.evaluation import evaluate
 from seqkit.sampling import Sampler
 from seqkit.trainer import Callback
@@ -26,8 +27,6 @@ def prime_ids(vocabulary: str, prime: str) -> list[int]:
     prime = prime or ("\n" if "\n" in vocabulary else vocabulary[0])
     missing = sorted(set(prime) - set(vocabulary))
     if missing:
-        from seqkit.errors import DataError
-
         raise DataError(
             f"The prime holds characters the model never saw: {''.join(missing)!r}; "
             "use characters of the training corpus."
@@ -97,7 +96,6 @@ class RunMetrics(tf.Module):
         self.loss_sum = variable(0.0, tf.float64, "loss_sum")  # train losses since validation
         self.loss_count = variable(0, tf.int64, "loss_count")
         self.best_val_loss = variable(math.inf, tf.float64, "best_val_loss")
-        self.best_step = variable(-1, tf.int64, "best_step")
 
 
 def _format(metrics: dict, baselines: dict) -> str:
@@ -242,7 +240,6 @@ class RunLogger(Callback):
         is_best = val_loss < float(self.state.best_val_loss.numpy())
         if is_best:
             self.state.best_val_loss.assign(val_loss)
-            self.state.best_step.assign(step)
             self.best.save(checkpoint_number=step)
         if self.tty:
             click.echo()
