@@ -36,7 +36,7 @@ from seqkit.evaluation import evaluate
 from seqkit.interfaces import Loss, SequenceBatch, TruncationStrategy
 from seqkit.progress import TrainingProgress
 from seqkit.registry import Registry, default_registry
-from seqkit.tbptt import WindowWalk, window_loss
+from seqkit.window_walk import WindowWalk, window_loss
 
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
@@ -207,7 +207,7 @@ class Trainer:
 
     def _update_step(self, state, inputs, targets, mask, loss_from: int, keep_at: int):
         with tf.GradientTape() as tape:
-            value, kept, final = window_loss(
+            value, kept, _ = window_loss(
                 self.model, self.loss, state, inputs, targets, mask, loss_from, keep_at
             )
         grads = _dense(tape.gradient(value, self.variables), self.variables)
@@ -224,28 +224,24 @@ class Trainer:
         stop = tf.stop_gradient
         if self.nonfinite == "skip":  # a NaN state would spoil every window after it
             stop = lambda s: tf.where(tf.math.is_finite(s), tf.stop_gradient(s), 0.0)  # noqa: E731
-        return value, norm, tf.nest.map_structure(stop, kept), tf.nest.map_structure(stop, final)
+        return value, norm, tf.nest.map_structure(stop, kept)
 
     # -- one update, data parallel ------------------------------------------------------------
 
     def _local_step(self, state, inputs, targets, mask, loss_from: int, keep_at: int):
         """One replica's streams: the sum of their counted L_t, its gradients, the states."""
         with tf.GradientTape() as tape:
-            value, kept, final = window_loss(
+            value, kept, _ = window_loss(
                 self.model, self.loss, state, inputs, targets, mask, loss_from, keep_at
             )
             count = dist.counted_steps(self.loss.per_step, targets, mask, loss_from, value.dtype)
             total = value * count  # the loss is the mean over the counted steps
         grads = _dense(tape.gradient(total, self.variables), self.variables)
-        stop = tf.stop_gradient
-        kept, final = tf.nest.map_structure(stop, kept), tf.nest.map_structure(stop, final)
-        return total, count, grads, kept, final
+        return total, count, grads, tf.nest.map_structure(tf.stop_gradient, kept)
 
     def _replica_update(self, state, inputs, targets, mask, loss_from: int, keep_at: int):
         """In each replica: the global mean's gradient, clipped, applied; the global states."""
-        total, count, grads, kept, final = self._local(
-            state, inputs, targets, mask, loss_from, keep_at
-        )
+        total, count, grads, kept = self._local(state, inputs, targets, mask, loss_from, keep_at)
         context = tf.distribute.get_replica_context()
         sum_ = tf.distribute.ReduceOp.SUM
         total_all, count_all = context.all_reduce(sum_, [total, count])
@@ -256,16 +252,16 @@ class Trainer:
             factor = self.clip_norm / tf.maximum(norm, self.clip_norm)
             grads = [g * factor for g in grads]
         self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))  # sums shares
-        kept, final = context.all_gather([kept, final], axis=0)  # every stream, in order
-        return total_all * scale, norm, kept, final
+        kept = context.all_gather(kept, axis=0)  # every stream, in order
+        return total_all * scale, norm, kept
 
     def _distributed_update(self, state, inputs, targets, mask, loss_from: int, keep_at: int):
-        value, norm, kept, final = self.strategy.run(
+        value, norm, kept = self.strategy.run(
             self._replica_update, args=(state, inputs, targets, mask, loss_from, keep_at)
         )
         first = self.strategy.experimental_local_results
         one = lambda x: first(x)[0]  # noqa: E731  every replica holds the same value
-        return one(value), one(norm), *tf.nest.map_structure(one, (kept, final))
+        return one(value), one(norm), tf.nest.map_structure(one, kept)
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -321,60 +317,55 @@ class Trainer:
         mask = None if batch.mask is None else tf.convert_to_tensor(batch.mask, tf.bool)
         if inputs.shape.rank is None or inputs.shape.rank < 2:
             raise ShapeError(f"Trainer: inputs must be [batch, time, ...], got {inputs.shape}.")
-        initial = self.model.initial_state(int(inputs.shape[0]))
-        known = {0: initial}
-        position = int(self.progress.carried_at.numpy())
-        if position >= 0:
-            known[position] = self.progress.carried_state(initial)
+        if self.strategy is not None:
+            dist.check_batch(self.strategy, int(inputs.shape[0]))
         walk = WindowWalk(
             self.model,
             self.truncation,
             inputs,
             targets,
             mask,
-            initial_state=initial,
             per_step=self.loss.per_step,
-            start=int(self.progress.window.numpy()),
-            known=known,
+            progress=self.progress,  # the carried state's one home, saved in checkpoints
         )
-        if self.strategy is not None:
-            dist.check_batch(self.strategy, int(inputs.shape[0]))
-        for job in walk:
-            started = time.perf_counter()
-            args = (job.state, job.inputs, job.targets, job.mask)
-            if self.strategy is not None:  # each replica takes its streams
-                args = dist.split_streams(self.strategy, args)
-            value, norm, kept, final = self._update(*args, job.loss_from, job.keep_at)
-            finite = math.isfinite(float(value)) and math.isfinite(float(norm))
-            if not finite and self.nonfinite == "stop":
-                raise NonFiniteError(
-                    f"Trainer: the loss ({float(value)}) or the gradient norm ({float(norm)}) is "
-                    f"not finite at step {self.step + 1}, and that update was not applied; lower "
-                    "the learning rate or clip the gradients (clip_norm), or pass "
-                    "nonfinite='skip' to skip such updates.",
-                    step=self.step + 1,
-                    loss=float(value),
-                    grad_norm=float(norm),
-                )
-            walk.record(kept, final)
-            window = job.window
+        for job, (value, norm, seconds) in walk.run(self._apply):
             self.progress.step.assign_add(1)
-            self.progress.window.assign(walk.next_index)
-            self.progress.carry(window.backprop_from + job.keep_at, kept)
+            window = job.window
             logs = {
                 "step": self.step,
                 "epoch": self.epoch,
-                "loss": float(value),
-                "grad_norm": float(norm),
+                "loss": value,
+                "grad_norm": norm,
                 "tokens": int(inputs.shape[0]) * (window.end - window.loss_from),
-                "seconds": time.perf_counter() - started,
+                "seconds": seconds,
                 "window": window,
             }
-            if not finite:
+            if not (math.isfinite(value) and math.isfinite(norm)):
                 logs["nonfinite"] = logs["skipped"] = True
             for callback in self.callbacks:
                 callback.on_update_end(self, logs)
             yield logs
+
+    def _apply(self, job):
+        """One compiled update of ``job``: ``(state for the next window, (loss, norm, seconds))``;
+        a NaN or infinite one raises with ``nonfinite="stop"`` (nothing is recorded then)."""
+        started = time.perf_counter()
+        args = (job.state, job.inputs, job.targets, job.mask)
+        if self.strategy is not None:  # each replica takes its streams
+            args = dist.split_streams(self.strategy, args)
+        value, norm, kept = self._update(*args, job.loss_from, job.keep_at)
+        value, norm = float(value), float(norm)
+        if not (math.isfinite(value) and math.isfinite(norm)) and self.nonfinite == "stop":
+            raise NonFiniteError(
+                f"Trainer: the loss ({value}) or the gradient norm ({norm}) is "
+                f"not finite at step {self.step + 1}, and that update was not applied; lower "
+                "the learning rate or clip the gradients (clip_norm), or pass "
+                "nonfinite='skip' to skip such updates.",
+                step=self.step + 1,
+                loss=value,
+                grad_norm=norm,
+            )
+        return kept, (value, norm, time.perf_counter() - started)
 
     # -- evaluation --------------------------------------------------------------------------
 

@@ -1,0 +1,187 @@
+"""Truncated back-propagation through time, exactly: the forward pass of one window, the walk
+over a truncation strategy's windows, and ``tbptt_gradients``.
+
+A window ``(backprop_from, loss_from, end)`` starts from the state at ``backprop_from``, held
+constant; its loss is the mean of L_t over ``[loss_from, end)``. The walk keeps, from each
+window's forward pass, the state at the next window's ``backprop_from``, so that overlapping
+windows (k2 > k1) cost no extra forward pass. A strategy whose windows jump elsewhere is served
+by a forward pass, without gradients, from the nearest state it has.
+
+The carried state has one home: a ``TrainingProgress`` (``seqkit.progress``), which a trainer
+saves in its checkpoints. The walk reads the state a window starts from there and stores the
+state the next window starts from there, so a walk made from a restored progress goes on where
+the interrupted one stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import tensorflow as tf
+
+from seqkit.interfaces import Loss, TruncationStrategy, Window
+from seqkit.progress import TrainingProgress
+
+
+def _slice(x, start, stop):
+    return None if x is None else x[:, start:stop]
+
+
+def window_loss(model, loss: Loss, state, inputs, targets, mask, loss_from: int, keep_at: int):
+    """The forward pass of one window from ``state``.
+
+    ``inputs``/``targets``/``mask`` hold the window's steps only; ``loss_from`` and ``keep_at``
+    are offsets into it. ``state`` None is the model's initial state, made here so that a
+    learned one gets a gradient. Returns ``(loss, state at keep_at, final state)``.
+    """
+    length = inputs.shape[1]
+    if state is None:  # the sequence's start: a learned initial state gets its gradient here
+        state = model.initial_state(tf.shape(inputs)[0])
+    if 0 < keep_at < length:
+        first, kept = model(inputs[:, :keep_at], state, _slice(mask, 0, keep_at), training=True)
+        second, final = model(inputs[:, keep_at:], kept, _slice(mask, keep_at, None), training=True)
+        outputs = tf.concat([first, second], axis=1)
+    else:
+        outputs, final = model(inputs, state, mask, training=True)
+        kept = state if keep_at == 0 else final
+    if loss.per_step:
+        value = loss(targets[:, loss_from:], outputs[:, loss_from:], _slice(mask, loss_from, None))
+    else:
+        value = loss(targets, outputs, mask)
+    return value, kept, final
+
+
+@dataclass(frozen=True)
+class WindowJob:
+    """One update's data: the window, its slices of the sequence, and its starting state."""
+
+    index: int  # the window's position in the strategy's schedule
+    window: Window
+    keep_at: int  # offset in the window of the state that the next window starts from
+    inputs: tf.Tensor
+    targets: tf.Tensor
+    mask: tf.Tensor | None
+    state: tuple | None  # None: the model's initial state, made inside the update
+
+    @property
+    def loss_from(self) -> int:
+        """The offset in the window of its first loss step."""
+        return self.window.loss_from - self.window.backprop_from
+
+
+# An update: given a job, ``(state at job.keep_at, result)``; the walk stores the state.
+Update = Callable[[WindowJob], tuple[Any, Any]]
+
+
+class WindowWalk:
+    """The updates of ``truncation`` over one batch ``inputs`` ``[B, N, ...]``.
+
+        walk = WindowWalk(model, truncation, inputs, targets, progress=progress)
+        for job, result in walk.run(update):     # update(job) -> (kept_state, result)
+            ...
+
+    ``run`` calls ``update`` once per window, in order, from ``progress.window`` on; after each
+    call it stores the returned state (the one the next window starts from) and the next
+    window's index in ``progress``. An update that raises records nothing, so the progress
+    stays at the last completed update. With ``per_step=False`` (a last-step loss) only the
+    window that ends the sequence is an update.
+    """
+
+    def __init__(
+        self,
+        model,
+        truncation: TruncationStrategy,
+        inputs,
+        targets,
+        mask=None,
+        per_step: bool = True,
+        progress: TrainingProgress | None = None,
+        initial_state=None,
+    ):
+        self.model, self.truncation, self.per_step = model, truncation, per_step
+        self.inputs, self.targets, self.mask = inputs, targets, mask
+        self.length = int(inputs.shape[1])
+        if initial_state is None:  # the state at step 0
+            initial_state = model.initial_state(int(inputs.shape[0]))
+        self.initial_state = initial_state
+        if progress is None:
+            sizes = [n for cell in model.cells for n in cell.state_size]
+            progress = TrainingProgress(sizes, model.dtype)
+        self.progress = progress
+
+    def _state_at(self, position: int):
+        """The state at step ``position``: the carried one, or a forward pass without gradients
+        from the nearest state before it (the carried one, else the initial state)."""
+        carried_at = int(self.progress.carried_at.numpy())
+        origin, state = 0, self.initial_state
+        if 0 <= carried_at <= position:
+            origin, state = carried_at, self.progress.carried_state(self.initial_state)
+        if origin < position:
+            _, state = self.model(
+                self.inputs[:, origin:position], state, _slice(self.mask, origin, position)
+            )
+        return state
+
+    def _job(self, index: int, window: Window, following: Window | None) -> WindowJob:
+        start = window.backprop_from
+        state = self._state_at(start)
+        if start == 0 and getattr(self.model, "learns_initial_state", False):
+            state = None  # made inside the update, so that its gradient is taken
+        keep = window.end
+        if following is not None:  # the state the next window starts from, inside this one
+            keep = min(max(following.backprop_from, start), window.end)
+        return WindowJob(
+            index,
+            window,
+            keep - start,
+            self.inputs[:, start : window.end],
+            self.targets[:, start : window.end] if self.per_step else self.targets,
+            _slice(self.mask, start, window.end),
+            state,
+        )
+
+    def run(self, update: Update) -> Iterator[tuple[WindowJob, Any]]:
+        """Each update's job and ``update``'s result, the carried state stored in between."""
+        windows = list(self.truncation.windows(self.length))
+        for index in range(int(self.progress.window.numpy()), len(windows)):
+            window = windows[index]
+            if not self.per_step and window.end != self.length:
+                continue
+            following = windows[index + 1] if index + 1 < len(windows) else None
+            job = self._job(index, window, following)
+            kept, result = update(job)
+            self.progress.carry(window.backprop_from + job.keep_at, kept)
+            self.progress.window.assign(index + 1)
+            yield job, result
+
+
+def tbptt_gradients(model, loss: Loss, inputs, targets, truncation, initial_state=None, mask=None):
+    """The gradients of every update of ``truncation`` for a fixed model.
+
+    Returns a list of ``(window, gradients)``, the gradients aligned with
+    ``model.trainable_variables``. Nothing is updated: this is the documented meaning of each
+    strategy, and a tool for studying truncation bias. ``initial_state`` replaces the model's.
+    """
+    variables = model.trainable_variables
+    inputs, targets = tf.convert_to_tensor(inputs), tf.convert_to_tensor(targets)
+    walk = WindowWalk(
+        model, truncation, inputs, targets, mask, loss.per_step, initial_state=initial_state
+    )
+
+    def gradients(job: WindowJob):
+        with tf.GradientTape() as tape:
+            value, kept, _ = window_loss(
+                model,
+                loss,
+                job.state,
+                job.inputs,
+                job.targets,
+                job.mask,
+                job.loss_from,
+                job.keep_at,
+            )
+        return tf.nest.map_structure(tf.stop_gradient, kept), tape.gradient(value, variables)
+
+    return [(job.window, grads) for job, grads in walk.run(gradients)]
