@@ -1,179 +1,101 @@
-"""The run config: sections task, model, train and sample, each key typed and with a default.
+"""A run's config: ``load_config`` reads and checks it, ``Config`` holds it.
 
-    config = load_config("run.toml", overrides=["model.hidden_size=512", "train.lr=1e-3"])
+    config = seqkit.load_config("run.toml", overrides=["model.hidden_size=512", "train.lr=1e-3"])
     config["model"]["hidden_size"]        # 512
-    print(dumps(config))                  # the resolved TOML, defaults included
+    print(config)                         # the resolved TOML, every default included
+    config == seqkit.load_config(str(config) and "run.toml")   # compares by value
 
-An override's value is read as a TOML literal where it parses (``512``, ``1e-3``, ``true``,
-``"text"``), else as a plain string (``model.cell=gru``). An unknown section or key, or a value
-of the wrong type, is a ``ConfigError`` that names the key and the closest known one.
-
-Where TOML has no "unset", the empty string or 0 stands for it: ``task.corpus = ""`` is the
-embedded corpus, ``train.k2 = 0`` means k2 = k1, ``train.clip_norm = 0`` means no clipping.
-
-The ``[task]`` section holds ``name`` and the task's own options, which this module stores as
-given; ``seqkit.task_options`` checks them against the task and adds its defaults.
+A config is resolved exactly as ``seqkit run`` resolves it: the defaults
+(``seqkit.config_keys``), then a TOML file or a dict, then ``--set``-style overrides, then the
+task's and the cell's own options checked against their factories, with their defaults filled
+in (``seqkit.options``). An override's value is read as a TOML literal where it parses (``512``,
+``1e-3``, ``true``, ``"text"``), else as a plain string (``model.cell=gru``). An unknown section
+or key, or a value of the wrong type, is a ``ConfigError`` that names the key and the closest
+known one.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import math
+import os
+import stat
 import tomllib
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
+from seqkit.config_keys import DEFAULTS, set_value
 from seqkit.errors import ConfigError, closest_match
 
-# The defaults train an LSTM on the embedded corpus (~465 KB) in under two minutes on two CPU
-# cores with the fused runner (~48,000 characters a second: 2,000 updates of 32 x 64), to
-# about 1.8 bits per character on the validation split: samples that read like Python's
-# reference documentation.
-DEFAULTS: dict[str, dict[str, Any]] = {
-    # The other keys of [task] are the task's own options (its constructor's keyword
-    # arguments, with its defaults): char-lm's are corpus ("": the embedded corpus) and
-    # val_fraction. `seqkit config --set task.name=adding` prints another task's.
-    "task": {
-        "name": "char-lm",
-    },
-    "model": {
-        "cell": "lstm",
-        "hidden_size": 256,  # the largest that trains in the time budget on 2 cores
-        "num_layers": 1,  # one layer learns fastest in a 3-minute budget
-        "dropout": 0.0,  # between layers only; no need with one layer and ~12 epochs
-        "encoder": "auto",  # "embedding" or "onehot" for ids, "none" for dense inputs
-        "embedding_size": 64,
-        "runner": "auto",  # the fastest installed runner that supports the cell
-        "initial_state": "zeros",  # or "learned": a trained state at each sequence's start
-        "bidirectional": False,  # a backward stack too (classify, tag); never for prediction
-    },
-    "train": {
-        "steps": 2000,  # validation loss levels off near here on the embedded corpus
-        "batch_size": 32,  # parallel streams
-        "truncation": "auto",  # the task's: tbptt for streams, bptt for whole sequences
-        "loss": "auto",  # the task's (cross-entropy for classes, mse for values), or a name
-        "k1": 64,  # an update every 64 characters
-        "k2": 0,  # back-propagate through the last k2 steps; 0: k2 = k1
-        "optimizer": "adam",
-        "lr": 0.003,  # Adam at 3e-3 with clipping is stable for a char-LSTM and fast
-        "lr_decay": 1.0,  # the rate is multiplied by this every lr_decay_every updates; 1: none
-        "lr_decay_every": 1000,
-        "clip_norm": 5.0,  # as char-rnn; 0: no clipping
-        "nonfinite": "stop",  # a NaN or infinite loss stops the run; "skip": skip that update
-        "seed": 0,
-        "eval_every": 500,  # validation, a metrics row and a short sample
-        "checkpoint_every": 500,
-        "log_every": 20,  # progress and TensorBoard every 20 updates
-        "distribute": "none",  # "none", "mirrored" (local devices) or "multi-worker" (TF_CONFIG)
-        "cpu_devices": 0,  # split the CPU into this many logical devices; 0: leave it whole
-    },
-    "sample": {
-        "length": 600,  # characters of the final sample (a fifth of it at each validation)
-        "temperature": 0.8,
-        "prime": "",  # "": start from a newline
-        "seed": 0,
-    },
-}
-
-# An int is accepted where a float is expected; nothing else is converted.
-_ACCEPTS = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}
-# Keys whose value must be at least 1 (the others that are numbers must be at least 0).
-_POSITIVE = {
-    "model.hidden_size",
-    "model.num_layers",
-    "model.embedding_size",
-    "train.steps",
-    "train.batch_size",
-    "train.k1",
-    "train.lr_decay_every",
-    "train.eval_every",
-    "train.checkpoint_every",
-    "train.log_every",
-}
-# Keys whose value must lie in an interval: the test and what the message says.
-_RANGES = {
-    "model.dropout": (lambda v: 0 <= v < 1, "at least 0 and below 1"),
-    "train.lr": (lambda v: v > 0, "above 0"),
-    "train.lr_decay": (lambda v: 0 < v <= 1, "above 0 and at most 1"),
-}
-# Keys that take one of a few words.
-_CHOICES = {
-    "model.encoder": ("auto", "embedding", "onehot", "none"),
-    "model.initial_state": ("zeros", "learned"),
-    "train.distribute": ("none", "mirrored", "multi-worker"),
-    "train.nonfinite": ("stop", "skip"),
-}
-_TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+MAX_CONFIG_BYTES = 1_000_000  # a config is a few hundred bytes; anything this big is no config
 
 
-def default_config() -> dict[str, dict[str, Any]]:
-    """A fresh copy of the defaults."""
-    return copy.deepcopy(DEFAULTS)
+def _frozen(value):
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    return value
 
 
-def known_keys() -> list[str]:
-    """Every key as ``section.key``."""
-    return [f"{s}.{k}" for s, keys in DEFAULTS.items() for k in keys]
+def _thawed(value):
+    if isinstance(value, Mapping):
+        return {k: _thawed(v) for k, v in value.items()}
+    return copy.deepcopy(value)
 
 
-def _unknown(key: str) -> ConfigError:
-    near = closest_match(key, known_keys())
-    hint = f" Did you mean {near!r}?" if near else ""
-    return ConfigError(
-        f"Unknown config key {key!r}.{hint} `seqkit config` prints every key with its default."
-    )
+class Config(Mapping):
+    """A resolved run config: sections ``task``, ``model``, ``train``, ``sample`` of read-only
+    mappings. Prints as TOML (``str(config)``), compares by value with a Config or a dict."""
+
+    def __init__(self, sections: Mapping[str, Mapping[str, Any]]):
+        self._sections = _frozen(sections)
+
+    def __getitem__(self, section: str) -> Mapping[str, Any]:
+        return self._sections[section]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sections)
+
+    def __len__(self) -> int:
+        return len(self._sections)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return self.to_dict() == _thawed(other)
+
+    __hash__ = None  # a mapping compared by value
+
+    def __str__(self) -> str:
+        return dumps(self)
+
+    def __repr__(self) -> str:
+        return f"Config({self.to_dict()!r})"
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """A plain, mutable deep copy."""
+        return _thawed(self._sections)
+
+    def with_overrides(self, overrides: Iterable[str]) -> Config:
+        """This config with ``"key=value"`` overrides applied, resolved again."""
+        return load_config(self, overrides)
+
+    def changed_keys(self, other: Mapping) -> list[str]:
+        """The ``section.key`` names whose values differ between this config and ``other``."""
+        mine, theirs = self.to_dict(), _thawed(other)
+        return [
+            f"{section}.{key}"
+            for section in sorted(set(mine) | set(theirs))
+            for key in sorted(set(mine.get(section, {})) | set(theirs.get(section, {})))
+            if mine.get(section, {}).get(key) != theirs.get(section, {}).get(key)
+        ]
 
 
-def set_value(config: dict, key: str, value: Any) -> None:
-    """Set ``section.key`` to ``value``, checking the key and the value's type."""
-    section, _, name = key.partition(".")
-    if section == "task" and name and name not in DEFAULTS["task"]:
-        check_scalar(key, value)
-        config["task"][name] = value  # a task option: the task checks it (task_options.py)
-        return
-    if section not in DEFAULTS or name not in DEFAULTS[section]:
-        raise _unknown(key)
-    expected = type(DEFAULTS[section][name])
-    is_bool = isinstance(value, bool)
-    if (is_bool and expected is not bool) or not isinstance(value, _ACCEPTS[expected]):
-        raise ConfigError(
-            f"Config key {key!r} must be {_TYPE_NAMES[expected]} "
-            f"(like {json.dumps(DEFAULTS[section][name])}), got {value!r} "
-            f"({type(value).__name__})."
-        )
-    check_scalar(key, value)
-    least = 1 if key in _POSITIVE else 0
-    if expected in (int, float) and not value >= least:
-        raise ConfigError(f"Config key {key!r} must be at least {least}, got {value!r}.")
-    if key in _CHOICES and value not in _CHOICES[key]:
-        words = ", ".join(repr(c) for c in _CHOICES[key])
-        raise ConfigError(f"Config key {key!r} must be one of {words}; got {value!r}.")
-    if key in _RANGES:
-        inside, words = _RANGES[key]
-        if not inside(value):
-            raise ConfigError(f"Config key {key!r} must be {words}, got {value!r}.")
-    config[section][name] = expected(value)
-
-
-def check_scalar(key: str, value: Any) -> None:
-    """A number must be finite, and a string valid Unicode (one that a file can hold)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"Config key {key!r} must be a finite number, got {value!r}.")
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ConfigError(
-                f"Config key {key!r} holds text that is not valid Unicode ({value!r}); "
-                "write it as UTF-8."
-            ) from None
-
-
-def merge(config: dict, data: dict, source: str) -> None:
-    """Set every key of a parsed TOML document ``data``."""
+def merge(config: dict, data: Mapping, source: str) -> None:
+    """Set every key of a parsed TOML document (or dict) ``data``."""
     for section, keys in data.items():
-        if not isinstance(keys, dict):
+        if not isinstance(keys, Mapping):
             raise ConfigError(
                 f"{source}: {section!r} must be a section like [{section}], got a value; "
                 f"the sections are {', '.join(DEFAULTS)}."
@@ -197,39 +119,42 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise ConfigError(f"--set takes KEY=VALUE (like model.hidden_size=512), got {text!r}.")
     raw = raw.strip()
     try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+        value = parse_toml(f"v = {raw}", "--set")["v"]
+    except ConfigError:
         value = raw
     return key, value
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> dict:
-    """The defaults, updated from the TOML file ``path`` (if any), then from ``overrides``."""
-    config = default_config()
-    if path is not None:
-        path = Path(path)
-        if path.is_dir():
+def read_config_file(path: str | Path) -> str:
+    """The text of a config file: a regular UTF-8 file (a leading byte-order mark dropped) of at
+    most ``MAX_CONFIG_BYTES``."""
+    path = Path(path)
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
             raise ConfigError(f"The config file {str(path)!r} is a directory; give a TOML file.")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_CONFIG_BYTES:
             raise ConfigError(
-                f"The config file {str(path)!r} does not exist; check the path "
-                "(`seqkit config` prints a full config to start from)."
-            ) from None
-        except UnicodeDecodeError as exc:
-            raise ConfigError(
-                f"The config file {str(path)!r} is not UTF-8 text (byte {exc.start}); "
-                "give a TOML file."
-            ) from None
-        except OSError as exc:
-            raise ConfigError(
-                f"The config file {str(path)!r} cannot be read ({exc.strerror}); check it."
-            ) from None
-        merge(config, parse_toml(text, str(path)), str(path))
-    for text in overrides:
-        set_value(config, *parse_override(text))
-    return config
+                f"The config file {str(path)!r} is not a TOML file of at most "
+                f"{MAX_CONFIG_BYTES:,} bytes (a device, a pipe or a large file); give a TOML file."
+            )
+        with open(path, "rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"The config file {str(path)!r} does not exist; check the path "
+            "(`seqkit config` prints a full config to start from)."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"The config file {str(path)[:200]!r} cannot be read ({exc.strerror}); check it."
+        ) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"The config file {str(path)!r} is not UTF-8 text (byte {exc.start}); give a TOML file."
+        ) from None
 
 
 def parse_toml(text: str, source: str) -> dict:
@@ -242,6 +167,43 @@ def parse_toml(text: str, source: str) -> dict:
             f"The config file {source!r} is not valid TOML ({exc}); fix that line, "
             "e.g. key = value under a [section]."
         ) from None
+    except RecursionError:
+        raise ConfigError(
+            f"{source!r} nests arrays or tables too deeply to be a config; a config holds "
+            "single values under [section] headers."
+        ) from None
+
+
+def raw_config(source=None, overrides: Iterable[str] = ()) -> dict:
+    """The defaults, updated from ``source`` (a TOML path, a mapping, or None), then from the
+    ``overrides``: checked key by key, but the task's and cell's options not yet resolved."""
+    config = copy.deepcopy(DEFAULTS)
+    if isinstance(source, Mapping):
+        merge(config, _thawed(source), "the config")
+    elif source is not None:
+        if not isinstance(source, str | os.PathLike):
+            raise ConfigError(
+                f"A config is a TOML file's path, a dict or None, got {type(source).__name__}."
+            )
+        merge(config, parse_toml(read_config_file(source), str(source)), str(source))
+    if isinstance(overrides, str):
+        raise ConfigError("overrides is a list of 'key=value' strings, not one string.")
+    for text in overrides:
+        set_value(config, *parse_override(text))
+    return config
+
+
+def load_config(source=None, overrides: Iterable[str] = ()) -> Config:
+    """The run config of ``source`` (a TOML file's path, a dict or Config, or None for the
+    defaults) with ``overrides`` (``"key=value"`` strings) applied, resolved and checked as
+    ``seqkit run`` does: the task's and the cell's options included."""
+    from seqkit.options import resolve_cell_options, resolve_task_section
+
+    config = raw_config(source, overrides)
+    config["task"] = resolve_task_section(config["task"])
+    model = config["model"]
+    model["cell_options"] = resolve_cell_options(model["cell"], model["cell_options"])
+    return Config(config)
 
 
 def _literal(value: Any) -> str:
@@ -252,11 +214,22 @@ def _literal(value: Any) -> str:
     return repr(value)
 
 
-def dumps(config: dict) -> str:
-    """The config as TOML, one section after another."""
-    lines = []
-    for section, keys in config.items():
-        lines.append(f"[{section}]")
-        lines += [f"{name} = {_literal(value)}" for name, value in keys.items()]
-        lines.append("")
-    return "\n".join(lines)
+def _lines(name: str, table: Mapping[str, Any]) -> list[str]:
+    from seqkit.options import REQUIRED
+
+    lines = [f"[{name}]"]
+    for key, value in table.items():
+        if value is REQUIRED:
+            lines.append(f"# {key} = ...  (required: the component has no default)")
+        elif not isinstance(value, Mapping):
+            lines.append(f"{key} = {_literal(value)}")
+    lines.append("")
+    for key, value in table.items():  # TOML puts sub-tables after the table's own keys
+        if isinstance(value, Mapping):
+            lines += _lines(f"{name}.{key}", value)
+    return lines
+
+
+def dumps(config: Mapping) -> str:
+    """The config as TOML, one section after another (sub-tables after their section)."""
+    return "\n".join(line for section, keys in config.items() for line in _lines(section, keys))

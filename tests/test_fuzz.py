@@ -17,7 +17,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seqkit.config import dumps, known_keys, load_config
+from seqkit.config import dumps, load_config
+from seqkit.config_keys import known_keys
 from seqkit.errors import SeqkitError
 
 BOUNDED = settings(
@@ -51,10 +52,8 @@ def _toml_lines() -> st.SearchStrategy[str]:
 
 
 def _loads_or_refuses(path: Path | None, overrides: list[str]) -> None:
-    from seqkit.cli.run_dir import resolve_config
-
     try:
-        config = resolve_config(load_config(path, overrides))
+        config = load_config(path, overrides)
     except SeqkitError:
         return
     assert tomllib.loads(dumps(config)) == config  # config.toml reads back the same
