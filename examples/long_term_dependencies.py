@@ -4,41 +4,39 @@ the GRU and the LSTM, with the same budget, and the figure of validation MSE aga
     python examples/long_term_dependencies.py [--out runs/long-term] [--lengths 100 200]
                                               [--steps 3000]
 
-Each run is ``seqkit run examples/long_term_dependencies.toml`` with ``model.cell`` and
-``task.length`` set, in its own process; a run directory that is already complete is reused.
-Writes ``adding.png`` into the output folder and prints a Markdown table.
+Each run is ``examples/long_term_dependencies.toml`` with ``model.cell`` and ``task.length``
+set, trained in this process with ``seqkit.train``; a run directory that is already complete is
+reused (``seqkit.open_run``). Writes ``adding.png`` into the output folder and prints a Markdown
+table.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+import seqkit
 
 CONFIG = Path(__file__).with_name("long_term_dependencies.toml")
 CELLS = ("vanilla", "gru", "lstm")
 
 
-def run(cell: str, length: int, steps: int, out: Path) -> float:
-    """Train one model unless its run is complete; the seconds it took (0 if reused)."""
-    if (out / "metrics.csv").exists() and (out / "checkpoints" / "last").exists():
-        return 0.0
+def run(cell: str, length: int, steps: int, out: Path) -> tuple[seqkit.Run, float]:
+    """The trained run of one cell, and the seconds it took (0 if it was there already)."""
+    overrides = [f"model.cell={cell}", f"task.length={length}", f"train.steps={steps}"]
+    config = seqkit.load_config(CONFIG, overrides)
+    if (out / "config.toml").exists():  # trained before: finish it if it was cut short
+        return seqkit.train(config, out, resume=True), 0.0
     started = time.perf_counter()
-    command = [sys.executable, "-m", "seqkit.cli", "run", str(CONFIG), "--out", str(out),
-               "--set", f"model.cell={cell}", "--set", f"task.length={length}",
-               "--set", f"train.steps={steps}"]  # fmt: skip
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    trained = seqkit.train(config, out)
+    return trained, time.perf_counter() - started
 
 
-def curve(out: Path) -> tuple[list[int], list[float]]:
-    with open(out / "metrics.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    return [int(r["step"]) for r in rows], [float(r["val_mse"]) for r in rows]
+def curve(trained: seqkit.Run) -> tuple[list[int], list[float]]:
+    """The validation MSE by update."""
+    rows = [row for row in trained.metrics if row["val_mse"] is not None]
+    return [row["step"] for row in rows], [row["val_mse"] for row in rows]
 
 
 def main(argv=None) -> None:
@@ -60,10 +58,9 @@ def main(argv=None) -> None:
     for ax, length in zip(axes, args.lengths, strict=True):
         baseline = None
         for cell in CELLS:
-            out = args.out / f"{cell}-{length}"
-            seconds = run(cell, length, args.steps, out)
-            steps, mse = curve(out)
-            baseline = json.loads((out / "task.json").read_text())["baselines"]["mse"]
+            trained, seconds = run(cell, length, args.steps, args.out / f"{cell}-{length}")
+            steps, mse = curve(trained)
+            baseline = trained.task_info["baselines"]["mse"]
             ax.plot(steps, mse, label=cell)
             print(f"| {length} | {cell} | {min(mse):.4f} | {mse[-1]:.4f} | {baseline:.3f} "
                   f"| {seconds:.0f} |")  # fmt: skip

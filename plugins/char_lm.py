@@ -103,19 +103,17 @@ def make_streams(ids: np.ndarray, batch_size: int, what: str) -> seqkit.Sequence
     return seqkit.SequenceBatch(inputs.astype(np.int32), targets.astype(np.int32))
 
 
-class CharLM(seqkit.Task):
+class CharLM(seqkit.LanguageModelTask):
     """Predict the next character: inputs are character ids, targets the ids shifted by one."""
 
-    target_form = "shifted"
     default_loss = "cross-entropy"
     default_truncation = "tbptt"  # B long streams, the state carried from window to window
-    runtime_options = ("vocabulary",)  # given back from a run directory, not a config key
 
     def __init__(
         self,
         corpus: str | None = None,
         val_fraction: float = 0.1,
-        vocabulary: str | None = None,
+        vocabulary: seqkit.TextVocabulary | str | None = None,
     ):
         if isinstance(val_fraction, bool) or not isinstance(val_fraction, int | float):
             raise OptionError(f"char-lm: val_fraction must be a number, got {val_fraction!r}.")
@@ -124,30 +122,42 @@ class CharLM(seqkit.Task):
         self.text = read_corpus(corpus)
         if not self.text:
             raise DataError(f"char-lm: the corpus {corpus!r} is empty; give it some text.")
+        if isinstance(
+            vocabulary, str
+        ):  # characters, as a run wrote them before vocab.json held a record
+            vocabulary = seqkit.TextVocabulary(tuple(vocabulary))
         # a run's vocabulary, given back to read another text with the same ids
-        self.vocabulary = vocabulary if vocabulary is not None else "".join(sorted(set(self.text)))
-        self._index = {ch: i for i, ch in enumerate(self.vocabulary)}
+        self._vocabulary = vocabulary or seqkit.TextVocabulary.of_text(self.text)
         ids = self.encode(self.text)
         split = len(ids) - int(math.floor(len(ids) * float(val_fraction)))
         self.train_ids, self.val_ids = ids[:split], ids[split:]
 
     @property
+    def vocabulary(self) -> seqkit.TextVocabulary:
+        """The corpus' characters, sorted (or the run's, given back)."""
+        return self._vocabulary
+
+    @property
     def vocab_size(self) -> int:
-        return len(self.vocabulary)
+        return len(self._vocabulary)
 
     def encode(self, text: str) -> np.ndarray:
         """Characters to ids ``[len(text)]`` int32; a character outside the vocabulary fails."""
-        try:
-            return np.fromiter((self._index[ch] for ch in text), dtype=np.int32, count=len(text))
-        except KeyError as exc:
+        missing = self._vocabulary.missing(text)
+        if missing:
             raise DataError(
-                f"char-lm: the character {exc.args[0]!r} is not in the vocabulary of "
+                f"char-lm: the character {missing[0]!r} is not in the vocabulary of "
                 f"{self.vocab_size} characters; use text made of the training corpus' characters."
-            ) from None
+            )
+        return self._vocabulary.encode(text)
 
     def decode(self, ids) -> str:
         """Ids to text."""
-        return "".join(self.vocabulary[int(i)] for i in np.asarray(ids).reshape(-1))
+        return self._vocabulary.decode(ids)
+
+    def corpus_batches(self, corpus: str, batch_size: int) -> list[seqkit.SequenceBatch]:
+        """All of the text ``corpus`` (a file or a folder) as B streams, in this vocabulary."""
+        return [make_streams(self.encode(read_corpus(corpus)), batch_size, "evaluation")]
 
     def model_dims(self) -> dict[str, int]:
         return {"vocab_size": self.vocab_size, "output_size": self.vocab_size}

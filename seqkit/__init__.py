@@ -5,7 +5,13 @@
     state = cell.initial_state(batch_size=4)
     output, state = cell(x_t, state)          # x_t [4, 8] -> output [4, 32]
 
-``seqkit.available("cell")`` lists what the installed plugins provide.
+``seqkit.available("cell")`` lists what the installed plugins provide. A config-driven run, as
+``seqkit run`` makes it, from Python:
+
+    config = seqkit.load_config("my.toml", overrides=["train.steps=500"])
+    run = seqkit.train(config, "runs/mine")          # seqkit.Run
+    run.sample(prime="The "), run.evaluate(), run.metrics[-1]
+    seqkit.open_run("runs/mine", checkpoint="best").export("torch", "mine.npz")
 
 The names below load on first use (PEP 562), so that ``import seqkit.cli`` and
 ``seqkit --version`` do not wait for TensorFlow.
@@ -17,6 +23,10 @@ from typing import TYPE_CHECKING
 from seqkit.version import __version__
 
 _EXPORTS = {
+    "seqkit.config": ["Config", "load_config"],
+    "seqkit.runs.reporting": ["Progress", "RunSummary"],
+    "seqkit.runs.run": ["Run", "open_run"],
+    "seqkit.runs.training": ["train"],
     "seqkit.errors": [
         "OptionError",
         "PluginError",
@@ -28,6 +38,7 @@ _EXPORTS = {
     "seqkit.hookspecs": ["hookimpl"],
     "seqkit.interfaces": [
         "Cell",
+        "LanguageModelTask",
         "Loss",
         "ProjectedCell",
         "Runner",
@@ -37,7 +48,8 @@ _EXPORTS = {
         "Window",
     ],
     "seqkit.model": ["SequenceModel"],
-    "seqkit.tbptt": ["tbptt_gradients"],
+    "seqkit.vocabulary": ["TextVocabulary"],
+    "seqkit.window_walk": ["tbptt_gradients"],
     "seqkit.trainer": ["Callback", "Trainer", "set_seed"],
     "seqkit.registry": [
         "available",
@@ -66,17 +78,20 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from seqkit.config import Config, load_config  # noqa: F401
     from seqkit.errors import (  # noqa: F401
         OptionError,
         PluginError,
         SeqkitError,
         ShapeError,
         StateDictError,
+        TrainingInterrupted,
         UnknownNameError,
     )
     from seqkit.hookspecs import hookimpl  # noqa: F401
     from seqkit.interfaces import (  # noqa: F401
         Cell,
+        LanguageModelTask,
         Loss,
         ProjectedCell,
         Runner,
@@ -94,5 +109,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         make_task,
         make_truncation,
     )
-    from seqkit.tbptt import tbptt_gradients  # noqa: F401
+    from seqkit.runs.reporting import Progress, RunSummary  # noqa: F401
+    from seqkit.runs.run import Run, open_run  # noqa: F401
+    from seqkit.runs.training import train  # noqa: F401
     from seqkit.trainer import Callback, Trainer, set_seed  # noqa: F401
+    from seqkit.vocabulary import TextVocabulary  # noqa: F401
+    from seqkit.window_walk import tbptt_gradients  # noqa: F401

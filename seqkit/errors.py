@@ -59,6 +59,14 @@ class NonFiniteError(SeqkitError, ArithmeticError):
         self.step, self.loss, self.grad_norm = step, loss, grad_norm
 
 
+class TrainingInterrupted(SeqkitError):
+    """A run stopped by SIGINT or SIGTERM after its checkpoint was saved; it can be resumed."""
+
+    def __init__(self, message: str, signal_name: str, exit_code: int, step: int):
+        super().__init__(message)
+        self.signal_name, self.exit_code, self.step = signal_name, exit_code, step
+
+
 def closest_match(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate most like ``name``, or None when none is close."""
     found = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from seqkit.errors import OptionError
 from seqkit.parameters import load_parameters, named_variables
+from seqkit.vocabulary import TextVocabulary
 
 State = tuple[tf.Tensor, ...]
 
@@ -248,3 +249,33 @@ class Task(abc.ABC):
         ``metrics`` and ``counts`` use (the adding problem's always-1 MSE, a majority class'
         accuracy, ...), computed from the data; none by default."""
         return {}
+
+
+class LanguageModelTask(Task):
+    """A task whose model predicts the next token of a text: a run of it can be sampled from,
+    keeps its vocabulary (``vocab.json``) and can be evaluated on another text.
+
+    Inputs are token ids, targets the ids shifted by one (``target_form = "shifted"``). The
+    factory takes a ``vocabulary`` keyword (a ``TextVocabulary``, listed in ``runtime_options``
+    so that it is no config key): a run directory gives back the vocabulary it trained with, so
+    that every id keeps its meaning; None builds the vocabulary from the data.
+
+        class WordLM(seqkit.LanguageModelTask):
+            def __init__(self, corpus="", vocabulary=None): ...
+            @property
+            def vocabulary(self): return self._vocabulary     # TextVocabulary(..., " ")
+            def corpus_batches(self, corpus, batch_size): ...  # seqkit eval RUN --corpus
+    """
+
+    target_form = "shifted"
+    runtime_options: tuple[str, ...] = ("vocabulary",)
+
+    @property
+    @abc.abstractmethod
+    def vocabulary(self) -> TextVocabulary:
+        """The tokens by id, and how a text splits into them."""
+
+    @abc.abstractmethod
+    def corpus_batches(self, corpus: str, batch_size: int) -> list[SequenceBatch]:
+        """All of another text (a path, as the task's own corpus option takes it) as evaluation
+        batches in this task's vocabulary: ``seqkit eval RUN --corpus PATH``."""

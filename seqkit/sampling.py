@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from seqkit.errors import OptionError
+from seqkit.errors import DataError, OptionError
 
 CHUNK = 256  # ids per compiled call: ~1 us of call overhead per id, one compile per model
 
@@ -130,6 +130,20 @@ class Sampler:
         if not chunks:
             return np.zeros([0], np.int32)
         return np.concatenate(chunks)[:length]
+
+
+def prime_ids(vocabulary, prime: str) -> list[int]:
+    """The ids of ``prime`` in a ``TextVocabulary`` (a newline, else the first token, where it
+    is empty); a token outside the vocabulary fails, naming it."""
+    if not prime:
+        prime = "\n" if "\n" in vocabulary.tokens else vocabulary.tokens[0]
+    missing = sorted(vocabulary.missing(prime))
+    if missing:
+        raise DataError(
+            f"The prime holds characters the model never saw: {''.join(missing)!r}; "
+            "use characters of the training corpus."
+        )
+    return [int(i) for i in vocabulary.encode(prime)]
 
 
 def generate(model, prime_ids, length: int, temperature: float = 1.0, seed: int = 0):

@@ -15,3 +15,28 @@ def _fresh_default_registry():
     default_registry.cache_clear()
     yield
     default_registry.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory):
+    """A small generated corpus for tiny char-lm runs (the bad-input matrices share it)."""
+    import random
+
+    rng = random.Random(2)
+    words = "every bad input gets one clear line and the run stays whole".split()
+    lines = [" ".join(rng.choice(words) for _ in range(8)) + "." for _ in range(60)]
+    path = tmp_path_factory.mktemp("data") / "corpus.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pristine_run(corpus, tmp_path_factory):
+    """A finished tiny run that a bad-input case may damage a copy of."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bad_input_matrix import make_pristine_run
+
+    return make_pristine_run(corpus, tmp_path_factory.mktemp("runs") / "run")

@@ -4,6 +4,10 @@
     python tests/crash_child.py kill-in-checkpoint:10 run ...   # SIGKILL while step 10 saves
     python tests/crash_child.py kill-before-checkpoint:15 run ... # SIGKILL after step 15's
                                                                   # metrics row, before its save
+    python tests/crash_child.py kill-before-final-sample run ...  # SIGKILL after the last
+                                                                  # checkpoint, before the end
+    python tests/crash_child.py term-in-final-sample run ...      # SIGTERM while the final
+                                                                  # sample is drawn
 
 ``kill-in-checkpoint:N`` leaves what a kill in the middle of writing checkpoint N leaves: its
 files with the data cut in half, and the manager's ``checkpoint`` file not yet pointing to it.
@@ -30,16 +34,29 @@ def main() -> None:
     import tensorflow as tf
 
     from seqkit.cli.main import cli
-    from seqkit.cli.run_logger import RunLogger
+    from seqkit.runs.session import RunSession
 
-    if mode == "slow":
-        on_update_end = RunLogger.on_update_end
+    if mode in ("kill-before-final-sample", "term-in-final-sample"):
+        from seqkit.runs.logs import SampleLog
+
+        append = SampleLog.append
+
+        def faulty_append(self, title, text, temperature):
+            if title.startswith("final sample"):
+                if mode == "kill-before-final-sample":
+                    kill()
+                os.kill(os.getpid(), signal.SIGTERM)  # arrives while the end is written
+            return append(self, title, text, temperature)
+
+        SampleLog.append = faulty_append
+    elif mode == "slow":
+        on_update_end = RunSession.on_update_end
 
         def slow(self, trainer, logs):
             on_update_end(self, trainer, logs)
             time.sleep(0.1)
 
-        RunLogger.on_update_end = slow
+        RunSession.on_update_end = slow
     else:
         kind, step = mode.split(":")
         save = tf.train.CheckpointManager.save

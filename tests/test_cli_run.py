@@ -6,6 +6,7 @@ corpus of a few KB is shared by the tests of this module.
 
 import csv
 import json
+import math
 import random
 import tomllib
 
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import seqkit
 from seqkit.cli.main import cli
 from seqkit.config import dumps, load_config, parse_override
 from seqkit.errors import ConfigError
@@ -63,12 +65,18 @@ def run_dir(corpus, tmp_path_factory):
 def test_run_writes_a_run_directory_that_parses(run_dir):
     config = tomllib.loads((run_dir / "config.toml").read_text())
     assert config["model"]["hidden_size"] == 16 and config["train"]["steps"] == 20
-    assert set(json.loads((run_dir / "vocab.json").read_text())) >= set("the quick")
-    with open(run_dir / "metrics.csv") as f:
+    assert set(json.loads((run_dir / "vocab.json").read_text())["tokens"]) >= set("the quick")
+    with open(run_dir / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [r["step"] for r in rows] == ["10", "20"]
-    assert list(rows[0]) == ["step", "train_loss", "val_loss", "val_bpc"]
-    assert float(rows[1]["val_loss"]) < float(rows[0]["val_loss"])  # it learns
+    assert [r["step"] for r in rows] == ["5", "10", "15", "20"]  # a row every log_every
+    assert list(rows[0]) == [
+        "step", "train_loss", "train_bpc", "tokens_per_s", "lr", "grad_norm", "val_loss", "val_bpc"
+    ]  # fmt: skip
+    validated = [r for r in rows if r["val_loss"]]
+    assert [r["step"] for r in validated] == ["10", "20"]
+    assert float(validated[1]["val_loss"]) < float(validated[0]["val_loss"])  # it learns
+    assert all(float(r["tokens_per_s"]) > 0 and float(r["lr"]) == 0.003 for r in rows)
+    assert float(rows[0]["train_bpc"]) == pytest.approx(float(rows[0]["train_loss"]) / math.log(2))
     assert list((run_dir / "checkpoints" / "last").glob("ckpt-20.index"))
     assert list((run_dir / "checkpoints" / "best").glob("ckpt-*.index"))
     assert _event_tags(run_dir / "tensorboard") >= {"train/loss", "val/bpc", "sample"}
@@ -110,20 +118,18 @@ def test_resume_continues_to_the_new_step_count(run_dir):
     result = _invoke("run", "--resume", run_dir, "--set", "train.steps=30")
     assert result.exit_code == 0, result.output
     assert "steps 21-30" in result.stdout
-    with open(run_dir / "metrics.csv") as f:
+    with open(run_dir / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [r["step"] for r in rows] == ["10", "20", "30"]
-    assert float(rows[2]["train_loss"]) < float(rows[0]["train_loss"])  # optimizer restored
+    assert [r["step"] for r in rows if r["val_loss"]] == ["10", "20", "30"]
+    assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])  # optimizer restored
     assert tomllib.loads((run_dir / "config.toml").read_text())["train"]["steps"] == 30
     again = _invoke("run", "--resume", run_dir, "--set", "train.steps=30")
     assert "already at step 30 of 30" in again.stdout
 
 
 def _last_weights(run):
-    from seqkit.cli.run_dir import read_run
-
-    _, _, model, step = read_run(run, "last")
-    return step, model.state_dict()
+    opened = seqkit.open_run(run, "last")
+    return opened.step, opened.model.state_dict()
 
 
 def _rows(run):
@@ -151,7 +157,7 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(corpus, tmp_path):
     first = _invoke("run", *_sets([*settings, "train.steps=10"]), "--out", parts)
     assert first.exit_code == 0, first.output
     with open(parts / "metrics.csv", "a") as f:
-        f.write("15,9.9,9.9,9.9\n17,9.")  # rows a killed run wrote after its last checkpoint
+        f.write("15,9.9,9.9,9,0.1,1,9.9,9.9\n17,9.")  # rows a kill left after the checkpoint
     resumed = _invoke("run", "--resume", parts, "--set", "train.steps=20")
     assert resumed.exit_code == 0, resumed.output
     assert "Resuming lstm" in resumed.stdout and "steps 11-20" in resumed.stdout
@@ -160,8 +166,9 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(corpus, tmp_path):
     assert step_a == step_b == 20
     for key in a:
         np.testing.assert_allclose(b[key], a[key], rtol=0, atol=1e-6, err_msg=key)
-    assert [r["step"] for r in _rows(parts)] == ["5", "10", "15", "20"]
-    assert _rows(parts)[-1] == _rows(whole)[-1]
+    assert [r["step"] for r in _rows(parts) if r["val_loss"]] == ["5", "10", "15", "20"]
+    timing = lambda row: {k: v for k, v in row.items() if k != "tokens_per_s"}  # noqa: E731
+    assert [timing(r) for r in _rows(parts)] == [timing(r) for r in _rows(whole)]
 
 
 def test_resume_refuses_to_change_the_model(run_dir):

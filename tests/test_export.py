@@ -60,10 +60,10 @@ def run_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def run_model(run_dir):
-    from seqkit.cli.run_dir import read_run
+    import seqkit
 
-    _, vocabulary, model, _ = read_run(run_dir, "best")
-    return vocabulary, model
+    run = seqkit.open_run(run_dir, "best")
+    return "".join(run.vocabulary.tokens), run.model
 
 
 # -- SavedModel -----------------------------------------------------------------------------------

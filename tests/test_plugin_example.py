@@ -70,12 +70,11 @@ def test_seqkit_run_trains_the_plugins_cell(tmp_path):
     assert "Training mgu" in result.stdout and "Trained to step 30" in result.stdout
     from seqkit_plugin_example.mgu import MGUCell
 
-    from seqkit.cli.run_dir import read_run
+    import seqkit
 
-    _, _, model, step = read_run(out, "last")
-    assert step == 30 and all(isinstance(cell, MGUCell) for cell in model.cells)
-    rows = (out / "metrics.csv").read_text().splitlines()[1:]
-    losses = [float(row.split(",")[2]) for row in rows]
+    run = seqkit.open_run(out, "last")
+    assert run.step == 30 and all(isinstance(cell, MGUCell) for cell in run.model.cells)
+    losses = [row["val_loss"] for row in run.metrics if row["val_loss"] is not None]
     assert len(losses) == 2 and losses[1] < losses[0]  # validation loss falls: it learns
 
 

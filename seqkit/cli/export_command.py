@@ -6,15 +6,13 @@ seqkit export runs/big --format torch big.npz              # torch.nn.LSTM names
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from seqkit.cli.run_command import checkpoint_option
+from seqkit.cli.read_commands import checkpoint_option, open_for_reading
 
 
 @click.command("export")
-@click.argument("run", type=click.Path(file_okay=False, exists=True))
+@click.argument("run", type=click.Path(file_okay=False))
 @click.argument("out", type=click.Path())
 @click.option(
     "--format",
@@ -26,44 +24,20 @@ from seqkit.cli.run_command import checkpoint_option
 @checkpoint_option
 def export_command(run, out, fmt, which) -> None:
     """Write the model of the run RUN to OUT, in the format --format names."""
-    from seqkit.cli.run_dir import read_run
-
-    if fmt == "torch":
-        _check_npz(Path(out))
-    _, vocabulary, model, step = read_run(Path(run), which)
-    what = f"{model.cell_name} (hidden {model.hidden_size} x {model.num_layers}) at step {step}"
+    opened = open_for_reading(run, which)
+    model = opened.model
+    what = (
+        f"{model.cell_name} (hidden {model.hidden_size} x {model.num_layers}) at step {opened.step}"
+    )
+    written = opened.export(fmt, out)
     if fmt == "saved_model":
-        from seqkit.export.saved_model import export_saved_model
-
-        export_saved_model(model, vocabulary, out)
         click.echo(
-            f"Wrote a SavedModel of {what} to {out}; load it with tf.saved_model.load({out!r}).\n"
-            "Signatures: step(ids, state), generate(prime, length, temperature, seed), "
-            "initial_state(batch_size), vocabulary()."
+            f"Wrote a SavedModel of {what} to {written}; load it with "
+            f"tf.saved_model.load({str(written)!r}).\nSignatures: step(ids, state), "
+            "generate(prime, length, temperature, seed), initial_state(batch_size), vocabulary()."
         )
-    else:
-        import numpy as np
+        return
+    from seqkit.export.torch_format import describe_torch_modules
 
-        from seqkit.export.torch_format import torch_module, torch_state_dict
-
-        weights = torch_state_dict(model)
-        np.savez(out, **weights)
-        lines = [f"Wrote the weights of {what} to {out}, as these torch modules hold them:"]
-        if model.encoder == "embedding":
-            embedding = f"torch.nn.Embedding({model.vocab_size}, {model.input_size})"
-            lines.append(f"  embedding.weight  {embedding}")
-        elif model.encoder == "onehot":
-            lines.append(f"  (inputs: torch.nn.functional.one_hot(ids, {model.vocab_size}))")
-        lines.append(f"  *_l<layer>        {torch_module(model)}")
-        width = model.cells[-1].output_size * (2 if getattr(model, "bidirectional", False) else 1)
-        lines.append(f"  head.*            torch.nn.Linear({width}, {model.output_size})")
-        click.echo("\n".join(lines))
-
-
-def _check_npz(out: Path) -> None:
-    from seqkit.export.errors import ExportError
-
-    if out.suffix != ".npz":
-        raise ExportError("--format torch writes an .npz file; give OUT a name like model.npz.")
-    if out.exists():
-        raise ExportError(f"{str(out)!r} already exists; give a new file name.")
+    lines = [f"Wrote the weights of {what} to {written}, as these torch modules hold them:"]
+    click.echo("\n".join(lines + describe_torch_modules(model)))

@@ -3,7 +3,9 @@
     seqkit --version
     seqkit plugins
 
-Domain errors (``SeqkitError``) become one-line click errors here, at the edge, and nowhere else.
+Domain errors (``SeqkitError``) become one-line errors here, at the edge, and nowhere else; a
+run stopped by a signal exits with the shell's code for it (130, 143); a mistyped command line
+is one line that names the mistake and where the help is.
 """
 
 from __future__ import annotations
@@ -20,18 +22,41 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 class SeqkitGroup(click.Group):
-    """A click group that prints a SeqkitError as one line and exits 1, without a traceback."""
+    """A click group that prints a SeqkitError as one line, without a traceback."""
 
     def invoke(self, ctx: click.Context):
-        from seqkit.errors import SeqkitError
+        from seqkit.errors import SeqkitError, TrainingInterrupted
 
         try:
             return super().invoke(ctx)
+        except TrainingInterrupted as exc:
+            click.echo(f"\n{exc}", err=True)
+            ctx.exit(exc.exit_code)
         except SeqkitError as exc:
             raise click.ClickException(str(exc)) from None
 
+    def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
+        """Click's main, but a usage error is one line (what is wrong, and the help to read)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx is not None else "seqkit"
+            click.echo(f"Error: {exc.format_message()} (`{command} --help` lists them)", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)  # ctx.exit(130) comes back as 130
 
-@click.group(cls=SeqkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group("seqkit", cls=SeqkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="seqkit")
 def cli() -> None:
     """Recurrent sequence models on TensorFlow, with plugins."""
@@ -41,11 +66,10 @@ def _add_commands() -> None:
     from seqkit.cli.bench_command import bench
     from seqkit.cli.export_command import export_command
     from seqkit.cli.plugins_command import plugins
-    from seqkit.cli.run_command import config_command, eval_command, run_command, sample_command
+    from seqkit.cli.read_commands import eval_command, sample_command
+    from seqkit.cli.run_command import config_command, run_command
 
-    cli.add_command(plugins)
-    cli.add_command(bench)
-    for command in (run_command, config_command, sample_command, eval_command):
+    for command in (plugins, bench, run_command, config_command, sample_command, eval_command):
         cli.add_command(command)
     cli.add_command(export_command)
 

@@ -102,3 +102,18 @@ def from_torch_names(state_dict: Mapping[str, Any], rnn: str = "rnn") -> dict[st
             key = key[len(prefix) :]
         converted[key] = as_numpy(value)
     return converted
+
+
+def describe_torch_modules(model: SequenceModel) -> list[str]:
+    """The torch modules whose ``state_dict`` the exported weights are, one line each."""
+    lines = []
+    if model.encoder == "embedding":
+        lines.append(
+            f"  embedding.weight  torch.nn.Embedding({model.vocab_size}, {model.input_size})"
+        )
+    elif model.encoder == "onehot":
+        lines.append(f"  (inputs: torch.nn.functional.one_hot(ids, {model.vocab_size}))")
+    lines.append(f"  *_l<layer>        {torch_module(model)}")
+    width = model.cells[-1].output_size * (2 if getattr(model, "bidirectional", False) else 1)
+    lines.append(f"  head.*            torch.nn.Linear({width}, {model.output_size})")
+    return lines

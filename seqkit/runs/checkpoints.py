@@ -1,8 +1,9 @@
 """The checkpoints of a run directory: saved whole, checked on the way back in, and the one
 before used when the newest is damaged.
 
-    last, best = checkpoint_managers(checkpoint, run / "checkpoints")
-    path = restore_newest_intact(checkpoint, run / "checkpoints" / "last", warn=print)
+    checkpoints = RunCheckpoints(checkpoint, run)        # run: a RunDirectory
+    checkpoints.save_last(step); checkpoints.save_best(step)
+    path = restore_newest_intact(checkpoint, run.path / "checkpoints" / "last", run.path, warn=print)
 
 A checkpoint is never half-written where seqkit looks for one: ``tf.train.Checkpoint`` writes
 the data into a temporary folder, then moves it in and writes the ``.index`` (which holds a
@@ -22,15 +23,52 @@ from pathlib import Path
 import tensorflow as tf
 
 from seqkit.errors import DataError
+from seqkit.runs.directory import RunDirectory
 
 KEEP_LAST = 3  # checkpoints kept in checkpoints/last: two to fall back on
+FOLDER = "checkpoints"
 
 
-def checkpoint_managers(checkpoint: tf.train.Checkpoint, folder: Path):
-    """The managers of the last three checkpoints and of the best one, under ``folder``."""
-    last = tf.train.CheckpointManager(checkpoint, str(Path(folder) / "last"), KEEP_LAST)
-    best = tf.train.CheckpointManager(checkpoint, str(Path(folder) / "best"), 1)
-    return last, best
+class RunCheckpoints:
+    """The last three checkpoints of a run (``checkpoints/last``) and its best by validation
+    (``checkpoints/best``), saved into real folders of the run directory."""
+
+    def __init__(self, checkpoint: tf.train.Checkpoint, run: RunDirectory):
+        self.checkpoint, self.run = checkpoint, run
+        self._last = self._best = None
+
+    def _manager(self, which: str, keep: int) -> tf.train.CheckpointManager:
+        folder = self.run.folder(FOLDER, which)  # checked: no link on the way
+        return tf.train.CheckpointManager(self.checkpoint, str(folder), keep)
+
+    @property
+    def latest(self) -> str | None:
+        """The newest checkpoint in checkpoints/last (its prefix), or None."""
+        found = saved_checkpoints(self.run.path / FOLDER / "last")
+        return found[0] if found else None
+
+    def save_last(self, step: int) -> str:
+        if self._last is None:
+            self._last = self._manager("last", KEEP_LAST)
+        return self._save(self._last, step)
+
+    def save_best(self, step: int) -> str:
+        if self._best is None:
+            self._best = self._manager("best", 1)
+        return self._save(self._best, step)
+
+    def _save(self, manager: tf.train.CheckpointManager, step: int) -> str:
+        try:
+            return manager.save(checkpoint_number=step)
+        except (tf.errors.OpError, OSError) as exc:  # a full disk, a vanished folder, ...
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            kept = step_of(self.latest) if self.latest else None
+            where = f"the checkpoint of step {kept} is intact" if kept else "no checkpoint is kept"
+            raise DataError(
+                f"Saving the checkpoint of step {step} into {manager.directory!r} failed "
+                f"({type(exc).__name__}: {first[:120]}); {where}: free space (or fix the "
+                f"folder), then `seqkit run --resume {self.run.path}`."
+            ) from None
 
 
 def saved_checkpoints(directory: Path) -> list[str]:

@@ -1,0 +1,108 @@
+"""``export_run``: a run's model written to a file or folder the user names, checked first.
+
+    export_run(run, "torch", Path("model.npz"))        # torch.nn.LSTM names and layouts
+    export_run(run, "saved_model", Path("exported/"))  # runs where seqkit is not installed
+
+The output must be new (an existing file, or a folder that is not empty, is refused), its
+folder must exist, and a file system that refuses the write is one line, not a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+from seqkit.export.errors import ExportError
+
+
+def _problem(out: Path, exc: OSError) -> ExportError:
+    why = {
+        errno.EROFS: "the file system is read-only",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.ENAMETOOLONG: "the path is too long",
+        errno.EACCES: "permission denied",
+        errno.ENOSPC: "no space is left on the device",
+        errno.EEXIST: "it already exists",
+        errno.ELOOP: "it is a symbolic link",
+    }.get(exc.errno, exc.strerror or type(exc).__name__)
+    return ExportError(f"Cannot write {str(out)[:200]!r}: {why}; give another path.")
+
+
+def _check_parent(out: Path) -> None:
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        if parent.exists() and not parent.is_dir():
+            raise ExportError(
+                f"{str(parent)!r} (the folder of {str(out)!r}) is a file, not a folder; give "
+                "another path."
+            )
+        if not parent.is_dir():
+            raise ExportError(
+                f"The folder {str(parent)!r} of {str(out)!r} does not exist; make it first or "
+                "give another path."
+            )
+    except OSError as exc:
+        raise _problem(out, exc) from None
+
+
+def write_torch(model, out: Path) -> Path:
+    """The weights as an .npz of torch names, written to a new file (never through a link)."""
+    import numpy as np
+
+    from seqkit.export.torch_format import torch_state_dict
+
+    if out.suffix != ".npz":
+        raise ExportError("--format torch writes an .npz file; give OUT a name like model.npz.")
+    _check_parent(out)
+    weights = torch_state_dict(model)  # refuses a model torch has no module for
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(out, flags, 0o644)
+    except FileExistsError:
+        raise ExportError(f"{str(out)!r} already exists; give a new file name.") from None
+    except OSError as exc:
+        raise _problem(out, exc) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **weights)
+    except OSError as exc:
+        out.unlink(missing_ok=True)
+        raise _problem(out, exc) from None
+    return out
+
+
+def write_saved_model(model, vocabulary, out: Path) -> Path:
+    """A SavedModel of a character model into a new (or empty) folder."""
+    from seqkit.export.saved_model import export_saved_model
+
+    if vocabulary is None or vocabulary.separator != "":
+        raise ExportError(
+            "saved_model export writes a character model (its generate signature reads and "
+            "writes characters); this run's model does not read characters."
+        )
+    _check_parent(out)
+    try:
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise ExportError(
+                f"{str(out)!r} already exists and is not an empty directory; "
+                "give a new directory to export to."
+            )
+        return export_saved_model(model, "".join(vocabulary.tokens), out)
+    except OSError as exc:
+        raise _problem(out, exc) from None
+
+
+def export_run(run, format: str, out: Path) -> Path:  # noqa: A002
+    """Write ``run``'s model in ``format`` (``"torch"`` or ``"saved_model"``) to ``out``."""
+    import tensorflow as tf
+
+    try:
+        if format == "torch":
+            return write_torch(run.model, out)
+        return write_saved_model(run.model, run.vocabulary, out)
+    except tf.errors.OpError as exc:  # TensorFlow's file system layer: a read-only disk, ...
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ExportError(
+            f"Cannot write {str(out)[:200]!r}: {first[:160]}; give another path."
+        ) from None

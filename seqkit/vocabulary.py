@@ -1,0 +1,109 @@
+"""``TextVocabulary``: the tokens a language model reads and writes, and how a text splits into
+them. A run directory keeps it in ``vocab.json``, so that a reopened or resumed run gives every
+id the meaning it was trained with.
+
+    chars = TextVocabulary(tuple("\\n abc"))                       # one token a character
+    chars.encode("cab")          # array([4, 2, 3], dtype=int32)
+    chars.decode([2, 3])         # "ab"
+    words = TextVocabulary(("<unk>", "cat", "the"), separator=" ", unknown="<unk>")
+    words.encode("the dog")      # [2, 0]: "dog" is unknown
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from seqkit.errors import DataError
+
+SEPARATORS = ("", " ")  # characters, or whitespace-separated words
+
+
+@dataclass(frozen=True)
+class TextVocabulary:
+    """Tokens by id. ``separator`` ``""``: each character is a token; ``" "``: tokens are the
+    text's whitespace-separated words, joined by a space. ``unknown`` names the token that
+    stands for any other (None: a token outside the vocabulary is an error)."""
+
+    tokens: tuple[str, ...]
+    separator: str = ""
+    unknown: str | None = None
+    _index: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        tokens = tuple(self.tokens)
+        object.__setattr__(self, "tokens", tokens)
+        if not tokens or not all(isinstance(t, str) and t for t in tokens):
+            raise DataError("A vocabulary needs at least one token, each a non-empty string.")
+        if self.separator not in SEPARATORS:
+            raise DataError(f"A vocabulary's separator is '' or ' ', got {self.separator!r}.")
+        if self.separator == "" and any(len(t) != 1 for t in tokens):
+            raise DataError(
+                "A vocabulary of characters (separator '') holds one character a token."
+            )
+        if len(set(tokens)) != len(tokens):
+            raise DataError("A vocabulary holds each token once; this one repeats some.")
+        if self.unknown is not None and self.unknown not in tokens:
+            raise DataError(f"The unknown token {self.unknown!r} is not in the vocabulary.")
+        object.__setattr__(self, "_index", {t: i for i, t in enumerate(tokens)})
+
+    @classmethod
+    def of_text(cls, text: str) -> TextVocabulary:
+        """The sorted characters of ``text``."""
+        return cls(tuple(sorted(set(text))))
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def split(self, text: str) -> list[str]:
+        """The text's tokens: its characters, or its whitespace-separated words."""
+        return list(text) if self.separator == "" else text.split()
+
+    def missing(self, text: str) -> list[str]:
+        """The tokens of ``text`` that the vocabulary lacks, in the order they first appear
+        (none where it has an unknown token)."""
+        if self.unknown is not None:
+            return []
+        return list(dict.fromkeys(t for t in self.split(text) if t not in self._index))
+
+    def encode(self, text: str) -> np.ndarray:
+        """A text to ids ``[n]`` int32; a token outside the vocabulary is ``unknown``'s id, or
+        a DataError that names it."""
+        tokens = self.split(text)
+        default = self._index.get(self.unknown) if self.unknown is not None else None
+        ids = [self._index.get(t, default) for t in tokens]
+        if default is None and None in ids:
+            bad = tokens[ids.index(None)]
+            raise DataError(
+                f"The text holds {bad!r}, which is not in the vocabulary of {len(self)} tokens; "
+                "use text made of the training corpus' tokens."
+            )
+        return np.asarray(ids, dtype=np.int32)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Ids to text, the tokens joined by the separator."""
+        return self.separator.join(self.tokens[int(i)] for i in np.asarray(ids).reshape(-1))
+
+    def to_json(self) -> str:
+        """``vocab.json``'s text."""
+        record = {"tokens": list(self.tokens), "separator": self.separator, "unknown": self.unknown}
+        return json.dumps(record, ensure_ascii=False, indent=None) + "\n"
+
+    def fingerprint(self) -> str:
+        """A SHA-256 of the tokens in order: a run's ``task.json`` keeps it, so that a changed
+        or reordered ``vocab.json`` is found before it silently changes every id's meaning."""
+        return hashlib.sha256(self.to_json().encode("utf-8")).hexdigest()
+
+    @classmethod
+    def from_json(cls, data) -> TextVocabulary:
+        """The vocabulary of parsed ``vocab.json`` data: the record ``to_json`` writes, or a
+        string of characters (the form seqkit wrote before)."""
+        if isinstance(data, str):
+            return cls(tuple(data))
+        if not isinstance(data, dict) or not isinstance(data.get("tokens"), Sequence):
+            raise DataError("A vocabulary is a JSON object with a list of tokens.")
+        return cls(tuple(data["tokens"]), data.get("separator", ""), data.get("unknown"))
