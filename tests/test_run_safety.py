@@ -138,8 +138,8 @@ def test_a_full_disk_while_saving_is_one_line_and_the_run_goes_on(settings, tmp_
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     assert re.search(
         r"Error: Saving the checkpoint of step 10 into '.*(last|best)' failed "
-        r"\(ResourceExhaustedError: No space left on device \[SaveV2\]\); the checkpoint of step 5 is intact: free space "
-        r"\(or fix the folder\), then `seqkit run --resume .*run`\.",
+        r"\(ResourceExhaustedError: No space left on device \[SaveV2\]\); the checkpoint of "
+        r"step 5 is intact: free space \(or fix the folder\), then `seqkit run --resume .*run`\.",
         result.output,
     ), result.output
     monkeypatch.setattr(tf.train.CheckpointManager, "save", save)
