@@ -104,6 +104,32 @@ def _dense(grads, variables) -> list[tf.Tensor]:
     ]
 
 
+def check_options(clip_norm, nonfinite: str, strategy) -> None:
+    """A Trainer's clipping and NaN settings, or an OptionError that names the bad one."""
+    if clip_norm is not None and not (isinstance(clip_norm, int | float) and clip_norm > 0):
+        raise OptionError(f"Trainer: clip_norm must be a positive number, got {clip_norm!r}.")
+    if nonfinite not in NONFINITE:
+        raise OptionError(f"Trainer: nonfinite must be 'stop' or 'skip', got {nonfinite!r}.")
+    if nonfinite == "skip" and strategy is not None:
+        raise OptionError(
+            "Trainer: nonfinite='skip' runs on one device only (a data-parallel update "
+            "cannot be skipped inside the replicas); use nonfinite='stop' or distribute='none'."
+        )
+
+
+def built_model(model, scope) -> tf.Module:
+    """``model``, or what the function ``model`` builds inside ``scope()``."""
+    if isinstance(model, tf.Module):
+        return model
+    if not callable(model):
+        raise OptionError(
+            "Trainer: model must be a SequenceModel or a function that builds one, "
+            f"got {type(model).__name__}."
+        )
+    with scope():
+        return model()
+
+
 class Trainer:
     """Trains a ``SequenceModel`` with a loss, a truncation strategy and an optimizer.
 
@@ -137,18 +163,8 @@ class Trainer:
         if seed is not None:
             set_seed(seed)
         self.strategy = dist.resolve_strategy(distribute)
-
-        def scope():
-            return self.strategy.scope() if self.strategy else contextlib.nullcontext()
-
-        if not isinstance(model, tf.Module):
-            if not callable(model):
-                raise OptionError(
-                    "Trainer: model must be a SequenceModel or a function that builds one, "
-                    f"got {type(model).__name__}."
-                )
-            with scope():
-                model = model()
+        check_options(clip_norm, nonfinite, self.strategy)
+        model = built_model(model, self._scope)
         if self.strategy is not None:
             dist.check_variables(self.strategy, model.variables, "model")
         self.model = model
@@ -158,20 +174,11 @@ class Trainer:
             if isinstance(truncation, TruncationStrategy)
             else registry.make("truncation", truncation)
         )
-        if clip_norm is not None and not (isinstance(clip_norm, int | float) and clip_norm > 0):
-            raise OptionError(f"Trainer: clip_norm must be a positive number, got {clip_norm!r}.")
         self.clip_norm = clip_norm
-        if nonfinite not in NONFINITE:
-            raise OptionError(f"Trainer: nonfinite must be 'stop' or 'skip', got {nonfinite!r}.")
-        if nonfinite == "skip" and self.strategy is not None:
-            raise OptionError(
-                "Trainer: nonfinite='skip' runs on one device only (a data-parallel update "
-                "cannot be skipped inside the replicas); use nonfinite='stop' or distribute='none'."
-            )
         self.nonfinite = nonfinite
         self.variables = list(model.trainable_variables)
         sizes = [n for cell in model.cells for n in cell.state_size]
-        with scope():  # the optimizer's and the progress' variables are mirrored too
+        with self._scope():  # the optimizer's and the progress' variables are mirrored too
             self.optimizer = make_optimizer(optimizer, lr)
             self.optimizer.build(self.variables)
             self.progress = TrainingProgress(sizes, model.dtype)
@@ -184,6 +191,10 @@ class Trainer:
             self._local = tf.function(self._local_step, jit_compile=jit_compile)
             self._update = tf.function(self._distributed_update)
         self.stop_training = False
+
+    def _scope(self):
+        """The distribution strategy's scope (none without one)."""
+        return self.strategy.scope() if self.strategy else contextlib.nullcontext()
 
     @property
     def step(self) -> int:

@@ -79,7 +79,10 @@ def test_run_writes_a_run_directory_that_parses(run_dir):
     assert float(rows[0]["train_bpc"]) == pytest.approx(float(rows[0]["train_loss"]) / math.log(2))
     assert list((run_dir / "checkpoints" / "last").glob("ckpt-20.index"))
     assert list((run_dir / "checkpoints" / "best").glob("ckpt-*.index"))
-    assert _event_tags(run_dir / "tensorboard") >= {"train/loss", "val/bpc", "sample"}
+    assert _event_tags(run_dir / "tensorboard") >= {
+        "train/loss", "train/bpc", "train/tokens_per_s", "train/lr", "train/grad_norm",
+        "val/loss", "val/bpc", "sample",
+    }  # fmt: skip
     assert "=== final sample, step 20" in (run_dir / "samples.txt").read_text()
     pytest.importorskip("matplotlib")
     assert (run_dir / "loss.png").read_bytes()[:4] == b"\x89PNG"
@@ -89,6 +92,13 @@ def test_sample_prints_the_prime_and_the_asked_length(run_dir):
     result = _invoke("sample", run_dir, "--prime", "The ", "--length", 40, "--seed", 1)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("The ") and len(result.stdout) == len("The ") + 40 + 1
+
+
+def test_sample_takes_its_defaults_from_the_runs_sample_section(run_dir):
+    result = _invoke("sample", run_dir)  # the run's sample.length = 50, from a newline
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("\n") and len(result.stdout) == 1 + 50 + 1
+    assert result.stdout == _invoke("sample", run_dir, "--seed", 0).stdout  # sample.seed = 0
 
 
 def test_sample_repeats_with_a_seed_and_argmax_ignores_it(run_dir):
