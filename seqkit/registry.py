@@ -2,7 +2,9 @@
 
 The registry is built from a plugin manager. Each plugin's hooks are called one plugin at a
 time; a plugin whose hook raises, or that registers a name already taken, is recorded as broken
-and none of its registrations is kept, so a plugin either works whole or not at all.
+and none of its registrations is kept, so a plugin either works whole or not at all. Hooks and
+factories run inside ``seqkit.plugin_guard.plugin_code``: a ``sys.exit`` in them is reported
+as the plugin's failure, and their prints go to standard error.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from seqkit.errors import OptionError, PluginError, SeqkitError, UnknownNameError
 from seqkit.interfaces import Cell, Loss, Runner, Task, TruncationStrategy
+from seqkit.plugin_guard import failure_text, plugin_code
 from seqkit.plugin_manager import BrokenPlugin, LoadedPlugins, PluginInfo, make_plugin_manager
 
 # kind -> (hook name, the interface a factory must return)
@@ -61,14 +64,13 @@ class Registry:
                 register = self._registrar(kind, info, staged)
                 for impl in getattr(self.plugins.manager.hook, hook_name).get_hookimpls():
                     if impl.plugin_name == plugin_name:
-                        impl.function(**{arg: register for arg in impl.argnames})
+                        with plugin_code():
+                            impl.function(**{arg: register for arg in impl.argnames})
         except _Rejected as exc:
             self.broken.append(BrokenPlugin(info, str(exc)))
             return
         except Exception as exc:  # a plugin's own bug must not break the others
-            self.broken.append(
-                BrokenPlugin(info, f"its {kind} hook raised {type(exc).__name__}: {exc}")
-            )
+            self.broken.append(BrokenPlugin(info, f"its {kind} hook raised {failure_text(exc)}"))
             return
         for entry in staged:
             self._entries[entry.kind][entry.name] = entry
@@ -124,13 +126,13 @@ class Registry:
         entry = self.get(kind, name)
         _check_options(entry, args, options)
         try:
-            made = entry.factory(*args, **options)
+            with plugin_code():
+                made = entry.factory(*args, **options)
         except SeqkitError:
             raise
         except Exception as exc:
             raise PluginError(
-                f"{kind} {name!r} from {entry.plugin.provider} failed to build: "
-                f"{type(exc).__name__}: {exc}"
+                f"{kind} {name!r} from {entry.plugin.provider} failed to build: {failure_text(exc)}"
             ) from exc
         interface = KINDS[kind][1]
         if not isinstance(made, interface):
