@@ -38,27 +38,44 @@ def run_python(code: str, **environ: str) -> subprocess.CompletedProcess:
     return done
 
 
-BUILD_CALL_AND_TRAIN = """
+# One program for two tests (a fresh interpreter costs seconds): seqkit's user builds, calls
+# and trains a model (an XLA-compiled update), then samples from eight more models.
+PROGRAM = """
 import os
 import numpy as np
 import seqkit
+from seqkit.sampling import Sampler
 x = np.zeros((2, 5, 3), np.float32)
 model = seqkit.SequenceModel("lstm", input_size=3, hidden_size=4, output_size=2)
 print(model(x)[0].shape)
-trainer = seqkit.Trainer(model, loss="mse", truncation="bptt")  # an XLA-compiled update
+trainer = seqkit.Trainer(model, loss="mse", truncation="bptt")
 trainer.fit(seqkit.SequenceBatch(x, np.zeros((2, 5, 2), np.float32)), steps=1)
+for seed in range(8):
+    other = seqkit.SequenceModel("lstm", hidden_size=4, output_size=5, encoder="embedding",
+                                 vocab_size=5, embedding_size=3)
+    Sampler(other, jit_compile=False)([1, 2], 5, seed=seed)  # no XLA: the same traces
 print(os.environ.get("TF_CPP_MIN_LOG_LEVEL"))
 """
 
 
-def test_importing_seqkit_and_training_a_model_prints_nothing():
-    done = run_python(BUILD_CALL_AND_TRAIN)
-    assert done.stderr == ""
-    assert done.stdout == "(2, 5, 2)\nNone\n"  # and the user's environment is as it was
+@pytest.fixture(scope="module")
+def program() -> subprocess.CompletedProcess:
+    return run_python(PROGRAM)
+
+
+def test_importing_seqkit_and_training_a_model_prints_nothing(program):
+    assert program.stderr == ""
+    assert program.stdout == "(2, 5, 2)\nNone\n"  # and the user's environment is as it was
+
+
+def test_sampling_from_eight_models_triggers_no_retracing(program):
+    assert "retracing" not in program.stderr, program.stderr
 
 
 @pytest.mark.parametrize(
-    "environ", [{"SEQKIT_TF_LOGS": "1"}, {"TF_CPP_MIN_LOG_LEVEL": "0"}], ids=lambda e: str(e)
+    "environ",
+    [{"SEQKIT_TF_LOGS": "1"}, pytest.param({"TF_CPP_MIN_LOG_LEVEL": "0"}, marks=pytest.mark.slow)],
+    ids=lambda e: str(e),
 )
 def test_the_user_can_ask_for_tensorflows_lines(environ):
     done = run_python(
@@ -124,19 +141,12 @@ def test_what_was_held_is_shown_whole_when_the_import_fails(capfd, monkeypatch):
 EIGHT_MODELS = """
 import numpy as np
 import seqkit
-from seqkit.sampling import Sampler
 x = np.zeros((2, 5), np.int32)
 for seed in range(8):
     model = seqkit.SequenceModel("lstm", hidden_size=4, output_size=5, encoder="embedding",
                                  vocab_size=5, embedding_size=3)
-    {work}
+    model(x)
 """
-
-
-def test_sampling_from_eight_models_triggers_no_retracing():
-    # jit_compile=False: the same functions, traced the same way, without 8 XLA compilations
-    done = run_python(EIGHT_MODELS.format(work="Sampler(model, jit_compile=False)([1, 2], 5)"))
-    assert "retracing" not in done.stderr, done.stderr
 
 
 @pytest.mark.xfail(
@@ -146,5 +156,5 @@ def test_sampling_from_eight_models_triggers_no_retracing():
     "whose fix its report describes",
 )
 def test_calling_eight_models_triggers_no_retracing():
-    done = run_python(EIGHT_MODELS.format(work="model(x)"))
+    done = run_python(EIGHT_MODELS)
     assert "retracing" not in done.stderr, done.stderr
