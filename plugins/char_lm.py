@@ -5,8 +5,9 @@
     task.decode(task.encode("hello"))                                # "hello"
 
 The corpus is a UTF-8 text file, or a directory whose text files (``*.txt``, ``*.md``,
-``*.rst``, ``*.text``, sorted by path, recursively) are joined with a newline. The vocabulary is
-the sorted set of the corpus' characters. The last ``val_fraction`` of the text is the
+``*.rst``, ``*.text``, sorted by path, recursively) are joined with a newline; a byte-order
+mark at the start of a file is dropped, and at most ``MAX_DATA_BYTES`` (200 MB) are read. The
+vocabulary is the sorted set of the corpus' characters. The last ``val_fraction`` of the text is the
 validation split. Each split is cut into B contiguous streams of equal length N: stream b is
 the text from ``b * N``, and its targets are the same text shifted by one character, so that a
 truncated-BPTT trainer carries each stream's state from one window to the next.
@@ -26,7 +27,9 @@ from pathlib import Path
 import numpy as np
 
 import seqkit
+from seqkit.data_files import MAX_DATA_BYTES, decode_text, read_data_file
 from seqkit.errors import DataError, OptionError
+from seqkit_plugins.task_data import no_validation_split
 
 TEXT_SUFFIXES = (".txt", ".md", ".rst", ".text")
 
@@ -48,15 +51,7 @@ def read_corpus(corpus: str | Path | None) -> str:
         )
     path = Path(corpus).expanduser()
     if path.is_dir():
-        files = sorted(
-            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES
-        )
-        if not files:
-            raise DataError(
-                f"char-lm: the directory {str(path)!r} holds no text files "
-                f"({', '.join('*' + s for s in TEXT_SUFFIXES)}); add some or name a file."
-            )
-        return "\n".join(_read_text(p) for p in files)
+        return "\n".join(_read_text(p) for p in _text_files(path))
     if not path.exists():
         raise DataError(
             f"char-lm: the corpus {str(path)!r} does not exist; give a UTF-8 text file or a "
@@ -65,27 +60,37 @@ def read_corpus(corpus: str | Path | None) -> str:
     return _read_text(path)
 
 
-def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
+def _text_files(directory: Path) -> list[Path]:
+    """The text files under ``directory``, sorted; a DataError if there are none or if they
+    hold more than ``MAX_DATA_BYTES`` together."""
+    files = sorted(
+        p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES
+    )
+    if not files:
         raise DataError(
-            f"char-lm: the corpus {str(path)!r} cannot be read ({exc.strerror}); "
-            "check its permissions or give another file."
-        ) from None
+            f"char-lm: the directory {str(directory)!r} holds no text files "
+            f"({', '.join('*' + s for s in TEXT_SUFFIXES)}); add some or name a file."
+        )
+    if sum(p.stat().st_size for p in files) > MAX_DATA_BYTES:
+        raise DataError(
+            f"char-lm: the text files of {str(directory)!r} hold more than "
+            f"{MAX_DATA_BYTES // 10**6} MB together (the most a task reads); give a smaller "
+            "directory, or a part of it."
+        )
+    return files
+
+
+def _read_text(path: Path) -> str:
+    """A corpus file's UTF-8 text, a leading byte-order mark dropped (it is no character of
+    the text); a DataError if it is not a regular file, too large, binary or not UTF-8."""
+    data = read_data_file("char-lm", path)
     nul = data.find(b"\0")
     if nul >= 0:  # text files hold no NUL bytes; images, archives and models do
         raise DataError(
             f"char-lm: {str(path)!r} looks binary (byte {nul} is NUL), not text; "
             "give a UTF-8 text file."
         )
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"char-lm: {str(path)!r} is not UTF-8 text (byte {exc.start} cannot be decoded); "
-            "convert it, e.g. with `iconv -t UTF-8`."
-        ) from None
+    return decode_text("char-lm", path, data)
 
 
 def make_streams(ids: np.ndarray, batch_size: int, what: str) -> seqkit.SequenceBatch:
@@ -119,6 +124,7 @@ class CharLM(seqkit.LanguageModelTask):
             raise OptionError(f"char-lm: val_fraction must be a number, got {val_fraction!r}.")
         if not 0.0 <= val_fraction <= 1.0:
             raise OptionError(f"char-lm: val_fraction must be in [0, 1], got {val_fraction}.")
+        self.val_fraction = float(val_fraction)
         self.text = read_corpus(corpus)
         if not self.text:
             raise DataError(f"char-lm: the corpus {corpus!r} is empty; give it some text.")
@@ -170,7 +176,9 @@ class CharLM(seqkit.LanguageModelTask):
     def eval_batches(self, batch_size: int) -> list[seqkit.SequenceBatch]:
         """One batch of B streams over the validation split."""
         if len(self.val_ids) == 0:
-            raise DataError("char-lm: there is no validation split; set val_fraction above 0.")
+            raise no_validation_split(
+                "char-lm", len(self.text), "characters", self.val_fraction, "the corpus"
+            )
         return [make_streams(self.val_ids, batch_size, "validation")]
 
     def metrics(self, mean_loss: float) -> dict[str, float]:

@@ -1,14 +1,15 @@
 """The ``classify`` task: one label per sequence, from a file of labelled lines.
 
-    task = seqkit.make_task("classify", path="examples/data/sentiment.tsv", tokens="words")
+    task = seqkit.make_task("classify", tokens="words")   # the embedded data; or path="my.tsv"
     batch = task.train_batches(batch_size=32, seed=0)[0]  # inputs, mask [32, T]; targets [32]
     task.labels                                            # ["neg", "pos"]: class id = index
     task.baselines()                                       # {"accuracy": ...}: majority class
 
-The file (``path``, required) is UTF-8 text with one example a line, ``label<TAB>text``: the
-label is everything before the first tab, the text everything after it (both stripped of
-surrounding spaces); blank lines are skipped. The repository ships a synthetic example,
-``examples/data/sentiment.tsv``.
+The file (``path``) is UTF-8 text with one example a line, ``label<TAB>text``: the label is
+everything before the first tab, the text everything after it (both stripped of surrounding
+spaces); blank lines are skipped; lines end at ``\n`` or ``\r\n`` only. An empty ``path`` (the
+default) reads the embedded data set, 300 synthetic reviews labelled ``pos`` or ``neg``
+(``seqkit_plugins/default_data/sentiment.tsv``, made by the script beside it).
 
 ``tokens`` cuts the text into characters (``"chars"``) or whitespace-separated words
 (``"words"``). The vocabulary holds the training split's tokens seen at least ``min_count``
@@ -24,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 import seqkit
+from seqkit.data_files import split_lines
 from seqkit.errors import DataError
 from seqkit_plugins.task_data import (
     Vocabulary,
@@ -31,24 +33,25 @@ from seqkit_plugins.task_data import (
     check_choice,
     check_fraction,
     check_int,
-    check_path,
     last_counted_outputs,
+    no_validation_split,
     padded_batches,
-    read_text,
+    read_data,
     shuffled_split,
     train_order,
 )
 
 NAME = "classify"
-EXAMPLE = "examples/data/sentiment.tsv"
+DEFAULT_DATA = "sentiment.tsv"  # in seqkit_plugins.default_data
 TOKENS = ("chars", "words")
 
 
 def read_labelled_lines(path) -> list[tuple[str, str]]:
-    """The ``(label, text)`` pairs of a ``label<TAB>text`` file, in file order."""
-    found = check_path(NAME, path, EXAMPLE)
+    """The ``(label, text)`` pairs of a ``label<TAB>text`` file (empty: the embedded one), in
+    file order."""
+    found, text = read_data(NAME, path, DEFAULT_DATA)
     examples = []
-    for number, line in enumerate(read_text(NAME, found).splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             continue
         label, tab, text = line.partition("\t")
@@ -56,7 +59,7 @@ def read_labelled_lines(path) -> list[tuple[str, str]]:
         why = _malformed(tab, label, text)
         if why:
             raise DataError(
-                f"{NAME}: line {number} of {str(found)!r} is not label<TAB>text ({why}); "
+                f"{NAME}: line {number} of {found!r} is not label<TAB>text ({why}); "
                 "write one example a line, its label, a tab, then its text."
             )
         examples.append((label, text))
@@ -81,7 +84,7 @@ class ClassifyTask(seqkit.Task):
 
     def __init__(
         self,
-        path: str = "",  # required: a label<TAB>text file
+        path: str = "",  # a label<TAB>text file; empty: the embedded data set
         tokens: str = "chars",  # characters need no tokeniser and have few unknowns
         min_count: int = 1,  # rarer training tokens are unknown (id 1)
         val_fraction: float = 0.1,
@@ -89,10 +92,11 @@ class ClassifyTask(seqkit.Task):
     ):
         self.tokens = check_choice(NAME, "tokens", tokens, TOKENS)
         min_count = check_int(NAME, "min_count", min_count, 1)
-        val_fraction = check_fraction(NAME, "val_fraction", val_fraction)
+        self.val_fraction = check_fraction(NAME, "val_fraction", val_fraction)
         self.seed = check_int(NAME, "seed", seed, 0)
         examples = read_labelled_lines(path)
-        train_rows, val_rows = shuffled_split(len(examples), val_fraction, self.seed)
+        self.examples = len(examples)
+        train_rows, val_rows = shuffled_split(len(examples), self.val_fraction, self.seed)
         self.labels = sorted({label for label, _ in examples})
         split = [self.tokenise(text) for _, text in examples]
         self.vocabulary = Vocabulary.build(
@@ -125,7 +129,7 @@ class ClassifyTask(seqkit.Task):
         """The validation examples in file order; the last batch may be smaller."""
         ids, classes = self.val
         if not ids:
-            raise DataError(f"{NAME}: there is no validation split; set val_fraction above 0.")
+            raise no_validation_split(NAME, self.examples, "examples", self.val_fraction)
         return padded_batches(NAME, ids, classes, batch_size, np.arange(len(ids)))
 
     def metrics(self, mean_loss: float) -> dict[str, float]:

@@ -1,15 +1,17 @@
 """The ``series`` task: next-step forecasting of numeric columns of a CSV file.
 
-    task = seqkit.make_task("series", path="examples/data/temperatures.csv", window=48)
+    task = seqkit.make_task("series", window=48)           # the embedded data; or path="my.csv"
     batch = task.train_batches(batch_size=32, seed=0)[0]   # inputs, targets [32, 48, C] float32
     task.denormalise(batch.targets)                         # back in the file's units
     task.baselines()                                        # {"mse": ...}: predict the last value
 
-The file is CSV with a header row of column names (``path`` is required; the repository ships
-a synthetic example, ``examples/data/temperatures.csv``). ``columns`` names the columns to
-forecast, as a list or a comma-separated string; empty means every numeric column, those whose
-first row holds a number (a time stamp column is skipped). Every row of a chosen column must
-hold a finite number.
+The file (``path``) is CSV with a header row of column names. An empty ``path`` (the default)
+reads the embedded data set, 90 days of a synthetic hourly temperature and humidity series
+(``seqkit_plugins/default_data/temperatures.csv``, made by the script beside it). ``columns``
+names the columns to forecast, as a list or a comma-separated string; empty means every
+numeric column, those whose first row holds a number (a time stamp column is skipped). Every
+row of a chosen column must hold a finite number, small enough that the normalisation below
+stays finite in float32.
 
 The first ``1 - val_fraction`` of the rows are the training split, the rest the validation
 split, in time order. Both are normalised with the training split's mean and standard
@@ -26,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,14 +37,13 @@ from seqkit.errors import DataError, OptionError
 from seqkit_plugins.task_data import (
     check_fraction,
     check_int,
-    check_path,
     dense_batches,
-    read_text,
+    read_data,
     train_order,
 )
 
 NAME = "series"
-EXAMPLE = "examples/data/temperatures.csv"
+DEFAULT_DATA = "temperatures.csv"  # in seqkit_plugins.default_data
 
 
 def parse_columns(columns) -> list[str]:
@@ -64,10 +66,19 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def read_series(path, columns: list[str]) -> tuple[list[str], np.ndarray]:
-    """The chosen columns of a CSV file: ``(names, values [rows, C] float64)``."""
-    found = check_path(NAME, path, EXAMPLE)
-    reader = csv.reader(io.StringIO(read_text(NAME, found), newline=""))
+class Series(NamedTuple):
+    """The chosen columns of a CSV file."""
+
+    file: str  # the file's name, as messages quote it
+    names: list[str]  # [C]
+    values: np.ndarray  # [rows, C] float64
+    lines: list[int]  # [rows]: the line of the file that each row comes from
+
+
+def read_series(path, columns: list[str]) -> Series:
+    """The chosen columns of a CSV file (an empty ``path``: the embedded one)."""
+    found, text = read_data(NAME, path, DEFAULT_DATA)
+    reader = csv.reader(io.StringIO(text, newline=""))
     header = [h.strip() for h in next(reader)]
     rows: list[list[str]] = []
     lines: list[int] = []
@@ -76,18 +87,18 @@ def read_series(path, columns: list[str]) -> tuple[list[str], np.ndarray]:
             continue  # blank lines
         if len(row) != len(header):
             raise DataError(
-                f"{NAME}: line {reader.line_num} of {str(found)!r} has {len(row)} fields but the "
+                f"{NAME}: line {reader.line_num} of {found!r} has {len(row)} fields but the "
                 f"header has {len(header)}; give every row one value per column."
             )
         rows.append(row)
         lines.append(reader.line_num)
     if not rows:
-        raise DataError(f"{NAME}: {str(found)!r} has a header but no rows; add some data.")
+        raise DataError(f"{NAME}: {found!r} has a header but no rows; add some data.")
     if columns:
         missing = [c for c in columns if c not in header]
         if missing:
             raise OptionError(
-                f"{NAME}: {str(found)!r} has no column {missing[0]!r}; its columns are "
+                f"{NAME}: {found!r} has no column {missing[0]!r}; its columns are "
                 f"{', '.join(header)}."
             )
         chosen = [header.index(c) for c in columns]
@@ -95,7 +106,7 @@ def read_series(path, columns: list[str]) -> tuple[list[str], np.ndarray]:
         chosen = [i for i, text in enumerate(rows[0]) if _number(text) is not None]
         if not chosen:
             raise DataError(
-                f"{NAME}: {str(found)!r} has no numeric column (its first row holds no number); "
+                f"{NAME}: {found!r} has no numeric column (its first row holds no number); "
                 "give a CSV file with numbers in some columns."
             )
     values = np.empty((len(rows), len(chosen)), dtype=np.float64)
@@ -104,11 +115,36 @@ def read_series(path, columns: list[str]) -> tuple[list[str], np.ndarray]:
             value = _number(row[i])
             if value is None:
                 raise DataError(
-                    f"{NAME}: line {line} of {str(found)!r} has {row[i]!r} in column "
+                    f"{NAME}: line {line} of {found!r} has {row[i]!r} in column "
                     f"{header[i]!r}, not a finite number; fill or drop that row."
                 )
             values[r, c] = value
-    return [header[i] for i in chosen], values
+    return Series(found, [header[i] for i in chosen], values, lines)
+
+
+def normalisation(series: Series, split: int) -> tuple[np.ndarray, np.ndarray]:
+    """The mean ``[C]`` and standard deviation ``[C]`` (1 for a constant column) of the first
+    ``split`` rows; a DataError naming a column and line where values are so large that
+    these, or a value normalised by them, are not finite in float32."""
+    values = series.values
+    with np.errstate(all="ignore"):  # an overflow is found below and reported as such
+        mean = values[:split].mean(axis=0)
+        std = values[:split].std(axis=0)
+        std = np.where(std > 0, std, 1.0)
+        scaled = ((values - mean) / std).astype(np.float32)  # [rows, C]
+    finite = np.isfinite(scaled).all(axis=0) & np.isfinite(mean) & np.isfinite(std)
+    if not finite.all():
+        column = int(np.argmin(finite))
+        if np.isfinite(mean[column]) and np.isfinite(std[column]):
+            row = int(np.argmin(np.isfinite(scaled[:, column])))  # the first that overflows
+        else:
+            row = int(np.argmax(np.abs(values[:split, column])))  # the largest in magnitude
+        raise DataError(
+            f"{NAME}: column {series.names[column]!r} of {series.file!r} cannot be normalised: "
+            f"its values are too large (line {series.lines[row]} holds "
+            f"{values[row, column]:g}); rescale the column, e.g. in other units."
+        )
+    return mean, std
 
 
 def windows(values: np.ndarray, window: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +163,7 @@ class SeriesTask(seqkit.Task):
 
     def __init__(
         self,
-        path: str = "",  # required: a CSV file with a header row
+        path: str = "",  # a CSV file with a header row; empty: the embedded data set
         columns: str | list[str] = "",  # empty: every numeric column
         window: int = 48,  # two days of the example's hourly readings
         stride: int = 1,  # a window at every row: the most sequences from a short series
@@ -136,7 +172,8 @@ class SeriesTask(seqkit.Task):
         self.window = check_int(NAME, "window", window, 1)
         self.stride = check_int(NAME, "stride", stride, 1)
         val_fraction = check_fraction(NAME, "val_fraction", val_fraction)
-        self.columns, values = read_series(path, parse_columns(columns))
+        series = read_series(path, parse_columns(columns))
+        self.columns, values = series.names, series.values
         split = len(values) - math.floor(len(values) * val_fraction)
         train, val = values[:split], values[split:]
         if len(train) < self.window + 1:
@@ -145,9 +182,7 @@ class SeriesTask(seqkit.Task):
                 f"{self.window + 1}; use a longer file, a smaller window or a smaller "
                 "val_fraction."
             )
-        self.mean = train.mean(axis=0)  # [C]
-        std = train.std(axis=0)
-        self.std = np.where(std > 0, std, 1.0)  # [C]; a constant column is only shifted
+        self.mean, self.std = normalisation(series, split)  # [C] each
         self.train = windows(self.normalise(train), self.window, self.stride)
         self.val = windows(self.normalise(val), self.window, self.window)
 

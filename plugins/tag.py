@@ -1,16 +1,17 @@
 """The ``tag`` task: a label per step, from a file of tagged tokens (CoNLL style).
 
-    task = seqkit.make_task("tag", path="examples/data/tagging.tsv")
+    task = seqkit.make_task("tag")               # the embedded data set; or path="my.tsv"
     batch = task.train_batches(batch_size=32, seed=0)[0]  # inputs, targets, mask [32, T]
     task.labels                                            # the tags: tag id = index
     task.baselines()                   # {"accuracy": ...}: each token's most frequent tag
 
-The file (``path``, required) is UTF-8 text with one token a line, ``token<TAB>tag``, and a
-blank line between sentences. A line with more tab-separated fields takes the first as the
-token and the last as the tag (CoNLL-2003's ``token POS chunk NER`` gives NER tags);
-``-DOCSTART-`` lines are skipped. Each line is one step: a character-level tagger is a file
-with one character a line. The repository ships a synthetic example,
-``examples/data/tagging.tsv``.
+The file (``path``) is UTF-8 text with one token a line, ``token<TAB>tag``, and a blank line
+between sentences; lines end at ``\n`` or ``\r\n`` only. A line with more tab-separated
+fields takes the first as the token and the last as the tag (CoNLL-2003's ``token POS chunk
+NER`` gives NER tags); ``-DOCSTART-`` lines are skipped. Each line is one step: a
+character-level tagger is a file with one character a line. An empty ``path`` (the default)
+reads the embedded data set, 300 synthetic sentences of a toy grammar
+(``seqkit_plugins/default_data/tagging.tsv``, made by the script beside it).
 
 The vocabulary holds the training split's tokens seen at least ``min_count`` times, sorted,
 after id 0 (padding) and id 1 (unknown); the tags are the file's, sorted. The sentences are
@@ -26,6 +27,7 @@ import collections
 import numpy as np
 
 import seqkit
+from seqkit.data_files import split_lines
 from seqkit.errors import DataError
 from seqkit_plugins.task_data import (
     UNK,
@@ -33,23 +35,24 @@ from seqkit_plugins.task_data import (
     accuracy,
     check_fraction,
     check_int,
-    check_path,
+    no_validation_split,
     padded_batches,
-    read_text,
+    read_data,
     shuffled_split,
     train_order,
 )
 
 NAME = "tag"
-EXAMPLE = "examples/data/tagging.tsv"
+DEFAULT_DATA = "tagging.tsv"  # in seqkit_plugins.default_data
 
 
 def read_tagged_sentences(path) -> list[list[tuple[str, str]]]:
-    """The sentences of a ``token<TAB>tag`` file: lists of ``(token, tag)``, in file order."""
-    found = check_path(NAME, path, EXAMPLE)
+    """The sentences of a ``token<TAB>tag`` file (empty: the embedded one): lists of
+    ``(token, tag)``, in file order."""
+    found, text = read_data(NAME, path, DEFAULT_DATA)
     sentences: list[list[tuple[str, str]]] = []
     current: list[tuple[str, str]] = []
-    for number, line in enumerate(read_text(NAME, found).splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             if current:
                 sentences.append(current)
@@ -62,13 +65,15 @@ def read_tagged_sentences(path) -> list[list[tuple[str, str]]]:
         why = _malformed(fields, token, tag)
         if why:
             raise DataError(
-                f"{NAME}: line {number} of {str(found)!r} is not token<TAB>tag ({why}); "
+                f"{NAME}: line {number} of {found!r} is not token<TAB>tag ({why}); "
                 "write one token a line, the token, a tab, then its tag, and a blank line "
                 "between sentences."
             )
         current.append((token, tag))
     if current:
         sentences.append(current)
+    if not sentences:
+        raise DataError(f"{NAME}: {found!r} holds no sentence; give token<TAB>tag lines.")
     return sentences
 
 
@@ -90,16 +95,17 @@ class TagTask(seqkit.Task):
 
     def __init__(
         self,
-        path: str = "",  # required: a token<TAB>tag file
+        path: str = "",  # a token<TAB>tag file; empty: the embedded data set
         min_count: int = 1,  # rarer training tokens are unknown (id 1)
         val_fraction: float = 0.1,
         seed: int = 0,  # the shuffle before the split
     ):
         min_count = check_int(NAME, "min_count", min_count, 1)
-        val_fraction = check_fraction(NAME, "val_fraction", val_fraction)
+        self.val_fraction = check_fraction(NAME, "val_fraction", val_fraction)
         self.seed = check_int(NAME, "seed", seed, 0)
         sentences = read_tagged_sentences(path)
-        train_rows, val_rows = shuffled_split(len(sentences), val_fraction, self.seed)
+        self.sentences = len(sentences)
+        train_rows, val_rows = shuffled_split(len(sentences), self.val_fraction, self.seed)
         self.labels = sorted({tag for sentence in sentences for _, tag in sentence})
         self.vocabulary = Vocabulary.build(
             (token for row in train_rows for token, _ in sentences[row]), min_count=min_count
@@ -127,7 +133,7 @@ class TagTask(seqkit.Task):
         """The validation sentences in file order; the last batch may be smaller."""
         ids, tags = self.val
         if not ids:
-            raise DataError(f"{NAME}: there is no validation split; set val_fraction above 0.")
+            raise no_validation_split(NAME, self.sentences, "sentences", self.val_fraction)
         return padded_batches(NAME, ids, tags, batch_size, np.arange(len(ids)))
 
     def metrics(self, mean_loss: float) -> dict[str, float]:

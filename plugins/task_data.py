@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 
 import seqkit
+from seqkit.data_files import decode_text, read_data_file
 from seqkit.errors import DataError, OptionError
 from seqkit.interfaces import check_size
+from seqkit_plugins.default_data import default_file
 
 PAD, UNK = 0, 1  # the reserved ids of every vocabulary built here
 
@@ -50,33 +52,25 @@ def check_choice(owner: str, name: str, value: Any, choices: Sequence[str]) -> s
     return value
 
 
-def check_path(owner: str, path: Any, example: str) -> Path:
-    """``path`` as an existing file, or an error that names ``example``, a file that works."""
+def read_data(owner: str, path: Any, default: str) -> tuple[str, str]:
+    """The UTF-8 text of a task's data file ``path`` and its name as messages quote it; an
+    empty ``path`` reads ``default``, a file of the task's data set inside the package
+    (``seqkit_plugins.default_data``). A DataError if the file is missing, not a regular file,
+    larger than ``seqkit.data_files.MAX_DATA_BYTES``, not UTF-8 or only whitespace; a
+    byte-order mark is dropped."""
     if path is None or (isinstance(path, str) and not path.strip()):
-        raise OptionError(f"{owner}: path is required; name a data file, e.g. path = {example!r}.")
-    if not isinstance(path, str | Path):
+        found = default_file(default)
+        shown, data = str(found), found.read_bytes()
+    elif isinstance(path, str | Path):
+        found = Path(path).expanduser()
+        fix = "give an existing file, or leave path empty for the embedded data set"
+        shown, data = str(found), read_data_file(owner, found, if_missing=fix)
+    else:
         raise OptionError(f"{owner}: path must be a file name, got {path!r}.")
-    found = Path(path).expanduser()
-    if not found.is_file():
-        raise DataError(
-            f"{owner}: the file {str(found)!r} does not exist; give an existing file, "
-            f"e.g. {example!r}."
-        )
-    return found
-
-
-def read_text(owner: str, path: Path) -> str:
-    """The UTF-8 text of ``path``; a DataError if it is not UTF-8 or holds only whitespace."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark is dropped
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{owner}: {str(path)!r} is not UTF-8 text (byte {exc.start} cannot be decoded); "
-            "convert it, e.g. with `iconv -t UTF-8`."
-        ) from None
+    text = decode_text(owner, shown, data)
     if not text.strip():
-        raise DataError(f"{owner}: the file {str(path)!r} is empty; give it some data.")
-    return text
+        raise DataError(f"{owner}: the file {shown!r} is empty; give it some data.")
+    return shown, text
 
 
 # -- splits and batches ----------------------------------------------------------------------
@@ -93,6 +87,27 @@ def shuffled_split(count: int, val_fraction: float, seed: int) -> tuple[np.ndarr
     order = np.random.default_rng(seed).permutation(count)
     val_count = math.floor(count * val_fraction)
     return np.sort(order[: count - val_count]), np.sort(order[count - val_count :])
+
+
+def fewest_for_validation(val_fraction: float) -> int:
+    """The fewest items whose ``floor(count * val_fraction)`` is at least 1 (val_fraction > 0)."""
+    count = math.ceil(1.0 / val_fraction)
+    return count if math.floor(count * val_fraction) >= 1 else count + 1
+
+
+def no_validation_split(
+    owner: str, count: int, items: str, val_fraction: float, source: str = "the file"
+) -> DataError:
+    """The error for an empty validation split: ``val_fraction`` is 0, or the ``count``
+    ``items`` (examples, sentences) of ``source`` are too few for it."""
+    if val_fraction == 0:
+        return DataError(f"{owner}: there is no validation split; set val_fraction above 0.")
+    return DataError(
+        f"{owner}: {source} has {count:,} {items if count != 1 else items[:-1]}, too few for "
+        "a validation split at "
+        f"val_fraction = {val_fraction:g} (which needs at least "
+        f"{fewest_for_validation(val_fraction)}); add {items} or raise val_fraction."
+    )
 
 
 def batch_slices(owner: str, count: int, batch_size: int) -> list[slice]:

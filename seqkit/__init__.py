@@ -14,13 +14,17 @@
     seqkit.open_run("runs/mine", checkpoint="best").export("torch", "mine.npz")
 
 The names below load on first use (PEP 562), so that ``import seqkit.cli`` and
-``seqkit --version`` do not wait for TensorFlow.
+``seqkit --version`` do not wait for TensorFlow. When TensorFlow is imported, its native
+start-up lines are held back (``seqkit.quiet_tensorflow``; ``SEQKIT_TF_LOGS=1`` shows them).
 """
 
 import importlib
 from typing import TYPE_CHECKING
 
+from seqkit import quiet_tensorflow
 from seqkit.version import __version__
+
+quiet_tensorflow.install()  # a one-shot import hook: TensorFlow itself is not imported here
 
 _EXPORTS = {
     "seqkit.config": ["Config", "load_config"],

@@ -11,8 +11,10 @@ The layer takes the cell by its registered name and hidden size, builds it once 
 input size, and unrolls it with a seqkit runner. The cell's own variables become the
 layer's trainable weights (Keras variables that wrap the very same variables), so ``fit``
 trains them, ``cell.state_dict()`` reads what Keras trained, and ``.keras`` files restore them.
-A cell instance works too (``RNN(cell)``) for training and inference; to save such a layer,
-make it from the cell's name instead, because seqkit cannot tell which options built a cell.
+A cell instance works too (``RNN(cell)``). A layer of a cell that the registry built
+(``seqkit.make_cell("gru", 8, 16)``) saves as if made by name, since the registry recorded the
+name and options (``seqkit.registry.made_by``); one of a cell constructed from its class
+cannot be saved, because nothing says which options built it.
 
 As ``keras.layers.RNN``: inputs ``[B, T, I]``; ``return_sequences`` gives ``[B, T, O]``,
 otherwise the output of each sequence's last unmasked step ``[B, O]``; ``return_state`` adds
@@ -26,6 +28,7 @@ Loading a saved model needs ``import seqkit.keras`` first, and the plugin of its
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,7 +38,9 @@ import tensorflow as tf
 from seqkit.errors import OptionError, ShapeError
 from seqkit.interfaces import Cell, check_size
 from seqkit.model import resolve_runner
-from seqkit.registry import default_registry
+from seqkit.registry import default_registry, made_by
+
+_BUILT_BY_LAYER = ("input_size", "hidden_size")  # cell arguments a saved layer gives itself
 
 
 def last_output(outputs: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
@@ -121,14 +126,10 @@ class RNN(keras.layers.Layer):
             )
         input_size = int(sequences_shape[-1])
         if self.cell is None:
+            options = {"dtype": self.variable_dtype, **self.cell_options}  # a saved dtype wins
             with tf.init_scope():  # the cell's variables live outside any graph being traced
                 self.cell = default_registry().make(
-                    "cell",
-                    self.cell_name,
-                    input_size,
-                    self.hidden_size,
-                    dtype=self.variable_dtype,
-                    **self.cell_options,
+                    "cell", self.cell_name, input_size, self.hidden_size, **options
                 )
         elif self.cell.input_size != input_size:
             raise ShapeError(
@@ -164,22 +165,44 @@ class RNN(keras.layers.Layer):
             ]
         self.built = True
 
-    def get_config(self) -> dict[str, Any]:
-        if self.cell_name is None:
+    def _described_cell(self) -> tuple[str, dict[str, Any]]:
+        """The cell's registered name and options: as given, or as the registry recorded
+        them when it built the cell instance; an OptionError when nothing records them."""
+        if self.cell_name is not None:
+            return self.cell_name, self.cell_options
+        made = made_by(self.cell)
+        arguments = None if made is None else made.arguments()
+        if made is None or made.registration.kind != "cell" or arguments is None:
             raise OptionError(
-                "RNN: a layer made from a cell instance cannot be saved, since seqkit cannot tell "
-                "which options built the cell; make it from the cell's registered name, e.g. "
-                "seqkit.keras.RNN('lstm', 32, cell_options={...})."
+                f"RNN: a layer made from a cell instance that seqkit's registry did not build "
+                f"({type(self.cell).__name__} constructed directly) cannot be saved, since "
+                "nothing says which options built it; make the cell with seqkit.make_cell(...), "
+                "or the layer from the cell's name, e.g. seqkit.keras.RNN('lstm', 32)."
             )
+        options = {k: v for k, v in arguments.items() if k not in (*_BUILT_BY_LAYER, "dtype")}
+        if self.cell.dtype.name != self.variable_dtype:
+            options["dtype"] = self.cell.dtype.name
+        try:
+            json.dumps(options)
+        except (TypeError, ValueError):
+            raise OptionError(
+                f"RNN: the cell {made.registration.name!r} was made with options that a .keras "
+                f"file cannot hold ({options!r}); give them as text and numbers, or make the "
+                "layer from the cell's name with cell_options."
+            ) from None
+        return made.registration.name, options
+
+    def get_config(self) -> dict[str, Any]:
+        cell_name, cell_options = self._described_cell()
         return {
             **super().get_config(),
-            "cell": self.cell_name,
+            "cell": cell_name,
             "hidden_size": self.hidden_size,
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
             "stateful": self.stateful,
             "go_backwards": self.go_backwards,
-            "cell_options": self.cell_options,
+            "cell_options": cell_options,
             "runner": self.runner_name,
         }
 

@@ -2,7 +2,9 @@
 
 Entry points of the group ``seqkit`` are loaded one at a time. A plugin that fails to import,
 declares a hook wrongly or cannot be registered is recorded as a ``BrokenPlugin`` with its
-distribution, version and reason; every other plugin keeps working.
+distribution, version and reason; every other plugin keeps working. A plugin's import runs
+inside ``seqkit.plugin_guard.plugin_code``: its prints go to standard error, and a
+``sys.exit`` in it makes the plugin broken, not the program end.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pluggy
 
 from seqkit import hookspecs
 from seqkit.errors import closest_match
+from seqkit.plugin_guard import failure_text, plugin_code
 
 ENTRY_POINT_GROUP = "seqkit"
 DISABLE_VARIABLE = "SEQKIT_DISABLE_PLUGINS"
@@ -116,9 +119,10 @@ def _register(
     if ep.name in infos:
         return f"the plugin name {ep.name!r} is already taken by {infos[ep.name].provider}"
     try:
-        plugin = ep.load()
+        with plugin_code():
+            plugin = ep.load()
     except Exception as exc:  # a broken plugin must not break seqkit: record any failure
-        return f"failed to import {ep.value!r}: {type(exc).__name__}: {exc}"
+        return f"failed to import {ep.value!r}: {failure_text(exc)}"
     try:
         manager.register(plugin, name=ep.name)
     except pluggy.PluginValidationError as exc:

@@ -2,7 +2,11 @@
 
 The registry is built from a plugin manager. Each plugin's hooks are called one plugin at a
 time; a plugin whose hook raises, or that registers a name already taken, is recorded as broken
-and none of its registrations is kept, so a plugin either works whole or not at all.
+and none of its registrations is kept, so a plugin either works whole or not at all. Hooks and
+factories run inside ``seqkit.plugin_guard.plugin_code``: a ``sys.exit`` in them is reported
+as the plugin's failure, and their prints go to standard error. ``made_by(component)`` says how
+the registry built a component (name and options), so that it can be described again: a Keras
+layer saves a registry-made cell by its name and options.
 """
 
 from __future__ import annotations
@@ -10,12 +14,14 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from seqkit.errors import OptionError, PluginError, SeqkitError, UnknownNameError
 from seqkit.interfaces import Cell, Loss, Runner, Task, TruncationStrategy
+from seqkit.plugin_guard import failure_text, plugin_code
 from seqkit.plugin_manager import BrokenPlugin, LoadedPlugins, PluginInfo, make_plugin_manager
 
 # kind -> (hook name, the interface a factory must return)
@@ -37,6 +43,59 @@ class Registration:
     name: str
     factory: Callable[..., Any]
     plugin: PluginInfo
+
+
+@dataclass(frozen=True)
+class MadeBy:
+    """How ``Registry.make`` built a component: its registration and the factory's arguments."""
+
+    registration: Registration
+    args: tuple[Any, ...]
+    options: Mapping[str, Any]
+
+    def arguments(self) -> dict[str, Any] | None:
+        """Every argument by the factory's parameter name (``make_cell("gru", 8, 16)``:
+        ``{"input_size": 8, "hidden_size": 16}``); None when a positional argument has no name
+        (a factory with ``*args``, or without a signature)."""
+        try:
+            signature = inspect.signature(self.registration.factory)
+            bound = signature.bind(*self.args, **self.options)
+        except (TypeError, ValueError):
+            return None if self.args else dict(self.options)
+        named: dict[str, Any] = {}
+        for name, value in bound.arguments.items():
+            kind = signature.parameters[name].kind
+            if kind is inspect.Parameter.VAR_POSITIONAL:
+                if value:
+                    return None
+            elif kind is inspect.Parameter.VAR_KEYWORD:
+                named.update(value)
+            else:
+                named[name] = value
+        return named
+
+
+# id(component) -> (a weak reference to it, how it was made); an entry goes with its component.
+_MADE: dict[int, tuple[weakref.ref, MadeBy]] = {}
+
+
+def _remember(component: Any, how: MadeBy) -> None:
+    key = id(component)
+    try:
+        ref = weakref.ref(component, lambda _: _MADE.pop(key, None))
+    except TypeError:  # an object without weak references cannot be described later
+        return
+    _MADE[key] = (ref, how)
+
+
+def made_by(component: Any) -> MadeBy | None:
+    """How the registry built ``component`` (by ``make_cell`` or any ``Registry.make``): its
+    registration (kind, name, plugin) and the arguments given; None for a component that no
+    registry built, e.g. one constructed directly from its class."""
+    entry = _MADE.get(id(component))
+    if entry is None or entry[0]() is not component:
+        return None
+    return entry[1]
 
 
 class _Rejected(Exception):
@@ -61,14 +120,13 @@ class Registry:
                 register = self._registrar(kind, info, staged)
                 for impl in getattr(self.plugins.manager.hook, hook_name).get_hookimpls():
                     if impl.plugin_name == plugin_name:
-                        impl.function(**{arg: register for arg in impl.argnames})
+                        with plugin_code():
+                            impl.function(**{arg: register for arg in impl.argnames})
         except _Rejected as exc:
             self.broken.append(BrokenPlugin(info, str(exc)))
             return
         except Exception as exc:  # a plugin's own bug must not break the others
-            self.broken.append(
-                BrokenPlugin(info, f"its {kind} hook raised {type(exc).__name__}: {exc}")
-            )
+            self.broken.append(BrokenPlugin(info, f"its {kind} hook raised {failure_text(exc)}"))
             return
         for entry in staged:
             self._entries[entry.kind][entry.name] = entry
@@ -120,17 +178,18 @@ class Registry:
         return f"Broken plugins, not loaded: {shown}{more}; `seqkit plugins` lists them."
 
     def make(self, kind: str, name: str, *args: Any, **options: Any) -> Any:
-        """Build the component ``name`` of ``kind`` with ``factory(*args, **options)``."""
+        """Build the component ``name`` of ``kind`` with ``factory(*args, **options)``;
+        ``made_by(component)`` tells later how it was made."""
         entry = self.get(kind, name)
         _check_options(entry, args, options)
         try:
-            made = entry.factory(*args, **options)
+            with plugin_code():
+                made = entry.factory(*args, **options)
         except SeqkitError:
             raise
         except Exception as exc:
             raise PluginError(
-                f"{kind} {name!r} from {entry.plugin.provider} failed to build: "
-                f"{type(exc).__name__}: {exc}"
+                f"{kind} {name!r} from {entry.plugin.provider} failed to build: {failure_text(exc)}"
             ) from exc
         interface = KINDS[kind][1]
         if not isinstance(made, interface):
@@ -138,6 +197,7 @@ class Registry:
                 f"{kind} {name!r} from {entry.plugin.provider} built a "
                 f"{type(made).__name__}, which is not a seqkit.{interface.__name__}."
             )
+        _remember(made, MadeBy(entry, tuple(args), dict(options)))
         return made
 
     def _kind(self, kind: str) -> dict[str, Registration]:

@@ -10,13 +10,17 @@ the same text. Temperature 0 takes the argmax.
 
 ``Sampler`` runs each chunk of ``CHUNK`` steps as one XLA-compiled while loop (``jit_compile``:
 XLA needs the loop's output buffer to have a fixed size), carrying logits and state from chunk
-to chunk. The uniforms are drawn outside XLA, because XLA's random numbers differ from the
-TensorFlow kernels'; so it gives the ids of ``_loop``, the plain graph loop that
+to chunk. Its two functions that hold a model are made per model, each traced once (per prime
+length); the uniforms' function depends on no model and is traced once per process. The
+uniforms are drawn outside XLA, because XLA's random numbers differ from the TensorFlow
+kernels'; so it gives the ids of ``_loop``, the plain graph loop that
 ``seqkit.export`` saves (up to float rounding of the logits, which moves a draw only when u_i
 falls within rounding of a boundary of the distribution).
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import tensorflow as tf
@@ -37,6 +41,18 @@ def _uniforms(seed, first_chunk, chunks, batch):
     count = tf.maximum(chunks, 1)  # one at least: map_fn cannot stack an empty list
     u = tf.map_fn(one, tf.range(count), fn_output_signature=tf.float32)  # [count, CHUNK, B]
     return tf.reshape(u, [-1, batch])
+
+
+# One function for every Sampler: it holds no model, and its arguments are always int tensors.
+_shared_uniforms = tf.function(
+    _uniforms,
+    input_signature=[
+        tf.TensorSpec([], tf.int64),
+        tf.TensorSpec([], tf.int32),
+        tf.TensorSpec([], tf.int32),
+        tf.TensorSpec([], tf.int32),
+    ],
+)
 
 
 def _pick(logits, temperature, u):
@@ -69,6 +85,12 @@ def _loop(model, prime, length, temperature, seed):
     return tf.transpose(ids.stack())  # [length, B] -> [B, length]
 
 
+def _prime(model, ids):
+    """The prime ``[B, P]`` through the model: its last logits ``[B, V]`` and state."""
+    outputs, state = model(ids, model.initial_state(tf.shape(ids)[0]))
+    return tf.cast(outputs[:, -1], tf.float32), state
+
+
 def _chunk(model, logits, state, u, temperature):
     """``CHUNK`` ids ``[B, CHUNK]`` after ``logits`` ``[B, V]`` and ``state``, drawn with the
     uniforms ``u`` ``[CHUNK, B]``. Returns the ids, the last logits and the last state."""
@@ -97,17 +119,13 @@ class Sampler:
 
     def __init__(self, model, jit_compile: bool = True):
         self.model = model
-
-        def prime(ids):
-            outputs, state = model(ids, model.initial_state(tf.shape(ids)[0]))
-            return tf.cast(outputs[:, -1], tf.float32), state
-
-        self._prime = tf.function(prime)  # traced per prime length: the python runner needs it
-        self._chunk = tf.function(
-            lambda logits, state, u, temperature: _chunk(model, logits, state, u, temperature),
-            jit_compile=jit_compile,
-        )
-        self._uniforms = tf.function(_uniforms)
+        # functools.partial, not a closure: a closure's code is shared by every Sampler, and
+        # TensorFlow counts the first trace of each model's own function, keyed by that code,
+        # as a retrace of one function ("5 out of the last 5 calls ... triggered retracing").
+        # A partial is its own function, bound to this model. The prime's is traced per prime
+        # length: the python runner needs a known length.
+        self._prime = tf.function(functools.partial(_prime, model))
+        self._chunk = tf.function(functools.partial(_chunk, model), jit_compile=jit_compile)
 
     def __call__(self, prime_ids, length: int, temperature: float = 1.0, seed: int = 0):
         """The ``length`` ids ``[length]`` (int32) that follow ``prime_ids`` ``[P]``."""
@@ -123,7 +141,7 @@ class Sampler:
         seed = tf.constant(seed, tf.int64)
         chunks = []
         count = (length + CHUNK - 1) // CHUNK
-        u = self._uniforms(seed, tf.constant(0), tf.constant(count), tf.constant(1))
+        u = _shared_uniforms(seed, tf.constant(0), tf.constant(count), tf.constant(1))
         for c in range(count):
             ids, logits, state = self._chunk(logits, state, u[c * CHUNK : (c + 1) * CHUNK], temp)
             chunks.append(ids.numpy()[0])

@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -13,6 +16,9 @@ import tensorflow as tf
 import seqkit
 import seqkit.keras
 from seqkit.errors import OptionError, UnknownNameError
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_plugins import install_fake_plugin  # noqa: E402
 
 V, E, H = 12, 4, 6  # vocabulary, embedding and hidden sizes: small and all different
 
@@ -119,8 +125,9 @@ def test_save_and_load_in_the_keras_format_with_safe_mode(tmp_path):
     np.testing.assert_allclose(loaded.predict(ids, verbose=0), expected, rtol=1e-6, atol=1e-6)
 
 
-def test_a_cell_instance_runs_but_cannot_be_saved(tmp_path):
-    cell = seqkit.make_cell("vanilla", E, H, activation="relu")
+def test_a_cell_instance_runs_but_cannot_be_saved_unless_the_registry_made_it(tmp_path):
+    made = seqkit.make_cell("vanilla", E, H, activation="relu")
+    cell = type(made)(E, H, activation="relu")  # built from its class: nothing records how
     model = keras.Sequential([keras.Input((None, E)), seqkit.keras.RNN(cell)])
     x = np.random.default_rng(5).standard_normal((2, 3, E)).astype(np.float32)
     h = np.zeros((2, H), np.float32)
@@ -128,8 +135,87 @@ def test_a_cell_instance_runs_but_cannot_be_saved(tmp_path):
     for t in range(3):  # h_t = relu(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), in NumPy
         h = np.maximum(x[:, t] @ p["weight_ih"].T + p["bias_ih"] + h @ p["weight_hh"].T, 0)
     np.testing.assert_allclose(model(x).numpy(), h, rtol=1e-5, atol=1e-6)
-    with pytest.raises(OptionError, match="a layer made from a cell instance cannot be saved"):
+    with pytest.raises(OptionError) as raised:
         model.save(tmp_path / "model.keras")
+    assert str(raised.value) == (
+        "RNN: a layer made from a cell instance that seqkit's registry did not build "
+        "(VanillaCell constructed directly) cannot be saved, since nothing says which options "
+        "built it; make the cell with seqkit.make_cell(...), or the layer from the cell's name, "
+        "e.g. seqkit.keras.RNN('lstm', 32)."
+    )
+
+
+def _round_trip(tmp_path, cell, x):
+    """A model of ``RNN(cell)``: its output on ``x``, and the model saved and loaded back."""
+    model = keras.Sequential([keras.Input((None, x.shape[-1])), seqkit.keras.RNN(cell)])
+    expected = model(x).numpy()
+    model.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert loaded.layers[0].cell is not cell
+    return expected, loaded
+
+
+def test_a_layer_of_a_registry_made_cell_saves_and_loads(tmp_path):
+    keras.utils.set_random_seed(7)
+    x = np.random.default_rng(8).standard_normal((3, 5, 8)).astype(np.float32)
+    expected, loaded = _round_trip(
+        tmp_path, seqkit.make_cell("gru", input_size=8, hidden_size=16), x
+    )
+    layer = loaded.layers[0]
+    assert (layer.cell_name, layer.hidden_size, type(layer.cell).__name__) == ("gru", 16, "GRUCell")
+    np.testing.assert_array_equal(loaded(x).numpy(), expected)
+
+
+def test_a_registry_made_cell_keeps_its_options_and_dtype(tmp_path):
+    cell = seqkit.make_cell("vanilla", E, H, activation="relu", dtype=tf.float64)
+    x = np.random.default_rng(9).standard_normal((2, 4, E))
+    expected, loaded = _round_trip(tmp_path, cell, x)
+    assert loaded.layers[0].cell.dtype == tf.float64
+    assert loaded.layers[0].cell_options == {"activation": "relu", "dtype": "float64"}
+    np.testing.assert_array_equal(loaded(x).numpy(), expected)
+
+
+SCALED_CELL = """
+import tensorflow as tf
+import seqkit
+
+
+class ScaledCell(seqkit.Cell):
+    \"\"\"h_t = tanh(scale * (W_ih x_t + W_hh h_{t-1})): a plugin cell with an option.\"\"\"
+
+    def __init__(self, input_size, hidden_size, *, scale=1.0, dtype=tf.float32, name=None):
+        super().__init__(input_size, hidden_size, dtype=dtype, name=name)
+        self.scale = float(scale)
+        self.weight_ih = tf.Variable(tf.random.normal([hidden_size, input_size], dtype=dtype))
+        self.weight_hh = tf.Variable(tf.random.normal([hidden_size, hidden_size], dtype=dtype))
+
+    @property
+    def state_size(self):
+        return (self.hidden_size,)
+
+    def __call__(self, inputs, state):
+        recurrent = tf.matmul(state[0], self.weight_hh, transpose_b=True)
+        h = tf.tanh(self.scale * (tf.matmul(inputs, self.weight_ih, transpose_b=True) + recurrent))
+        return h, (h,)
+
+
+@seqkit.hookimpl
+def seqkit_register_cells(register):
+    register("scaled", ScaledCell)
+"""
+
+
+def test_a_plugin_cell_with_options_saves_and_loads(tmp_path, monkeypatch):
+    module = f"fake_seqkit_scaled_{tmp_path.name}"
+    install_fake_plugin(
+        tmp_path, monkeypatch, "scaleddist", "0.1", {"scaled": module}, {module: SCALED_CELL}
+    )
+    keras.utils.set_random_seed(10)
+    x = np.random.default_rng(11).standard_normal((2, 6, E)).astype(np.float32)
+    expected, loaded = _round_trip(tmp_path, seqkit.make_cell("scaled", E, H, scale=0.25), x)
+    assert loaded.layers[0].cell.scale == 0.25  # with the default, 1.0, the outputs differ
+    np.testing.assert_array_equal(loaded(x).numpy(), expected)
+    sys.modules.pop(module, None)
 
 
 def test_stateful_carries_the_state_from_batch_to_batch():

@@ -245,13 +245,7 @@ def test_series_seeds_shuffle_the_training_windows(series_file):
 @pytest.mark.parametrize(
     "content, options, error, message",
     [
-        (
-            None,
-            {"path": ""},
-            OptionError,
-            "series: path is required; name a data file, e.g. "
-            "path = 'examples/data/temperatures.csv'.",
-        ),
+        (None, {"path": 48}, OptionError, "series: path must be a file name, got 48."),
         ("a,b\n1,2\n", {"columns": ["z"]}, OptionError, "has no column 'z'; its columns are a, b."),
         (
             "a,b\n1,2\n3,x\n",
@@ -285,7 +279,7 @@ def test_series_missing_file_is_a_data_error(tmp_path):
         seqkit.make_task("series", path=str(tmp_path / "none.csv"))
     assert str(info.value) == (
         f"series: the file {str(tmp_path / 'none.csv')!r} does not exist; give an existing "
-        "file, e.g. 'examples/data/temperatures.csv'."
+        "file, or leave path empty for the embedded data set."
     )
 
 
@@ -408,8 +402,8 @@ def test_classify_option_and_file_errors(tmp_path):
     with pytest.raises(OptionError) as info:
         seqkit.make_task("classify", path=path, val_fraction=1)
     assert str(info.value) == "classify: val_fraction must be a number in [0, 1), got 1."
-    with pytest.raises(OptionError, match="classify: path is required"):
-        seqkit.make_task("classify")
+    with pytest.raises(OptionError, match="classify: path must be a file name, got"):
+        seqkit.make_task("classify", path=["a.tsv"])
     (tmp_path / "latin.tsv").write_bytes("pos\tcafé\n".encode("latin-1"))
     with pytest.raises(DataError, match="is not UTF-8 text"):
         seqkit.make_task("classify", path=str(tmp_path / "latin.tsv"))
