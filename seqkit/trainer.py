@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from functools import partial
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -185,11 +186,13 @@ class Trainer:
         self.callbacks = list(callbacks)
         if jit_compile is None:
             jit_compile = bool(getattr(model.runner, "jit_compile", False))
+        # Each trainer's functions are its own (partials): TensorFlow counts traces by the
+        # function wrapped, so bound methods of several trainers would read as retracing.
         if self.strategy is None:
-            self._update = tf.function(self._update_step, jit_compile=jit_compile)
+            self._update = tf.function(partial(self._update_step), jit_compile=jit_compile)
         else:  # XLA compiles each replica's forward and backward pass, not the collectives
-            self._local = tf.function(self._local_step, jit_compile=jit_compile)
-            self._update = tf.function(self._distributed_update)
+            self._local = tf.function(partial(self._local_step), jit_compile=jit_compile)
+            self._update = tf.function(partial(self._distributed_update))
         self.stop_training = False
 
     def _scope(self):
