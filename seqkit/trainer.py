@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-from functools import partial
 import time
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import keras
