@@ -81,6 +81,7 @@ class ClassifyTask(seqkit.Task):
     target_form = "sequence"
     default_loss = "cross-entropy"
     default_truncation = "bptt"  # whole sequences: the label depends on all of them
+    recommended = {"train.steps": 300, "train.eval_every": 100, "train.checkpoint_every": 100}
 
     def __init__(
         self,

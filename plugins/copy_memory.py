@@ -55,6 +55,7 @@ class CopyTask(GeneratedSplits, seqkit.Task):
     target_form = "step"
     default_loss = "cross-entropy"
     default_truncation = "bptt"  # the recall depends on the first steps: no truncation
+    recommended = {"train.steps": 400, "train.eval_every": 100, "train.checkpoint_every": 100}
 
     def __init__(
         self,

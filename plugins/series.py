@@ -160,6 +160,7 @@ class SeriesTask(seqkit.Task):
     target_form = "step"
     default_loss = "mse"
     default_truncation = "bptt"  # windows are independent sequences
+    recommended = {"train.steps": 400, "train.eval_every": 100, "train.checkpoint_every": 100}
 
     def __init__(
         self,

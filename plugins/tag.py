@@ -92,6 +92,7 @@ class TagTask(seqkit.Task):
     target_form = "step"
     default_loss = "cross-entropy"
     default_truncation = "bptt"  # sentences are short, whole sequences
+    recommended = {"train.steps": 200, "train.eval_every": 50, "train.checkpoint_every": 50}
 
     def __init__(
         self,

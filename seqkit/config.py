@@ -7,8 +7,9 @@
 
 A config is resolved exactly as ``seqkit run`` resolves it: the defaults
 (``seqkit.config_keys``), then a TOML file or a dict, then ``--set``-style overrides, then the
-task's and the cell's own options checked against their factories, with their defaults filled
-in (``seqkit.options``). An override's value is read as a TOML literal where it parses (``512``,
+task's recommended values (``Task.recommended``) for the keys none of those set, then the task's
+and the cell's own options checked against their factories, with their defaults filled in
+(``seqkit.options``). An override's value is read as a TOML literal where it parses (``512``,
 ``1e-3``, ``true``, ``"text"``), else as a plain string (``model.cell=gru``). An unknown section
 or key, or a value of the wrong type, is a ``ConfigError`` that names the key and the closest
 known one.
@@ -92,8 +93,8 @@ class Config(Mapping):
         ]
 
 
-def merge(config: dict, data: Mapping, source: str) -> None:
-    """Set every key of a parsed TOML document (or dict) ``data``."""
+def merge(config: dict, data: Mapping, source: str, given: set[str] | None = None) -> None:
+    """Set every key of a parsed TOML document (or dict) ``data``; add each to ``given``."""
     for section, keys in data.items():
         if not isinstance(keys, Mapping):
             raise ConfigError(
@@ -109,6 +110,8 @@ def merge(config: dict, data: Mapping, source: str) -> None:
             )
         for name, value in keys.items():
             set_value(config, f"{section}.{name}", value)
+            if given is not None:
+                given.add(f"{section}.{name}")
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -174,24 +177,36 @@ def parse_toml(text: str, source: str) -> dict:
         ) from None
 
 
-def raw_config(source=None, overrides: Iterable[str] = ()) -> dict:
+def raw_config(source=None, overrides: Iterable[str] = ()) -> tuple[dict, set[str]]:
     """The defaults, updated from ``source`` (a TOML path, a mapping, or None), then from the
-    ``overrides``: checked key by key, but the task's and cell's options not yet resolved."""
-    config = copy.deepcopy(DEFAULTS)
+    ``overrides``: checked key by key, but the task's and cell's options not yet resolved.
+    Returns the config and the keys that the source and the overrides set."""
+    config, given = copy.deepcopy(DEFAULTS), set()
     if isinstance(source, Mapping):
-        merge(config, _thawed(source), "the config")
+        merge(config, _thawed(source), "the config", given)
     elif source is not None:
         if not isinstance(source, str | os.PathLike):
             raise ConfigError(
                 f"A config is a TOML file's path, a dict or None, got {type(source).__name__}."
             )
-        merge(config, parse_toml(read_config_file(source), str(source)), str(source))
+        merge(config, parse_toml(read_config_file(source), str(source)), str(source), given)
     if isinstance(overrides, str):
         raise ConfigError("overrides is a list of 'key=value' strings, not one string.")
     for text in overrides:
-        set_value(config, *parse_override(text))
-    return config
+        key, value = parse_override(text)
+        set_value(config, key, value)
+        given.add(key)
+    return config, given
 
+
+def apply_recommended(config: dict, given: set[str]) -> None:
+    """The task's recommended values (``Task.recommended``) for the keys nobody set."""
+    from seqkit.registry import default_registry
+
+    factory = default_registry().get("task", config["task"]["name"]).factory
+    for key, value in dict(getattr(factory, "recommended", {})).items():
+        if key not in given:
+            set_value(config, key, value)
 
 def load_config(source=None, overrides: Iterable[str] = ()) -> Config:
     """The run config of ``source`` (a TOML file's path, a dict or Config, or None for the
@@ -199,7 +214,8 @@ def load_config(source=None, overrides: Iterable[str] = ()) -> Config:
     ``seqkit run`` does: the task's and the cell's options included."""
     from seqkit.options import resolve_cell_options, resolve_task_section
 
-    config = raw_config(source, overrides)
+    config, given = raw_config(source, overrides)
+    apply_recommended(config, given)
     config["task"] = resolve_task_section(config["task"])
     model = config["model"]
     model["cell_options"] = resolve_cell_options(model["cell"], model["cell_options"])

@@ -224,6 +224,21 @@ def test_config_prints_the_resolved_toml_with_defaults():
     assert config["train"]["truncation"] == "auto" and config["model"]["encoder"] == "auto"
 
 
+def test_a_task_recommends_the_settings_it_runs_well_with_where_none_are_given(tmp_path):
+    from seqkit_plugins.adding import AddingTask
+
+    config = load_config(None, ["task.name=adding"])
+    for key, value in AddingTask.recommended.items():
+        section, name = key.split(".")
+        assert config[section][name] == value
+    mine = load_config(None, ["task.name=adding", "model.hidden_size=32", "train.steps=7"])
+    assert mine["model"]["hidden_size"] == 32 and mine["train"]["steps"] == 7  # given: kept
+    assert mine["train"]["batch_size"] == AddingTask.recommended["train.batch_size"]
+    path = tmp_path / "c.toml"
+    path.write_text(dumps(load_config(None, ["task.name=char-lm"])).replace("char-lm", "adding", 1))
+    assert load_config(path)["model"]["hidden_size"] == 256  # a full config sets every key
+
+
 def test_config_prints_another_tasks_options_with_their_defaults():
     result = _invoke("config", "--set", "task.name=adding", "--set", "task.length=200")
     assert result.exit_code == 0, result.output
