@@ -59,6 +59,9 @@ class TextVocabulary:
     def __len__(self) -> int:
         return len(self.tokens)
 
+    def __contains__(self, token: object) -> bool:
+        return token in self._index
+
     def split(self, text: str) -> list[str]:
         """The text's tokens: its characters, or its whitespace-separated words."""
         return list(text) if self.separator == "" else text.split()
