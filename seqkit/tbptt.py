@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
+from seqkit.errors import OptionError
 from seqkit.interfaces import Loss, TruncationStrategy, Window
 
 
@@ -22,22 +23,31 @@ def _slice(x, start, stop):
     return None if x is None else x[:, start:stop]
 
 
-def window_loss(model, loss: Loss, state, inputs, targets, mask, loss_from: int, keep_at: int):
+def window_loss(
+    model, loss: Loss, state, inputs, targets, mask, loss_from: int, keep_at: int, context=None
+):
     """The forward pass of one window from ``state``.
 
     ``inputs``/``targets``/``mask`` hold the window's steps only; ``loss_from`` and ``keep_at``
     are offsets into it. ``state`` None is the model's initial state, made here so that a
-    learned one gets a gradient. Returns ``(loss, state at keep_at, final state)``.
+    learned one gets a gradient (or, with a ``context``, by the model from it). ``context``,
+    not sliced, goes to the model as ``context=``. Returns ``(loss, state at keep_at, final
+    state)``.
     """
     length = inputs.shape[1]
-    if state is None:  # the sequence's start: a learned initial state gets its gradient here
+    extra = {} if context is None else {"context": context}
+    if state is None and context is None:  # a learned initial state gets its gradient here
         state = model.initial_state(tf.shape(inputs)[0])
     if 0 < keep_at < length:
-        first, kept = model(inputs[:, :keep_at], state, _slice(mask, 0, keep_at), training=True)
-        second, final = model(inputs[:, keep_at:], kept, _slice(mask, keep_at, None), training=True)
+        first, kept = model(
+            inputs[:, :keep_at], state, _slice(mask, 0, keep_at), training=True, **extra
+        )
+        second, final = model(
+            inputs[:, keep_at:], kept, _slice(mask, keep_at, None), training=True, **extra
+        )
         outputs = tf.concat([first, second], axis=1)
     else:
-        outputs, final = model(inputs, state, mask, training=True)
+        outputs, final = model(inputs, state, mask, training=True, **extra)
         kept = state if keep_at == 0 else final
     if loss.per_step:
         value = loss(targets[:, loss_from:], outputs[:, loss_from:], _slice(mask, loss_from, None))
@@ -74,7 +84,8 @@ class WindowWalk:
 
     ``known`` maps step positions to states (position 0: the initial state); with ``start`` it
     resumes a walk (a trainer checkpoints both). With ``per_step=False`` (a last-step loss) only
-    the window that ends the sequence is an update.
+    the window that ends the sequence is an update. A ``context`` (an encoder-decoder's source)
+    needs one window over the whole sequence (``bptt``).
     """
 
     def __init__(
@@ -88,10 +99,19 @@ class WindowWalk:
         per_step: bool = True,
         start: int = 0,
         known=None,
+        context=None,
     ):
         self.model, self.truncation, self.per_step = model, truncation, per_step
         self.inputs, self.targets, self.mask = inputs, targets, mask
         self.length = int(inputs.shape[1])
+        if context is not None and list(truncation.windows(self.length)) != [
+            Window(0, 0, self.length)
+        ]:
+            raise OptionError(
+                f"Trainer: {type(truncation).__name__} cuts a sequence into windows, but a batch "
+                "with a context (an encoder-decoder's source) trains on whole sequences; use "
+                "truncation='bptt'."
+            )
         if initial_state is None:
             initial_state = model.initial_state(int(inputs.shape[0]))
         self.initial_state = initial_state

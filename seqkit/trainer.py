@@ -205,10 +205,10 @@ class Trainer:
 
     # -- one update --------------------------------------------------------------------------
 
-    def _update_step(self, state, inputs, targets, mask, loss_from: int, keep_at: int):
+    def _update_step(self, state, inputs, targets, mask, context, loss_from: int, keep_at: int):
         with tf.GradientTape() as tape:
             value, kept, final = window_loss(
-                self.model, self.loss, state, inputs, targets, mask, loss_from, keep_at
+                self.model, self.loss, state, inputs, targets, mask, loss_from, keep_at, context
             )
         grads = _dense(tape.gradient(value, self.variables), self.variables)
         norm = tf.linalg.global_norm(grads)
@@ -228,11 +228,11 @@ class Trainer:
 
     # -- one update, data parallel ------------------------------------------------------------
 
-    def _local_step(self, state, inputs, targets, mask, loss_from: int, keep_at: int):
+    def _local_step(self, state, inputs, targets, mask, context, loss_from: int, keep_at: int):
         """One replica's streams: the sum of their counted L_t, its gradients, the states."""
         with tf.GradientTape() as tape:
             value, kept, final = window_loss(
-                self.model, self.loss, state, inputs, targets, mask, loss_from, keep_at
+                self.model, self.loss, state, inputs, targets, mask, loss_from, keep_at, context
             )
             count = dist.counted_steps(self.loss.per_step, targets, mask, loss_from, value.dtype)
             total = value * count  # the loss is the mean over the counted steps
@@ -241,10 +241,10 @@ class Trainer:
         kept, final = tf.nest.map_structure(stop, kept), tf.nest.map_structure(stop, final)
         return total, count, grads, kept, final
 
-    def _replica_update(self, state, inputs, targets, mask, loss_from: int, keep_at: int):
+    def _replica_update(self, state, inputs, targets, mask, context, loss_from, keep_at):
         """In each replica: the global mean's gradient, clipped, applied; the global states."""
         total, count, grads, kept, final = self._local(
-            state, inputs, targets, mask, loss_from, keep_at
+            state, inputs, targets, mask, context, loss_from, keep_at
         )
         context = tf.distribute.get_replica_context()
         sum_ = tf.distribute.ReduceOp.SUM
@@ -259,9 +259,9 @@ class Trainer:
         kept, final = context.all_gather([kept, final], axis=0)  # every stream, in order
         return total_all * scale, norm, kept, final
 
-    def _distributed_update(self, state, inputs, targets, mask, loss_from: int, keep_at: int):
+    def _distributed_update(self, state, inputs, targets, mask, context, loss_from, keep_at):
         value, norm, kept, final = self.strategy.run(
-            self._replica_update, args=(state, inputs, targets, mask, loss_from, keep_at)
+            self._replica_update, args=(state, inputs, targets, mask, context, loss_from, keep_at)
         )
         first = self.strategy.experimental_local_results
         one = lambda x: first(x)[0]  # noqa: E731  every replica holds the same value
@@ -319,6 +319,11 @@ class Trainer:
         inputs = tf.convert_to_tensor(batch.inputs)
         targets = tf.convert_to_tensor(batch.targets)
         mask = None if batch.mask is None else tf.convert_to_tensor(batch.mask, tf.bool)
+        context = (
+            None
+            if batch.context is None
+            else tf.nest.map_structure(tf.convert_to_tensor, batch.context)
+        )
         if inputs.shape.rank is None or inputs.shape.rank < 2:
             raise ShapeError(f"Trainer: inputs must be [batch, time, ...], got {inputs.shape}.")
         initial = self.model.initial_state(int(inputs.shape[0]))
@@ -336,12 +341,13 @@ class Trainer:
             per_step=self.loss.per_step,
             start=int(self.progress.window.numpy()),
             known=known,
+            context=context,
         )
         if self.strategy is not None:
             dist.check_batch(self.strategy, int(inputs.shape[0]))
         for job in walk:
             started = time.perf_counter()
-            args = (job.state, job.inputs, job.targets, job.mask)
+            args = (job.state, job.inputs, job.targets, job.mask, context)
             if self.strategy is not None:  # each replica takes its streams
                 args = dist.split_streams(self.strategy, args)
             value, norm, kept, final = self._update(*args, job.loss_from, job.keep_at)
