@@ -28,6 +28,7 @@ _EXPORTS = {
     "seqkit.hookspecs": ["hookimpl"],
     "seqkit.interfaces": [
         "Cell",
+        "DecodingTask",
         "Loss",
         "ProjectedCell",
         "Runner",
@@ -37,6 +38,10 @@ _EXPORTS = {
         "Window",
     ],
     "seqkit.model": ["SequenceModel"],
+    "seqkit.seq2seq_model": ["Seq2SeqModel"],
+    "seqkit.seq2seq_decoding": ["Decoded", "Seq2SeqDecoder"],
+    "seqkit.ctc_decoding": ["ctc_beam_decode", "ctc_greedy_decode"],
+    "seqkit.decoded_evaluation": ["evaluate_decoded"],
     "seqkit.tbptt": ["tbptt_gradients"],
     "seqkit.trainer": ["Callback", "Trainer", "set_seed"],
     "seqkit.registry": [
@@ -66,6 +71,8 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from seqkit.ctc_decoding import ctc_beam_decode, ctc_greedy_decode  # noqa: F401
+    from seqkit.decoded_evaluation import evaluate_decoded  # noqa: F401
     from seqkit.errors import (  # noqa: F401
         OptionError,
         PluginError,
@@ -77,6 +84,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from seqkit.hookspecs import hookimpl  # noqa: F401
     from seqkit.interfaces import (  # noqa: F401
         Cell,
+        DecodingTask,
         Loss,
         ProjectedCell,
         Runner,
@@ -94,5 +102,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         make_task,
         make_truncation,
     )
+    from seqkit.seq2seq_decoding import Decoded, Seq2SeqDecoder  # noqa: F401
+    from seqkit.seq2seq_model import Seq2SeqModel  # noqa: F401
     from seqkit.tbptt import tbptt_gradients  # noqa: F401
     from seqkit.trainer import Callback, Trainer, set_seed  # noqa: F401
