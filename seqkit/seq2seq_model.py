@@ -112,27 +112,36 @@ class Seq2SeqModel(tf.Module):
             dtype=self.dtype,
             registry=registry,
         )
+        self._make_stacks(source_vocab_size, source_input_size, embedding_size, common)
+        if not isinstance(runner, Runner) and runner == "auto":  # one runner for both stacks
+            shared = resolve_runner(runner, self.encoder.cells + self.decoder.cells, registry)
+            self.encoder.runner = self.decoder.runner = shared
+        self._make_output(bridge, attention)
+
+    def _make_stacks(self, source_vocab_size, source_input_size, embedding_size, common) -> None:
+        """The encoder and decoder stacks: ``SequenceModel`` s without a head."""
+        dense = source_input_size is not None
         self.encoder = SequenceModel(
             self.encoder_cell_name,
             input_size=source_input_size,
-            encoder=None if source_input_size is not None else "embedding",
+            encoder=None if dense else "embedding",
             vocab_size=source_vocab_size,
-            embedding_size=embedding_size if source_input_size is None else None,
+            embedding_size=None if dense else embedding_size,
             bidirectional=self.bidirectional,
             name="encoder",
             **common,
         )
         self.decoder = SequenceModel(
-            cell,
+            self.cell_name,
             encoder="embedding",
             vocab_size=self.vocab_size,
             embedding_size=embedding_size,
             name="decoder",
             **common,
         )
-        if not isinstance(runner, Runner) and runner == "auto":  # one runner for both stacks
-            shared = resolve_runner(runner, self.encoder.cells + self.decoder.cells, registry)
-            self.encoder.runner = self.decoder.runner = shared
+
+    def _make_output(self, bridge: str, attention: bool) -> None:
+        """The bridge, the attention (if any) and the head, after both stacks."""
         directions = self.encoder.directions
         self.bridge = StateBridge(
             bridge, self.encoder.cells, self.decoder.cells, directions, self.dtype, name="bridge"
