@@ -7,11 +7,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import seq2seq_distributed_worker as worker
 
 WORKER = Path(__file__).with_name("seq2seq_distributed_worker.py")
 
 
+@pytest.mark.slow  # ~30 s: a process of its own, traced per replica
 def test_mirrored_on_two_cpu_devices_makes_one_devices_updates(tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     out = tmp_path / "out.npz"
