@@ -31,7 +31,7 @@ def pairs():
     return seqkit.SequenceBatch(inputs, targets, mask, context)
 
 
-def make_trainer(distribute):
+def make_trainer(distribute, seed: int = 0):
     import seqkit
 
     def model():
@@ -40,7 +40,7 @@ def make_trainer(distribute):
             attention=True, runner="graph",
         )  # fmt: skip
 
-    return seqkit.Trainer(model, lr=0.05, clip_norm=0.5, seed=0, distribute=distribute)
+    return seqkit.Trainer(model, lr=0.05, clip_norm=0.5, seed=seed, distribute=distribute)
 
 
 def train(trainer) -> list[float]:
