@@ -241,10 +241,10 @@ class Trainer:
         kept, final = tf.nest.map_structure(stop, kept), tf.nest.map_structure(stop, final)
         return total, count, grads, kept, final
 
-    def _replica_update(self, state, inputs, targets, mask, context, loss_from, keep_at):
+    def _replica_update(self, state, inputs, targets, mask, batch_context, loss_from, keep_at):
         """In each replica: the global mean's gradient, clipped, applied; the global states."""
         total, count, grads, kept, final = self._local(
-            state, inputs, targets, mask, context, loss_from, keep_at
+            state, inputs, targets, mask, batch_context, loss_from, keep_at
         )
         context = tf.distribute.get_replica_context()
         sum_ = tf.distribute.ReduceOp.SUM
