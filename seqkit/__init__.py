@@ -43,6 +43,7 @@ _EXPORTS = {
     "seqkit.interfaces": [
         "Cell",
         "LanguageModelTask",
+        "DecodingTask",
         "Loss",
         "ProjectedCell",
         "Runner",
@@ -54,6 +55,10 @@ _EXPORTS = {
     "seqkit.model": ["SequenceModel"],
     "seqkit.vocabulary": ["TextVocabulary"],
     "seqkit.window_walk": ["tbptt_gradients"],
+    "seqkit.seq2seq_model": ["Seq2SeqModel"],
+    "seqkit.seq2seq_decoding": ["Decoded", "Seq2SeqDecoder"],
+    "seqkit.ctc_decoding": ["ctc_beam_decode", "ctc_greedy_decode"],
+    "seqkit.decoded_evaluation": ["evaluate_decoded"],
     "seqkit.trainer": ["Callback", "Trainer", "set_seed"],
     "seqkit.registry": [
         "available",
@@ -83,6 +88,8 @@ def __dir__():
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from seqkit.config import Config, load_config  # noqa: F401
+    from seqkit.ctc_decoding import ctc_beam_decode, ctc_greedy_decode  # noqa: F401
+    from seqkit.decoded_evaluation import evaluate_decoded  # noqa: F401
     from seqkit.errors import (  # noqa: F401
         OptionError,
         PluginError,
@@ -95,6 +102,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from seqkit.hookspecs import hookimpl  # noqa: F401
     from seqkit.interfaces import (  # noqa: F401
         Cell,
+        DecodingTask,
         LanguageModelTask,
         Loss,
         ProjectedCell,
@@ -116,6 +124,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from seqkit.runs.reporting import Progress, RunSummary  # noqa: F401
     from seqkit.runs.run import Run, open_run  # noqa: F401
     from seqkit.runs.training import train  # noqa: F401
+    from seqkit.seq2seq_decoding import Decoded, Seq2SeqDecoder  # noqa: F401
+    from seqkit.seq2seq_model import Seq2SeqModel  # noqa: F401
     from seqkit.trainer import Callback, Trainer, set_seed  # noqa: F401
     from seqkit.vocabulary import TextVocabulary  # noqa: F401
     from seqkit.window_walk import tbptt_gradients  # noqa: F401

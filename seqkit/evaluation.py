@@ -55,16 +55,18 @@ def evaluate(
         targets = tf.convert_to_tensor(batch.targets)
         mask = None if batch.mask is None else tf.convert_to_tensor(batch.mask, tf.bool)
         rows, length = int(inputs.shape[0]), int(inputs.shape[1])
+        extra = {} if batch.context is None else {"context": batch.context}
         if not loss.per_step:  # one label per sequence: the whole sequence at once
-            outputs, _ = model(inputs, mask=mask)
+            outputs, _ = model(inputs, mask=mask, **extra)
             totals.add("loss", float(loss(targets, outputs, mask)) * rows, rows)
             _add_counts(totals, counts, batch.targets, outputs, batch.mask)
             continue
-        state = model.initial_state(rows)
-        for start in range(0, length, chunk):
-            part = slice(start, min(start + chunk, length))
+        state = None if extra else model.initial_state(rows)  # None: made from the context
+        step = max(length, 1) if extra else chunk  # a context is read with the whole sequence
+        for start in range(0, length, step):
+            part = slice(start, min(start + step, length))
             m = None if mask is None else mask[:, part]
-            outputs, state = model(inputs[:, part], state, m)
+            outputs, state = model(inputs[:, part], state, m, **extra)
             weight = (
                 rows * (part.stop - part.start)
                 if m is None

@@ -9,7 +9,7 @@ Shapes are written beside the code: B batch, T time, I input size, H hidden size
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,11 +192,17 @@ class TruncationStrategy(abc.ABC):
 
 @dataclass(frozen=True)
 class SequenceBatch:
-    """A batch of B sequences (or B parallel streams): inputs ``[B, T, ...]``, targets, mask."""
+    """A batch of B sequences (or B parallel streams): inputs ``[B, T, ...]``, targets, mask.
+
+    ``context`` is what the model reads besides the steps, never sliced over time: a nest of
+    ``[B, ...]`` arrays (an encoder-decoder model's source, ``{"source": [B, S],
+    "source_mask": [B, S]}``), given to the model as ``model(..., context=context)``.
+    """
 
     inputs: np.ndarray
     targets: np.ndarray
     mask: np.ndarray | None = None
+    context: Any = None
 
 
 class Task(abc.ABC):
@@ -282,3 +288,39 @@ class LanguageModelTask(Task):
     def corpus_batches(self, corpus: str, batch_size: int) -> list[SequenceBatch]:
         """All of another text (a path, as the task's own corpus option takes it) as evaluation
         batches in this task's vocabulary: ``seqkit eval RUN --corpus PATH``."""
+
+
+class DecodingTask(abc.ABC):
+    """What a task whose predictions are decoded sequences offers (``seq2seq``, ``transcribe``),
+    so that a run can decode a source a user gives (``seqkit sample RUN --source TEXT``) and
+    score decoded output (``seqkit eval``, ``seqkit.evaluate_decoded``).
+
+    A task subclasses both ``Task`` and ``DecodingTask``. Its ``target_form`` says which model
+    reads it: ``"seq2seq"`` (a ``seqkit.Seq2SeqModel``: the batches' ``context`` holds the
+    source, the inputs are the target shifted right, the loss is per step) or ``"unaligned"``
+    (a ``SequenceModel`` whose outputs over the input frames are scored with a loss over the
+    whole sequence, such as CTC; targets ``[B, L]`` padded with 0). The names of
+    ``decoded_counts`` are also keys of ``baselines``.
+    """
+
+    @abc.abstractmethod
+    def read_sources(self, texts: Sequence[str]) -> SequenceBatch:
+        """The batch the model reads for ``texts`` (B sources as the user writes them): inputs,
+        mask and context as the task's own batches hold them, and no targets (``[B, 0]``)."""
+
+    @abc.abstractmethod
+    def decode(self, model, batch: SequenceBatch, beam_width: int = 1) -> list[np.ndarray]:
+        """The model's prediction for each row of ``batch``: B arrays of target ids (no start,
+        end or padding ids), by greedy decoding (``beam_width`` 1) or beam search."""
+
+    @abc.abstractmethod
+    def target_text(self, ids) -> str:
+        """Target ids ``[n]`` (a prediction from ``decode``) as text."""
+
+    @abc.abstractmethod
+    def decoded_counts(
+        self, batch: SequenceBatch, predicted: Sequence[np.ndarray]
+    ) -> dict[str, tuple[float, float]]:
+        """The task's metrics of decoded output over one batch, ``name -> (total, count)``
+        (exact match: matching rows, rows); over the data a metric is sum(total) /
+        sum(count)."""

@@ -219,10 +219,10 @@ class Trainer:
 
     # -- one update --------------------------------------------------------------------------
 
-    def _update_step(self, state, inputs, targets, mask, loss_from: int, keep_at: int):
+    def _update_step(self, state, inputs, targets, mask, context, loss_from: int, keep_at: int):
         with tf.GradientTape() as tape:
             value, kept, _ = window_loss(
-                self.model, self.loss, state, inputs, targets, mask, loss_from, keep_at
+                self.model, self.loss, state, inputs, targets, mask, loss_from, keep_at, context
             )
         grads = _dense(tape.gradient(value, self.variables), self.variables)
         norm = tf.linalg.global_norm(grads)
@@ -242,20 +242,22 @@ class Trainer:
 
     # -- one update, data parallel ------------------------------------------------------------
 
-    def _local_step(self, state, inputs, targets, mask, loss_from: int, keep_at: int):
+    def _local_step(self, state, inputs, targets, mask, context, loss_from: int, keep_at: int):
         """One replica's streams: the sum of their counted L_t, its gradients, the states."""
         with tf.GradientTape() as tape:
             value, kept, _ = window_loss(
-                self.model, self.loss, state, inputs, targets, mask, loss_from, keep_at
+                self.model, self.loss, state, inputs, targets, mask, loss_from, keep_at, context
             )
             count = dist.counted_steps(self.loss.per_step, targets, mask, loss_from, value.dtype)
             total = value * count  # the loss is the mean over the counted steps
         grads = _dense(tape.gradient(total, self.variables), self.variables)
         return total, count, grads, tf.nest.map_structure(tf.stop_gradient, kept)
 
-    def _replica_update(self, state, inputs, targets, mask, loss_from: int, keep_at: int):
+    def _replica_update(self, state, inputs, targets, mask, batch_context, loss_from, keep_at):
         """In each replica: the global mean's gradient, clipped, applied; the global states."""
-        total, count, grads, kept = self._local(state, inputs, targets, mask, loss_from, keep_at)
+        total, count, grads, kept = self._local(
+            state, inputs, targets, mask, batch_context, loss_from, keep_at
+        )
         context = tf.distribute.get_replica_context()
         sum_ = tf.distribute.ReduceOp.SUM
         total_all, count_all = context.all_reduce(sum_, [total, count])
@@ -269,9 +271,9 @@ class Trainer:
         kept = context.all_gather(kept, axis=0)  # every stream, in order
         return total_all * scale, norm, kept
 
-    def _distributed_update(self, state, inputs, targets, mask, loss_from: int, keep_at: int):
+    def _distributed_update(self, state, inputs, targets, mask, context, loss_from, keep_at):
         value, norm, kept = self.strategy.run(
-            self._replica_update, args=(state, inputs, targets, mask, loss_from, keep_at)
+            self._replica_update, args=(state, inputs, targets, mask, context, loss_from, keep_at)
         )
         first = self.strategy.experimental_local_results
         one = lambda x: first(x)[0]  # noqa: E731  every replica holds the same value
@@ -329,6 +331,9 @@ class Trainer:
         inputs = tf.convert_to_tensor(batch.inputs)
         targets = tf.convert_to_tensor(batch.targets)
         mask = None if batch.mask is None else tf.convert_to_tensor(batch.mask, tf.bool)
+        context = None  # an encoder-decoder's source: never cut into windows
+        if batch.context is not None:
+            context = tf.nest.map_structure(tf.convert_to_tensor, batch.context)
         if inputs.shape.rank is None or inputs.shape.rank < 2:
             raise ShapeError(f"Trainer: inputs must be [batch, time, ...], got {inputs.shape}.")
         if self.strategy is not None:
@@ -341,6 +346,7 @@ class Trainer:
             mask,
             per_step=self.loss.per_step,
             progress=self.progress,  # the carried state's one home, saved in checkpoints
+            context=context,
         )
         for job, (value, norm, seconds) in walk.run(self._apply):
             self.progress.step.assign_add(1)
@@ -364,7 +370,7 @@ class Trainer:
         """One compiled update of ``job``: ``(state for the next window, (loss, norm, seconds))``;
         a NaN or infinite one raises with ``nonfinite="stop"`` (nothing is recorded then)."""
         started = time.perf_counter()
-        args = (job.state, job.inputs, job.targets, job.mask)
+        args = (job.state, job.inputs, job.targets, job.mask, job.context)
         if self.strategy is not None:  # each replica takes its streams
             args = dist.split_streams(self.strategy, args)
         value, norm, kept = self._update(*args, job.loss_from, job.keep_at)

@@ -21,6 +21,7 @@ from typing import Any
 
 import tensorflow as tf
 
+from seqkit.errors import OptionError
 from seqkit.interfaces import Loss, TruncationStrategy, Window
 from seqkit.progress import TrainingProgress
 
@@ -29,22 +30,31 @@ def _slice(x, start, stop):
     return None if x is None else x[:, start:stop]
 
 
-def window_loss(model, loss: Loss, state, inputs, targets, mask, loss_from: int, keep_at: int):
+def window_loss(
+    model, loss: Loss, state, inputs, targets, mask, loss_from: int, keep_at: int, context=None
+):
     """The forward pass of one window from ``state``.
 
     ``inputs``/``targets``/``mask`` hold the window's steps only; ``loss_from`` and ``keep_at``
     are offsets into it. ``state`` None is the model's initial state, made here so that a
-    learned one gets a gradient. Returns ``(loss, state at keep_at, final state)``.
+    learned one gets a gradient (or, with a ``context``, by the model from it). ``context``,
+    not sliced, goes to the model as ``context=``. Returns ``(loss, state at keep_at, final
+    state)``.
     """
     length = inputs.shape[1]
-    if state is None:  # the sequence's start: a learned initial state gets its gradient here
+    extra = {} if context is None else {"context": context}
+    if state is None and context is None:  # a learned initial state gets its gradient here
         state = model.initial_state(tf.shape(inputs)[0])
     if 0 < keep_at < length:
-        first, kept = model(inputs[:, :keep_at], state, _slice(mask, 0, keep_at), training=True)
-        second, final = model(inputs[:, keep_at:], kept, _slice(mask, keep_at, None), training=True)
+        first, kept = model(
+            inputs[:, :keep_at], state, _slice(mask, 0, keep_at), training=True, **extra
+        )
+        second, final = model(
+            inputs[:, keep_at:], kept, _slice(mask, keep_at, None), training=True, **extra
+        )
         outputs = tf.concat([first, second], axis=1)
     else:
-        outputs, final = model(inputs, state, mask, training=True)
+        outputs, final = model(inputs, state, mask, training=True, **extra)
         kept = state if keep_at == 0 else final
     if loss.per_step:
         value = loss(targets[:, loss_from:], outputs[:, loss_from:], _slice(mask, loss_from, None))
@@ -64,6 +74,7 @@ class WindowJob:
     targets: tf.Tensor
     mask: tf.Tensor | None
     state: tuple | None  # None: the model's initial state, made inside the update
+    context: Any = None  # an encoder-decoder's source, whole (not sliced)
 
     @property
     def loss_from(self) -> int:
@@ -86,7 +97,8 @@ class WindowWalk:
     call it stores the returned state (the one the next window starts from) and the next
     window's index in ``progress``. An update that raises records nothing, so the progress
     stays at the last completed update. With ``per_step=False`` (a last-step loss) only the
-    window that ends the sequence is an update.
+    window that ends the sequence is an update. A ``context`` (an encoder-decoder's source)
+    needs one window over the whole sequence (``bptt``).
     """
 
     def __init__(
@@ -99,10 +111,18 @@ class WindowWalk:
         per_step: bool = True,
         progress: TrainingProgress | None = None,
         initial_state=None,
+        context=None,
     ):
         self.model, self.truncation, self.per_step = model, truncation, per_step
-        self.inputs, self.targets, self.mask = inputs, targets, mask
+        self.inputs, self.targets, self.mask, self.context = inputs, targets, mask, context
         self.length = int(inputs.shape[1])
+        whole = [Window(0, 0, self.length)]
+        if context is not None and list(truncation.windows(self.length)) != whole:
+            raise OptionError(
+                f"Trainer: {type(truncation).__name__} cuts a sequence into windows, but a batch "
+                "with a context (an encoder-decoder's source) trains on whole sequences; use "
+                "truncation='bptt'."
+            )
         if initial_state is None:  # the state at step 0
             initial_state = model.initial_state(int(inputs.shape[0]))
         self.initial_state = initial_state
@@ -126,9 +146,9 @@ class WindowWalk:
 
     def _job(self, index: int, window: Window, following: Window | None) -> WindowJob:
         start = window.backprop_from
-        state = self._state_at(start)
-        if start == 0 and getattr(self.model, "learns_initial_state", False):
-            state = None  # made inside the update, so that its gradient is taken
+        made_inside = getattr(self.model, "learns_initial_state", False) or self.context is not None
+        # None: the state is made inside the update, so that its gradient is taken
+        state = None if start == 0 and made_inside else self._state_at(start)
         keep = window.end
         if following is not None:  # the state the next window starts from, inside this one
             keep = min(max(following.backprop_from, start), window.end)
@@ -140,6 +160,7 @@ class WindowWalk:
             self.targets[:, start : window.end] if self.per_step else self.targets,
             _slice(self.mask, start, window.end),
             state,
+            self.context,
         )
 
     def run(self, update: Update) -> Iterator[tuple[WindowJob, Any]]:
