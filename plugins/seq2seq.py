@@ -12,7 +12,7 @@ The file (``path``) is UTF-8 text with one pair a line: the source is everything
 first tab, the target everything after it, both stripped of surrounding spaces and tabs;
 lines end at ``\\n`` (a ``\\r`` before it is dropped) and nothing else; blank lines are
 skipped. Without a
-path the task reads its embedded default, ``seqkit_plugins/data/dates.tsv``: 5,000 dates
+path the task reads its embedded default, ``seqkit_plugins/default_data/dates.tsv``: 5,000 dates
 written in 15 human forms ("tuesday, march 5, 1991", "05.03.1991", "5th of march 1991", ...)
 with their ISO forms ("1991-03-05"), made by ``make_dates.py`` beside it.
 
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import collections
 import weakref
-from importlib import resources
 
 import numpy as np
 
@@ -52,15 +51,14 @@ from seqkit_plugins.task_data import (
     check_choice,
     check_fraction,
     check_int,
-    check_path,
     pad,
-    read_text,
+    read_data,
     shuffled_split,
     train_order,
 )
 
 NAME = "seq2seq"
-EXAMPLE = "dates.tsv"  # the embedded default, in seqkit_plugins.data
+EXAMPLE = "dates.tsv"  # the embedded default, in seqkit_plugins.default_data
 TOKENS = ("chars", "words")
 START, END = 2, 3  # the target vocabulary's <s> and </s>
 SPECIALS = ["<s>", "</s>"]
@@ -70,12 +68,8 @@ BUCKET = 8  # padded lengths are multiples of this: few shapes for a compiled st
 def read_pairs(path: str) -> list[tuple[str, str]]:
     """The ``(source, target)`` pairs of a ``source<TAB>target`` file ("" reads the embedded
     dates), in file order."""
-    if path in (None, ""):
-        text = (resources.files("seqkit_plugins.data") / EXAMPLE).read_text("utf-8")
-        where = f"the embedded {EXAMPLE}"
-    else:
-        found = check_path(NAME, path, "a file of source<TAB>target lines")
-        text, where = read_text(NAME, found), repr(str(found))
+    shown, text = read_data(NAME, path, EXAMPLE)  # "" reads the embedded file
+    where = f"the embedded {EXAMPLE}" if path in (None, "") else repr(shown)
     pairs = []
     for number, line in enumerate(text.split("\n"), start=1):
         line = line.removesuffix("\r")

@@ -13,7 +13,7 @@ one utterance after the other), ``frame_lengths`` [N] and ``transcripts`` [N] (s
 label a character); optionally ``alphabet`` (the labels in id order; else the transcripts'
 characters, sorted) and ``prototypes`` [labels, F] (the synthetic data's label vectors, with
 which ``read_sources`` renders a transcript as frames). Without a path the task reads its
-embedded default, ``seqkit_plugins/data/transcribe.npz``, made by ``make_transcribe.py``
+embedded default, ``seqkit_plugins/default_data/transcribe.npz``, made by ``make_transcribe.py``
 beside it: 1,200 utterances of 3 to 7 digits, each digit said over 1 to 4 noisy frames with
 silences between, so that the model must learn where each digit is.
 
@@ -30,21 +30,22 @@ from __future__ import annotations
 
 import collections
 import io
-from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
 import seqkit
 from seqkit.ctc_decoding import ctc_beam_decode, ctc_greedy_decode
+from seqkit.data_files import read_data_file
 from seqkit.errors import DataError
 from seqkit.interfaces import DecodingTask
-from seqkit_plugins.data.make_transcribe import render
+from seqkit_plugins.default_data import default_file
+from seqkit_plugins.default_data.make_transcribe import render
 from seqkit_plugins.sequence_metrics import label_errors
 from seqkit_plugins.task_data import (
     batch_slices,
     check_fraction,
     check_int,
-    check_path,
     shuffled_split,
     train_order,
 )
@@ -57,10 +58,11 @@ BUCKET = 8  # padded lengths are multiples of this: few shapes for a compiled st
 def read_utterances(path: str) -> dict[str, np.ndarray]:
     """The members of a transcribe ``.npz`` file ("" reads the embedded one), checked."""
     if path in (None, ""):
-        data = (resources.files("seqkit_plugins.data") / EMBEDDED).read_bytes()
+        data = default_file(EMBEDDED).read_bytes()
         where = f"the embedded {EMBEDDED}"
     else:
-        data = check_path(NAME, path, "an .npz of frames, frame_lengths, transcripts").read_bytes()
+        fix = "give an .npz of frames, frame_lengths and transcripts, or leave path empty"
+        data = read_data_file(NAME, Path(path).expanduser(), if_missing=fix)
         where = repr(str(path))
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:

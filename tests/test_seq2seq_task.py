@@ -11,7 +11,7 @@ import pytest
 
 import seqkit
 from seqkit.evaluation import evaluate
-from seqkit_plugins.data import make_dates
+from seqkit_plugins.default_data import make_dates
 from seqkit_plugins.seq2seq import END, START, read_pairs
 
 
@@ -91,7 +91,7 @@ def test_the_baseline_predicts_the_most_frequent_training_target(tmp_path):
 
 
 def test_the_embedded_dates_are_the_scripts_output_byte_for_byte():
-    shipped = (resources.files("seqkit_plugins.data") / "dates.tsv").read_bytes()
+    shipped = (resources.files("seqkit_plugins.default_data") / "dates.tsv").read_bytes()
     regenerated = make_dates.render(
         make_dates.make_pairs(make_dates.DEFAULT_PAIRS, make_dates.DEFAULT_SEED)
     )

@@ -12,7 +12,7 @@ import pytest
 
 import seqkit
 from seqkit.evaluation import evaluate
-from seqkit_plugins.data import make_transcribe
+from seqkit_plugins.default_data import make_transcribe
 from seqkit_plugins.sequence_metrics import label_errors
 
 
@@ -23,7 +23,7 @@ def write_npz(tmp_path, name="mine.npz", **arrays):
 
 
 def test_the_embedded_frames_are_the_scripts_output_byte_for_byte():
-    shipped = (resources.files("seqkit_plugins.data") / "transcribe.npz").read_bytes()
+    shipped = (resources.files("seqkit_plugins.default_data") / "transcribe.npz").read_bytes()
     arrays = make_transcribe.make_data(
         make_transcribe.DEFAULT_UTTERANCES, make_transcribe.DEFAULT_SEED
     )

@@ -1,15 +1,16 @@
 """The default data sets of the file tasks, inside the package: ``path = ""`` (the default)
-reads them, so that ``seqkit run --set task.name=series`` (or ``classify``, ``tag``) needs no
-file.
+reads them, so that ``seqkit run --set task.name=series`` (or ``classify``, ``tag``,
+``seq2seq``, ``transcribe``) needs no file.
 
-    temperatures.csv  series    make_series.py     90 days of hourly time, temperature, humidity
-    sentiment.tsv     classify  make_sentiment.py  300 label<TAB>text reviews, pos or neg
-    tagging.tsv       tag       make_tagging.py    300 sentences of token<TAB>tag, a toy grammar
+    temperatures.csv  series      make_series.py      90 days of hourly time, temperature, humidity
+    sentiment.tsv     classify    make_sentiment.py   300 label<TAB>text reviews, pos or neg
+    tagging.tsv       tag         make_tagging.py     300 sentences of token<TAB>tag, a toy grammar
+    dates.tsv         seq2seq     make_dates.py       5,000 dates in human forms -> ISO 8601
+    transcribe.npz    transcribe  make_transcribe.py  1,200 noisy-frame utterances of digits
 
-All three are SYNTHETIC, made by the seeded, standard-library script beside each; running a
-script again writes the same bytes (``python -m seqkit_plugins.default_data.make_series OUT``;
-``tests/test_default_data.py`` checks it). ``examples/data/`` holds the same generators' richer
-files (the series' 180 days).
+All are SYNTHETIC, made by the seeded script beside each; running a script again writes the
+same bytes (``python -m seqkit_plugins.default_data.make_series OUT``; the tests check it).
+``examples/data/`` holds the same generators' richer files (the series' 180 days).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Write ``dates.tsv``, the ``seq2seq`` task's embedded default: dates written in many human
 forms, each with its ISO 8601 form.
 
-    python plugins/data/make_dates.py            # writes plugins/data/dates.tsv
-    python plugins/data/make_dates.py out.tsv --pairs 2000 --seed 1
+    python plugins/default_data/make_dates.py            # writes plugins/default_data/dates.tsv
+    python plugins/default_data/make_dates.py out.tsv --pairs 2000 --seed 1
 
 One ``source<TAB>target`` line a pair, e.g. ``tuesday, march 5, 1991	1991-03-05``. The dates
 are uniform over 1950-01-01 .. 2049-12-31; each is written in one of 15 forms, its month and

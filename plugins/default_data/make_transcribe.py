@@ -1,8 +1,8 @@
 """Write ``transcribe.npz``, the ``transcribe`` task's embedded default: noisy frames of digit
 strings, as speech features are of words, with the digits they say.
 
-    python plugins/data/make_transcribe.py          # writes plugins/data/transcribe.npz
-    python plugins/data/make_transcribe.py out.npz --utterances 500 --seed 1
+    python plugins/default_data/make_transcribe.py     # writes plugins/default_data/transcribe.npz
+    python plugins/default_data/make_transcribe.py out.npz --utterances 500 --seed 1
 
 Each utterance says 3 to 7 digits. Digit k has a prototype vector p_k of ``FEATURES`` numbers;
 it is said over 2 to 4 frames (uniform), frame j of d being g * sin(pi (j + 1/2) / d) * p_k +
