@@ -29,6 +29,7 @@ training split's most frequent transcript.
 from __future__ import annotations
 
 import collections
+import hashlib
 import io
 from pathlib import Path
 
@@ -103,6 +104,17 @@ class TranscribeTask(seqkit.Task, DecodingTask):
     target_form = "unaligned"
     default_loss = "ctc"
     default_truncation = "bptt"  # the CTC loss needs every frame of the utterance
+    # A small bidirectional GRU learns the embedded digits in a minute or two on 2 cores;
+    # its validation loss starts to rise after about 400 updates.
+    recommended = {
+        "model.cell": "gru",
+        "model.hidden_size": 64,
+        "model.bidirectional": True,
+        "train.batch_size": 32,
+        "train.steps": 400,
+        "train.eval_every": 100,
+        "train.checkpoint_every": 100,
+    }
 
     def __init__(
         self,
@@ -127,6 +139,10 @@ class TranscribeTask(seqkit.Task, DecodingTask):
         train_rows, val_rows = shuffled_split(len(frames), val_fraction, self.seed)
         self.train = ([frames[i] for i in train_rows], [labels[i] for i in train_rows])
         self.val = ([frames[i] for i in val_rows], [labels[i] for i in val_rows])
+
+    def vocabulary_fingerprint(self) -> str:
+        """A SHA-256 of the alphabet: label id i + 1 is its i-th character."""
+        return hashlib.sha256(self.alphabet.encode("utf-8")).hexdigest()
 
     def encode(self, transcript: str) -> np.ndarray:
         """A transcript's label ids ``[n]`` (alphabet index + 1); unknown labels fail."""

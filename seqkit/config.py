@@ -208,6 +208,7 @@ def apply_recommended(config: dict, given: set[str]) -> None:
         if key not in given:
             set_value(config, key, value)
 
+
 def load_config(source=None, overrides: Iterable[str] = ()) -> Config:
     """The run config of ``source`` (a TOML file's path, a dict or Config, or None for the
     defaults) with ``overrides`` (``"key=value"`` strings) applied, resolved and checked as

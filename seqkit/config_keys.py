@@ -37,8 +37,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "embedding_size": 64,
         "runner": "auto",  # the fastest installed runner that supports the cell
         "initial_state": "zeros",  # or "learned": a trained state at each sequence's start
-        "bidirectional": False,  # a backward stack too (classify, tag); never for prediction
+        "bidirectional": False,  # a backward stack too (classify, tag; seq2seq's encoder)
         "cell_options": {},  # the cell's own options (its constructor's keyword arguments)
+        # An encoder-decoder's (task seq2seq): Luong dot attention over the encoder's outputs,
+        # how the encoder's final state starts the decoder, the encoder's cell ("": model.cell)
+        "attention": False,
+        "bridge": "copy",
+        "encoder_cell": "",
     },
     "train": {
         "steps": 2000,  # validation loss levels off near here on the embedded corpus
@@ -65,6 +70,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "temperature": 0.8,
         "prime": "",  # "": start from a newline
         "seed": 0,
+        "beam_width": 1,  # decoding (seq2seq, transcribe): 1 is greedy, more a beam search
     },
 }
 
@@ -91,6 +97,7 @@ _BOUNDS = {
     "train.seed": (0, SEED_LIMIT - 1),
     "sample.length": (1, MAX_SAMPLE_LENGTH),
     "sample.seed": (0, 2**63 - 1),
+    "sample.beam_width": (1, 256),
 }
 # Keys whose value must lie in an interval: the test and what the message says.
 _RANGES = {
@@ -102,6 +109,7 @@ _RANGES = {
 _CHOICES = {
     "model.encoder": ("auto", "embedding", "onehot", "none"),
     "model.initial_state": ("zeros", "learned"),
+    "model.bridge": ("copy", "linear"),
     "train.distribute": ("none", "mirrored", "multi-worker"),
     "train.nonfinite": ("stop", "skip"),
 }

@@ -317,6 +317,12 @@ class DecodingTask(abc.ABC):
     def target_text(self, ids) -> str:
         """Target ids ``[n]`` (a prediction from ``decode``) as text."""
 
+    def vocabulary_fingerprint(self) -> str | None:
+        """A digest of the tokens by id (both sides'), which a run's ``task.json`` keeps so that
+        a data file changed since training, which would change what the ids mean, is found;
+        None where the task has no vocabulary to guard."""
+        return None
+
     @abc.abstractmethod
     def decoded_counts(
         self, batch: SequenceBatch, predicted: Sequence[np.ndarray]

@@ -25,11 +25,10 @@ from seqkit.cli.read_commands import checkpoint_option, open_for_reading
 def export_command(run, out, fmt, which) -> None:
     """Write the model of the run RUN to OUT, in the format --format names."""
     opened = open_for_reading(run, which)
-    model = opened.model
-    what = (
-        f"{model.cell_name} (hidden {model.hidden_size} x {model.num_layers}) at step {opened.step}"
-    )
     written = opened.export(fmt, out)
+    model = opened.model
+    what = f"{model.cell_name} (hidden {model.hidden_size} x {model.num_layers})"
+    what += f" at step {opened.step}"
     if fmt == "saved_model":
         click.echo(
             f"Wrote a SavedModel of {what} to {written}; load it with "

@@ -97,6 +97,13 @@ def export_run(run, format: str, out: Path) -> Path:  # noqa: A002
     """Write ``run``'s model in ``format`` (``"torch"`` or ``"saved_model"``) to ``out``."""
     import tensorflow as tf
 
+    from seqkit.model import SequenceModel
+
+    if not isinstance(run.model, SequenceModel):
+        raise ExportError(
+            f"export writes a single stack (SequenceModel); the run's model is a "
+            f"{type(run.model).__name__}: read it with seqkit.open_run, or its state_dict()."
+        )
     try:
         if format == "torch":
             return write_torch(run.model, out)
