@@ -1,4 +1,6 @@
-"""The recurrences of the built-in cells with hand-written gradients, as cuDNN and oneDNN do.
+"""Hand-written fused kernels for the LSTM and the GRU: overrides of the generic fused recurrence
+(``seqkit_plugins.fused_recurrence``), kept because they measure faster than it (the vanilla
+cell's was dropped: the generic path trains it as fast; see ``seqkit_plugins.fused.KERNELS``).
 
 Each function takes the projected inputs of every step, time-major ``xp`` ``[T, B, G*H]``
 (``cell.project_inputs`` done once, outside), the initial state and the recurrent weights in
@@ -22,47 +24,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-
-def _loop(steps: int, body, carry, writes, dtype, reverse=False):
-    """``for t in range(steps)`` (or reversed): ``body(t, carry) -> (carry, [per-step rows])``.
-
-    A ``tf.while_loop`` over TensorArrays (a loop unrolled in Python compiled ~4x slower under
-    XLA). Returns the final carry and each per-step row stacked ``[T, ...]``.
-    """
-    arrays = [tf.TensorArray(dtype, size=steps) for _ in range(writes)]
-
-    def step(i, carry, arrays):
-        t = steps - 1 - i if reverse else i
-        carry, out = body(t, carry)
-        return i + 1, carry, [a.write(t, o) for a, o in zip(arrays, out, strict=True)]
-
-    _, carry, arrays = tf.while_loop(
-        lambda i, *_: i < steps, step, (tf.constant(0), carry, arrays), maximum_iterations=steps
-    )
-    return carry, [a.stack() for a in arrays]
-
-
-def _zeros_if_none(grad, like):
-    return tf.zeros_like(like) if grad is None else grad
-
-
-def _weight_grad(dz, h_prev):
-    """dW = sum over steps and batch of dz^T h_prev: ``[T, B, G*H], [T, B, H] -> [G*H, H]``."""
-    dz2 = tf.reshape(dz, [-1, dz.shape[-1]])
-    h2 = tf.reshape(h_prev, [-1, h_prev.shape[-1]])
-    return tf.matmul(dz2, h2, transpose_a=True)
-
-
-def _steps(xp):
-    """The number of steps: a Python int where known (XLA sizes the loop's buffers by it)."""
-    static = xp.shape[0]
-    return static if static is not None else tf.shape(xp)[0]
-
-
-def _previous(h0, hs):
-    """h_{t-1} for every step: ``h0`` then all of ``hs`` but the last ``[T, B, H]``."""
-    return tf.concat([h0[None], hs[:-1]], axis=0)
-
+from seqkit_plugins.fused_recurrence import loop, previous, steps_of, weight_grad, zeros_if_none
 
 # -- LSTM --------------------------------------------------------------------------------------
 
@@ -80,7 +42,7 @@ def lstm_recurrence(xp, h0, c0, weight_hh, keep=None):
 
     @tf.custom_gradient
     def run(xp, h0, c0, weight_hh):
-        steps, w_t = _steps(xp), tf.transpose(weight_hh)  # [H, 4H]
+        steps, w_t = steps_of(xp), tf.transpose(weight_hh)  # [H, 4H]
         scale, shift = _lstm_activation(weight_hh.shape[-1], xp.dtype)
 
         def body(t, carry):
@@ -98,12 +60,12 @@ def lstm_recurrence(xp, h0, c0, weight_hh, keep=None):
                 c_new = tf.where(keep[t], c_new, c)
             return (h_new, c_new), [gates, h_new, c_new]
 
-        (h, c), (gates, hs, cs) = _loop(steps, body, (h0, c0), 3, xp.dtype)
+        (h, c), (gates, hs, cs) = loop(steps, body, (h0, c0), 3, xp.dtype)
 
         def grad(dhs, dh_last, dc_last):
-            dhs = _zeros_if_none(dhs, hs)
+            dhs = zeros_if_none(dhs, hs)
             i, f, g, o = tf.split(gates, 4, axis=-1)
-            c_prev = _previous(c0, cs)
+            c_prev = previous(c0, cs)
             tc = tf.tanh(cs)  # where keep is 0 these are the carried states: unused, finite
             # dz = [dc*g*i(1-i), dc*c_prev*f(1-f), dc*i(1-g^2)] ++ [dh*tc*o(1-o)]
             k = tf.concat(  # [T, B, 4H]: dz = [dc, dc, dc, dh] * k
@@ -124,9 +86,9 @@ def lstm_recurrence(xp, h0, c0, weight_hh, keep=None):
                     dh_prev = dh_prev + (1 - kf[t]) * dh
                 return (dh_prev, dc * f[t]), [dz]
 
-            carry = (_zeros_if_none(dh_last, h), _zeros_if_none(dc_last, c))
-            (dh0, dc0), (dz,) = _loop(steps, back, carry, 1, xp.dtype, reverse=True)
-            return dz, dh0, dc0, _weight_grad(dz, _previous(h0, hs))
+            carry = (zeros_if_none(dh_last, h), zeros_if_none(dc_last, c))
+            (dh0, dc0), (dz,) = loop(steps, back, carry, 1, xp.dtype, reverse=True)
+            return dz, dh0, dc0, weight_grad(dz, previous(h0, hs))
 
         return (hs, h, c), grad
 
@@ -142,7 +104,7 @@ def gru_recurrence(xp, h0, weight_hh, bias_hh, keep=None):
 
     @tf.custom_gradient
     def run(xp, h0, weight_hh, bias_hh):
-        steps, w_t = _steps(xp), tf.transpose(weight_hh)  # [H, 3H]
+        steps, w_t = steps_of(xp), tf.transpose(weight_hh)  # [H, 3H]
 
         def body(t, h):
             hh = tf.matmul(h, w_t) + bias_hh
@@ -155,12 +117,12 @@ def gru_recurrence(xp, h0, weight_hh, bias_hh, keep=None):
                 h_new = tf.where(keep[t], h_new, h)
             return h_new, [tf.concat([r, z, n, h_n], -1), h_new]
 
-        h, (saved, hs) = _loop(steps, body, h0, 2, xp.dtype)
+        h, (saved, hs) = loop(steps, body, h0, 2, xp.dtype)
 
         def grad(dhs, dh_last):
-            dhs = _zeros_if_none(dhs, hs)
+            dhs = zeros_if_none(dhs, hs)
             r, z, n, h_n = tf.split(saved, 4, axis=-1)
-            h_prev = _previous(h0, hs)
+            h_prev = previous(h0, hs)
             k_n = (1 - z) * (1 - n * n)  # d pre-activation of n / dh_t
             # d(W_hh h + b_hh) / dh_t, blocks r, z, n
             k_hh = tf.concat([k_n * h_n * r * (1 - r), (h_prev - n) * z * (1 - z), k_n * r], -1)
@@ -174,63 +136,13 @@ def gru_recurrence(xp, h0, weight_hh, bias_hh, keep=None):
                 dhh = tf.tile(dh, [1, 3]) * k_hh[t]
                 return tf.matmul(dhh, weight_hh) + dh * direct[t], [dh]
 
-            dh0, (dh,) = _loop(steps, back, _zeros_if_none(dh_last, h), 1, xp.dtype, reverse=True)
+            dh0, (dh,) = loop(steps, back, zeros_if_none(dh_last, h), 1, xp.dtype, reverse=True)
             dhh = tf.tile(dh, [1, 1, 3]) * k_hh  # [T, B, 3H]
             dxp = tf.concat([dhh[..., : 2 * k_n.shape[-1]], dh * k_n], -1)
             db = tf.reduce_sum(dhh, axis=[0, 1])
-            return dxp, dh0, _weight_grad(dhh, h_prev), db
+            return dxp, dh0, weight_grad(dhh, h_prev), db
 
         return (hs, h), grad
 
     hs, h = run(xp, h0, weight_hh, bias_hh)
-    return hs, (h,)
-
-
-# -- vanilla -----------------------------------------------------------------------------------
-
-# The derivative of each activation, from its output y.
-DERIVATIVES = {
-    "tanh": lambda y: 1 - y * y,
-    "sigmoid": lambda y: y * (1 - y),
-    "relu": lambda y: tf.cast(y > 0, y.dtype),
-}
-FUNCTIONS = {"tanh": tf.tanh, "sigmoid": tf.sigmoid, "relu": tf.nn.relu}
-
-
-def vanilla_recurrence(xp, h0, weight_hh, activation="tanh", keep=None):
-    """``xp`` = W_ih x_t + b_ih + b_hh ``[T, B, H]`` -> ``(hs [T, B, H], (h_T,))``."""
-    act, derivative = FUNCTIONS[activation], DERIVATIVES[activation]
-
-    @tf.custom_gradient
-    def run(xp, h0, weight_hh):
-        steps, w_t = _steps(xp), tf.transpose(weight_hh)
-
-        def body(t, h):
-            h_new = act(xp[t] + tf.matmul(h, w_t))
-            if keep is not None:
-                h_new = tf.where(keep[t], h_new, h)
-            return h_new, [h_new]
-
-        h, (hs,) = _loop(steps, body, h0, 1, xp.dtype)
-
-        def grad(dhs, dh_last):
-            dhs = _zeros_if_none(dhs, hs)
-            d = derivative(hs)
-            if keep is not None:
-                kf = tf.cast(keep, xp.dtype)
-                d = d * kf
-
-            def back(t, dh):
-                da = (dh + dhs[t]) * d[t]
-                dh_prev = tf.matmul(da, weight_hh)
-                if keep is not None:
-                    dh_prev = dh_prev + (1 - kf[t]) * (dh + dhs[t])
-                return dh_prev, [da]
-
-            dh0, (da,) = _loop(steps, back, _zeros_if_none(dh_last, h), 1, xp.dtype, reverse=True)
-            return da, dh0, _weight_grad(da, _previous(h0, hs))
-
-        return (hs, h), grad
-
-    hs, h = run(xp, h0, weight_hh)
     return hs, (h,)
