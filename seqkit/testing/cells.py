@@ -20,7 +20,7 @@ from seqkit.testing.contract import (
     max_diff,
     reference_unroll,
 )
-from seqkit.testing.recurrence import check_recurrence
+from seqkit.testing.recurrence import check_declaration, check_recurrence
 
 CANDIDATE = "seqkit-testing-candidate"  # the name a checked cell gets in the private registry
 
@@ -259,6 +259,7 @@ def check_cell(
     checker = _CellChecker(factory, options, input_size, hidden_size, batch_size, steps, seed)
     cell = checker.build()
     checker.sizes(cell)
+    check_declaration(checker, cell)
     checker.call(cell, checker.inputs(batch_size, input_size), cell.initial_state(batch_size))
     checker.graph(cell)
     checker.gradients(cell)

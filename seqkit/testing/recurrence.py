@@ -15,13 +15,20 @@ from seqkit.testing.contract import close, max_diff
 STEP = "pointwise(projected, h @ weight^T + bias, state)"
 
 
-def check_recurrence(checker, cell: Cell) -> None:
-    """Nothing for a cell that declares no recurrence; otherwise the declaration's checks, each
-    raising through ``checker.fail`` (a ``CellContractError``)."""
+def check_declaration(checker, cell: Cell) -> Recurrence | None:
+    """The cell's declared recurrence, if any, fits its state (checked before the cell is first
+    called, since its ``step`` may run the declaration); raises through ``checker.fail``."""
     try:
-        recurrence = declared_recurrence(cell)
+        return declared_recurrence(cell)
     except SeqkitError as exc:
         checker.fail("recurrence", str(exc).rstrip("."))
+
+
+def check_recurrence(checker, cell: Cell) -> None:
+    """Nothing for a cell that declares no recurrence; otherwise the declaration computes the
+    step, and the fused runner agrees with the python runner. Each check raises through
+    ``checker.fail`` (a ``CellContractError``)."""
+    recurrence = check_declaration(checker, cell)
     if recurrence is None:
         return
     declaration_is_the_step(checker, cell, recurrence)
