@@ -42,10 +42,10 @@ def _gru_kernel(recurrence, xp, state, keep):
 # The hand-written kernels, by the pointwise function they implement and the form of the
 # declaration they take (a recurrent bias or none, h first). Each is kept because it measured
 # faster than the generic path in a training step (forward, backward, Adam) of the benchmark's
-# configuration A (batch 32, seq 64, embed 64, hidden 256), kernel and generic steps paired and
-# interleaved on a busy 2-core machine (indicative): generic/kernel speed 0.77 for the GRU and
-# about 0.9 for the LSTM, whose kernel also activates its four gates in one tanh. The vanilla
-# cell's kernel measured no faster (0.98-1.00 at configurations A and B) and was dropped.
+# configuration A (batch 32, seq 64, embed 64, hidden 256): generic/kernel speed 0.68 for the
+# GRU and 0.87 for the LSTM (benchmarks/kernels_vs_generic.py, pairs interleaved; indicative,
+# a shared 2-core machine). The vanilla cell's kernel measured no faster (1.00 at A, 0.98 at B)
+# and was dropped. benchmarks/RESULTS.md has the figures.
 KERNELS = {
     lstm_pointwise: (_lstm_kernel, dict(bias=False, hidden_index=0)),
     gru_pointwise: (_gru_kernel, dict(bias=True, hidden_index=0)),
