@@ -58,6 +58,22 @@ VARIANTS = [  # (worker, variant): the seqkit runners, Keras without and with XL
 # -- workers: one process per framework, JSON lines in and out ---------------------------------
 
 
+def build_step(framework: str, c: dict, variant: str):
+    """``(step, reply)``: a training step of ``framework``'s model for config ``c``; for seqkit
+    the reply holds the model's FLOPs a token and the runner it runs (what "auto" picked)."""
+    args = (c["cell"], c["batch"], c["seq"], c["embed"], c["hidden"], c["vocab"])
+    if framework == "keras":
+        return keras_step(*args, c["layers"], variant == "jit"), {}
+    if framework == "torch":
+        return torch_step(*args, c["layers"]), {}
+    from seqkit.benchmarking import flops_per_token, runner_name, training_step
+
+    sizes = {k: c[k] for k in ("cell", "batch", "seq", "embed", "hidden", "vocab", "layers")}
+    step = training_step(**sizes, runner=variant, cell_options=c.get("cell_options", {}))
+    reply = {"flops_per_token": flops_per_token(step.model)}
+    return step, dict(reply, runner=runner_name(step.model.runner))
+
+
 def worker(framework: str) -> None:
     """Serve the driver's requests on stdin/stdout, one JSON object a line."""
     steps = {}
@@ -67,26 +83,10 @@ def worker(framework: str) -> None:
         req = json.loads(line)
         cmd, reply = req["cmd"], {}
         if cmd == "build":
-            reply = {}
-            c = req["config"]
-            args = (c["cell"], c["batch"], c["seq"], c["embed"], c["hidden"], c["vocab"])
-            layers, variant = c["layers"], req["variant"]
-            if framework == "seqkit":
-                from seqkit.benchmarking import flops_per_token, runner_name, training_step
-
-                sizes = {k: c[k] for k in ("cell", "batch", "seq", "embed", "hidden", "vocab")}
-                options = c.get("cell_options", {})
-                step = training_step(**sizes, layers=layers, runner=variant, cell_options=options)
-                reply["flops_per_token"] = flops_per_token(step.model)
-                reply["runner"] = runner_name(step.model.runner)
-            elif framework == "keras":
-                step = keras_step(*args, layers, variant == "jit")
-            else:
-                step = torch_step(*args, layers)
+            steps[req["key"]], reply = build_step(framework, req["config"], req["variant"])
             start = time.perf_counter()
             for _ in range(req["warmup"]):
-                step()
-            steps[req["key"]] = step
+                steps[req["key"]]()
             reply["warmup_s"] = time.perf_counter() - start
         elif cmd == "time":
             step, times = steps[req["key"]], []
@@ -190,10 +190,23 @@ def main(argv=None):
         "command": "python benchmarks/compare.py " + " ".join(sys.argv[1:]),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or ''}",
         "versions": {name: w.ask(cmd="info")["version"] for name, w in workers.items()},
-        "training": [],
     }
     rate = workers["seqkit"].ask(cmd="sgemm")["flops"]
     result["sgemm_gflops"] = round(rate / 1e9, 1)
+    result["training"] = training_rows(workers, variants, rate, a)
+    plugin_sections(workers["seqkit"], result, a)
+    if not a.quick:
+        sampling_and_tbptt(workers, result)
+    for w in workers.values():
+        w.close()
+    with open(a.json, "w") as f:
+        json.dump(result, f, indent=1)
+    print(f"\n{result['date']}, sgemm {result['sgemm_gflops']} GFLOP/s, wrote {a.json}")
+
+
+def training_rows(workers, variants, rate, a) -> list[dict]:
+    """The training table: every variant on every configuration of ``plan``, interleaved."""
+    rows = []
     for run in plan(a.quick):
         config = {k: run[k] for k in ("cell", "batch", "seq", "embed", "hidden", "vocab", "layers")}
         keys, fpt = {}, None
@@ -213,34 +226,32 @@ def main(argv=None):
         row = dict(run, ceiling=round(rate / fpt), tokens_per_s={})
         for key, t in times.items():
             row["tokens_per_s"][key] = round(run["batch"] * run["seq"] / statistics.median(t))
-        result["training"].append(row)
-        print_row(row, first=len(result["training"]) == 1)
-    plugin_sections(workers["seqkit"], result, a)
-    if not a.quick:
-        result["sampling_chars_per_s"] = {
-            "seqkit:xla": None, "seqkit:graph": None, "keras:eager": None, "torch:eager": None,
-        }  # fmt: skip
-        got = workers["seqkit"].ask(cmd="sample", length=2000, repeats=5)
-        result["sampling_chars_per_s"].update({f"seqkit:{k}": round(v) for k, v in got.items()})
-        if "keras" in workers:
-            got = workers["keras"].ask(cmd="sample", length=200, repeats=1)
-            result["sampling_chars_per_s"]["keras:eager"] = round(got["eager"])
-        got = workers["torch"].ask(cmd="sample", length=2000, repeats=3)
-        result["sampling_chars_per_s"]["torch:eager"] = round(got["eager"])
-        print("\nsampling, batch 1, LSTM 1x256, chars/s:", result["sampling_chars_per_s"])
-        tb = workers["seqkit"].ask(cmd="tbptt", k1=16, k2=64, windows=8, rounds=3)
-        ratio = tb["64"] / tb["16"]
-        result["tbptt"] = {
-            "k1": 16, "k2": 64, "us_per_token_k2_eq_k1": round(tb["16"] * 1e6, 2),
-            "us_per_token": round(tb["64"] * 1e6, 2), "ratio": round(ratio, 2),
-            "bound": 1.1 * 64 / 16,
-        }  # fmt: skip
-        print(f"TBPTT(16, 64) / TBPTT(16, 16) per token: {ratio:.2f} (bound 1.1 x 4 = 4.4)")
-    for w in workers.values():
-        w.close()
-    with open(a.json, "w") as f:
-        json.dump(result, f, indent=1)
-    print(f"\n{result['date']}, sgemm {result['sgemm_gflops']} GFLOP/s, wrote {a.json}")
+        rows.append(row)
+        print_row(row, first=len(rows) == 1)
+    return rows
+
+
+def sampling_and_tbptt(workers, result) -> None:
+    """Sampling characters/s at batch 1 for each framework, and seqkit's TBPTT cost a token."""
+    result["sampling_chars_per_s"] = {
+        "seqkit:xla": None, "seqkit:graph": None, "keras:eager": None, "torch:eager": None,
+    }  # fmt: skip
+    got = workers["seqkit"].ask(cmd="sample", length=2000, repeats=5)
+    result["sampling_chars_per_s"].update({f"seqkit:{k}": round(v) for k, v in got.items()})
+    if "keras" in workers:
+        got = workers["keras"].ask(cmd="sample", length=200, repeats=1)
+        result["sampling_chars_per_s"]["keras:eager"] = round(got["eager"])
+    got = workers["torch"].ask(cmd="sample", length=2000, repeats=3)
+    result["sampling_chars_per_s"]["torch:eager"] = round(got["eager"])
+    print("\nsampling, batch 1, LSTM 1x256, chars/s:", result["sampling_chars_per_s"])
+    tb = workers["seqkit"].ask(cmd="tbptt", k1=16, k2=64, windows=8, rounds=3)
+    ratio = tb["64"] / tb["16"]
+    result["tbptt"] = {
+        "k1": 16, "k2": 64, "us_per_token_k2_eq_k1": round(tb["16"] * 1e6, 2),
+        "us_per_token": round(tb["64"] * 1e6, 2), "ratio": round(ratio, 2),
+        "bound": 1.1 * 64 / 16,
+    }  # fmt: skip
+    print(f"TBPTT(16, 64) / TBPTT(16, 16) per token: {ratio:.2f} (bound 1.1 x 4 = 4.4)")
 
 
 def plugin_sections(worker, result, a):

@@ -101,5 +101,10 @@ def print_auto_row(row: dict, first: bool) -> None:
         print("\nrunner 'auto' against every runner (tokens/s, config A):")
     rates = "  ".join(f"{r} {v:,}" for r, v in row["tokens_per_s"].items())
     kind = "declares its recurrence" if row["declares"] else "declares none"
-    verdict = "holds" if row["holds"] else f"does NOT hold (fastest: {row['fastest']})"
+    share = row["tokens_per_s"][row["auto"]] / row["tokens_per_s"][row["fastest"]]
+    verdict = (
+        "holds"
+        if row["holds"]
+        else (f"does NOT hold (fastest: {row['fastest']}; auto's pick at {share:.2f} of it)")
+    )
     print(f"  {row['cell']} ({kind}): {rates}   auto picks {row['auto']}: {verdict}", flush=True)
