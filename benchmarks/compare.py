@@ -1,5 +1,8 @@
 """seqkit against Keras and PyTorch, side by side in one run: training tokens/s, sampling
-characters/s, TBPTT cost, and the FLOP ceiling from the measured sgemm rate.
+characters/s, TBPTT cost, and the FLOP ceiling from the measured sgemm rate; and, where the
+example plugin is installed, its cells: JANET (which declares its recurrence) against the
+built-in cells of nearest FLOPs, FLOP-normalised, and the runner ``auto`` picks against every
+runner for JANET and the MGU (``benchmarks/plugin_rows.py``).
 
     .venv/bin/python benchmarks/compare.py            # table, and benchmarks/results.json
     .venv/bin/python benchmarks/compare.py --quick    # config A, one layer only
@@ -10,7 +13,8 @@ driver interleaves them: for every configuration, ``--rounds`` rounds in which e
 alike. Warm-up steps (and compiles) are excluded; figures are medians of all timed steps.
 A training step is forward, backward and Adam on a character model: embedding, recurrent
 layers, dense head. Ratios are to PyTorch's nn.LSTM/nn.GRU/nn.RNN and to the ceiling: sgemm
-FLOP/s over the step's matmul FLOPs a token (``seqkit bench`` gives the seqkit side alone).
+FLOP/s over the step's matmul FLOPs a token, counted from the seqkit model's weight matrices
+(``seqkit bench`` gives the seqkit side alone).
 """
 
 from __future__ import annotations
@@ -24,6 +28,17 @@ import statistics
 import subprocess
 import sys
 import time
+
+from framework_steps import (
+    keras_sampling,
+    keras_step,
+    model_info,
+    seqkit_sampling,
+    seqkit_tbptt,
+    torch_sampling,
+    torch_step,
+)
+from plugin_rows import DECLARING, NON_DECLARING, auto_rows, plugin_rows
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -43,139 +58,20 @@ VARIANTS = [  # (worker, variant): the seqkit runners, Keras without and with XL
 # -- workers: one process per framework, JSON lines in and out ---------------------------------
 
 
-def keras_step(cell, batch, seq, embed, hidden, vocab, layers, jit):
-    import keras
-    import numpy as np
+def build_step(framework: str, c: dict, variant: str):
+    """``(step, reply)``: a training step of ``framework``'s model for config ``c``; for seqkit
+    the reply holds the model's FLOPs a token and the runner it runs (what "auto" picked)."""
+    args = (c["cell"], c["batch"], c["seq"], c["embed"], c["hidden"], c["vocab"])
+    if framework == "keras":
+        return keras_step(*args, c["layers"], variant == "jit"), {}
+    if framework == "torch":
+        return torch_step(*args, c["layers"]), {}
+    from seqkit.benchmarking import flops_per_token, runner_name, training_step
 
-    keras.utils.set_random_seed(0)
-    layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "vanilla": keras.layers.SimpleRNN}
-    model = keras.Sequential(
-        [keras.Input((seq,), dtype="int32"), keras.layers.Embedding(vocab, embed)]
-        + [layer[cell](hidden, return_sequences=True) for _ in range(layers)]
-        + [keras.layers.Dense(vocab)]
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        jit_compile=jit,
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, vocab, size=(batch, seq)).astype(np.int32)
-    y = rng.integers(0, vocab, size=(batch, seq)).astype(np.int32)
-    return lambda: model.train_on_batch(x, y)
-
-
-def torch_step(cell, batch, seq, embed, hidden, vocab, layers):
-    import torch
-
-    torch.manual_seed(0)
-    rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "vanilla": torch.nn.RNN}[cell]
-    emb = torch.nn.Embedding(vocab, embed)
-    net = rnn(embed, hidden, num_layers=layers, batch_first=True)
-    head = torch.nn.Linear(hidden, vocab)
-    opt = torch.optim.Adam([*emb.parameters(), *net.parameters(), *head.parameters()], lr=1e-3)
-    x = torch.randint(0, vocab, (batch, seq))
-    y = torch.randint(0, vocab, (batch, seq))
-
-    def step():
-        opt.zero_grad()
-        out, _ = net(emb(x))
-        loss = torch.nn.functional.cross_entropy(head(out).reshape(-1, vocab), y.reshape(-1))
-        loss.backward()
-        opt.step()
-
-    return step
-
-
-def seqkit_sampling(length, repeats, jit):
-    import seqkit
-    from seqkit.sampling import Sampler
-
-    seqkit.set_seed(0)
-    model = seqkit.SequenceModel(
-        "lstm", hidden_size=256, output_size=65, encoder="embedding", vocab_size=65,
-        embedding_size=64,
-    )  # fmt: skip
-    sampler = Sampler(model, jit_compile=jit)
-    sampler([1, 2, 3], length, 0.8, 0)  # compile
-    return _rate(lambda: sampler([1, 2, 3], length, 0.8, 0), length, repeats)
-
-
-def keras_sampling(length, repeats):
-    import keras
-    import numpy as np
-
-    keras.utils.set_random_seed(0)
-    emb, cell = keras.layers.Embedding(65, 64), keras.layers.LSTMCell(256)
-    head = keras.layers.Dense(65)
-    state = [np.zeros((1, 256), np.float32)] * 2
-
-    def run():
-        nonlocal state
-        ids = np.array([1])
-        for _ in range(length):
-            out, state = cell(emb(ids), state)
-            probs = keras.ops.softmax(head(out) / 0.8)
-            ids = keras.random.categorical(keras.ops.log(probs), 1)[:, 0]
-
-    run()
-    return _rate(run, length, repeats)
-
-
-def torch_sampling(length, repeats):
-    import torch
-
-    torch.manual_seed(0)
-    emb, net, head = torch.nn.Embedding(65, 64), torch.nn.LSTM(64, 256), torch.nn.Linear(256, 65)
-
-    @torch.no_grad()
-    def run():
-        ids, state = torch.tensor([[1]]), None
-        for _ in range(length):
-            out, state = net(emb(ids), state)
-            probs = torch.softmax(head(out[0]) / 0.8, -1)
-            ids = torch.multinomial(probs, 1)
-
-    run()
-    return _rate(run, length, repeats)
-
-
-def _rate(run, length, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return length / statistics.median(times)
-
-
-def seqkit_tbptt(k1, k2, windows, rounds):
-    """Seconds per token of TBPTT(k1, k2) against TBPTT(k1, k1), interleaved."""
-    import numpy as np
-
-    import seqkit
-
-    rng = np.random.default_rng(0)
-    length = k1 * windows
-    ids = rng.integers(0, 65, size=(32, length + 1)).astype(np.int32)
-    data = seqkit.SequenceBatch(ids[:, :-1], ids[:, 1:])
-    trainers = {}
-    for kk in (k1, k2):
-        seqkit.set_seed(0)
-        model = seqkit.SequenceModel(
-            "lstm", hidden_size=256, output_size=65, encoder="embedding", vocab_size=65,
-            embedding_size=64,
-        )  # fmt: skip
-        trainer = seqkit.Trainer(model, truncation=seqkit.make_truncation("tbptt", k1=k1, k2=kk))
-        trainer.fit(data, epochs=1)  # compiles every window shape
-        trainers[kk] = trainer
-    times = {kk: [] for kk in trainers}
-    for _ in range(rounds):
-        for kk, trainer in trainers.items():
-            start = time.perf_counter()
-            trainer.fit(data, epochs=1)
-            times[kk].append((time.perf_counter() - start) / (32 * length))
-    return {kk: statistics.median(t) for kk, t in times.items()}
+    sizes = {k: c[k] for k in ("cell", "batch", "seq", "embed", "hidden", "vocab", "layers")}
+    step = training_step(**sizes, runner=variant, cell_options=c.get("cell_options", {}))
+    reply = {"flops_per_token": flops_per_token(step.model)}
+    return step, dict(reply, runner=runner_name(step.model.runner))
 
 
 def worker(framework: str) -> None:
@@ -187,23 +83,11 @@ def worker(framework: str) -> None:
         req = json.loads(line)
         cmd, reply = req["cmd"], {}
         if cmd == "build":
-            c = req["config"]
-            args = (c["cell"], c["batch"], c["seq"], c["embed"], c["hidden"], c["vocab"])
-            layers, variant = c["layers"], req["variant"]
-            if framework == "seqkit":
-                from seqkit.cli.bench_command import training_step
-
-                sizes = {k: c[k] for k in ("cell", "batch", "seq", "embed", "hidden", "vocab")}
-                step = training_step(**sizes, layers=layers, runner=variant)
-            elif framework == "keras":
-                step = keras_step(*args, layers, variant == "jit")
-            else:
-                step = torch_step(*args, layers)
+            steps[req["key"]], reply = build_step(framework, req["config"], req["variant"])
             start = time.perf_counter()
             for _ in range(req["warmup"]):
-                step()
-            steps[req["key"]] = step
-            reply = {"warmup_s": time.perf_counter() - start}
+                steps[req["key"]]()
+            reply["warmup_s"] = time.perf_counter() - start
         elif cmd == "time":
             step, times = steps[req["key"]], []
             for _ in range(req["steps"]):
@@ -214,7 +98,7 @@ def worker(framework: str) -> None:
         elif cmd == "drop":
             steps.clear()
         elif cmd == "sgemm":
-            from seqkit.cli.bench_command import sgemm_rate
+            from seqkit.benchmarking import sgemm_rate
 
             reply = {"flops": sgemm_rate()}
         elif cmd == "sample":
@@ -233,6 +117,12 @@ def worker(framework: str) -> None:
 
             module = importlib.import_module({"seqkit": "tensorflow"}.get(framework, framework))
             reply = {"version": module.__version__}
+        elif cmd == "model_info":
+            reply = model_info(req["config"])
+        elif cmd == "cells":
+            import seqkit
+
+            reply = {"cells": seqkit.available("cell")}
         out.write(json.dumps(reply) + "\n")
         out.flush()
 
@@ -261,13 +151,6 @@ class Worker:
     def close(self):
         self.proc.stdin.close()
         self.proc.wait()
-
-
-def flops_per_token(cell, hidden, embed, vocab, layers):
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from seqkit.cli.bench_command import flops_per_token as count
-
-    return count(cell, hidden, embed, vocab, layers)
 
 
 def plan(quick: bool):
@@ -307,56 +190,80 @@ def main(argv=None):
         "command": "python benchmarks/compare.py " + " ".join(sys.argv[1:]),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or ''}",
         "versions": {name: w.ask(cmd="info")["version"] for name, w in workers.items()},
-        "training": [],
     }
     rate = workers["seqkit"].ask(cmd="sgemm")["flops"]
     result["sgemm_gflops"] = round(rate / 1e9, 1)
+    result["training"] = training_rows(workers, variants, rate, a)
+    plugin_sections(workers["seqkit"], result, a)
+    if not a.quick:
+        sampling_and_tbptt(workers, result)
+    for w in workers.values():
+        w.close()
+    with open(a.json, "w") as f:
+        json.dump(result, f, indent=1)
+    print(f"\n{result['date']}, sgemm {result['sgemm_gflops']} GFLOP/s, wrote {a.json}")
+
+
+def training_rows(workers, variants, rate, a) -> list[dict]:
+    """The training table: every variant on every configuration of ``plan``, interleaved."""
+    rows = []
     for run in plan(a.quick):
         config = {k: run[k] for k in ("cell", "batch", "seq", "embed", "hidden", "vocab", "layers")}
-        keys = {}
+        keys, fpt = {}, None
         for framework, variant in variants:
             key = f"{framework}:{variant}"
-            workers[framework].ask(
+            built = workers[framework].ask(
                 cmd="build", key=key, variant=variant, config=config, warmup=a.warmup
             )
             keys[key] = framework
+            fpt = built.get("flops_per_token", fpt)  # the seqkit model's own count
         times = {key: [] for key in keys}
         for _ in range(a.rounds):
             for key, framework in keys.items():
                 times[key] += workers[framework].ask(cmd="time", key=key, steps=a.steps)["times"]
         for w in workers.values():
             w.ask(cmd="drop")
-        fpt = flops_per_token(run["cell"], run["hidden"], run["embed"], run["vocab"], run["layers"])
         row = dict(run, ceiling=round(rate / fpt), tokens_per_s={})
         for key, t in times.items():
             row["tokens_per_s"][key] = round(run["batch"] * run["seq"] / statistics.median(t))
-        result["training"].append(row)
-        print_row(row, first=len(result["training"]) == 1)
-    if not a.quick:
-        result["sampling_chars_per_s"] = {
-            "seqkit:xla": None, "seqkit:graph": None, "keras:eager": None, "torch:eager": None,
-        }  # fmt: skip
-        got = workers["seqkit"].ask(cmd="sample", length=2000, repeats=5)
-        result["sampling_chars_per_s"].update({f"seqkit:{k}": round(v) for k, v in got.items()})
-        if "keras" in workers:
-            got = workers["keras"].ask(cmd="sample", length=200, repeats=1)
-            result["sampling_chars_per_s"]["keras:eager"] = round(got["eager"])
-        got = workers["torch"].ask(cmd="sample", length=2000, repeats=3)
-        result["sampling_chars_per_s"]["torch:eager"] = round(got["eager"])
-        print("\nsampling, batch 1, LSTM 1x256, chars/s:", result["sampling_chars_per_s"])
-        tb = workers["seqkit"].ask(cmd="tbptt", k1=16, k2=64, windows=8, rounds=3)
-        ratio = tb["64"] / tb["16"]
-        result["tbptt"] = {
-            "k1": 16, "k2": 64, "us_per_token_k2_eq_k1": round(tb["16"] * 1e6, 2),
-            "us_per_token": round(tb["64"] * 1e6, 2), "ratio": round(ratio, 2),
-            "bound": 1.1 * 64 / 16,
-        }  # fmt: skip
-        print(f"TBPTT(16, 64) / TBPTT(16, 16) per token: {ratio:.2f} (bound 1.1 x 4 = 4.4)")
-    for w in workers.values():
-        w.close()
-    with open(a.json, "w") as f:
-        json.dump(result, f, indent=1)
-    print(f"\n{result['date']}, sgemm {result['sgemm_gflops']} GFLOP/s, wrote {a.json}")
+        rows.append(row)
+        print_row(row, first=len(rows) == 1)
+    return rows
+
+
+def sampling_and_tbptt(workers, result) -> None:
+    """Sampling characters/s at batch 1 for each framework, and seqkit's TBPTT cost a token."""
+    result["sampling_chars_per_s"] = {
+        "seqkit:xla": None, "seqkit:graph": None, "keras:eager": None, "torch:eager": None,
+    }  # fmt: skip
+    got = workers["seqkit"].ask(cmd="sample", length=2000, repeats=5)
+    result["sampling_chars_per_s"].update({f"seqkit:{k}": round(v) for k, v in got.items()})
+    if "keras" in workers:
+        got = workers["keras"].ask(cmd="sample", length=200, repeats=1)
+        result["sampling_chars_per_s"]["keras:eager"] = round(got["eager"])
+    got = workers["torch"].ask(cmd="sample", length=2000, repeats=3)
+    result["sampling_chars_per_s"]["torch:eager"] = round(got["eager"])
+    print("\nsampling, batch 1, LSTM 1x256, chars/s:", result["sampling_chars_per_s"])
+    tb = workers["seqkit"].ask(cmd="tbptt", k1=16, k2=64, windows=8, rounds=3)
+    ratio = tb["64"] / tb["16"]
+    result["tbptt"] = {
+        "k1": 16, "k2": 64, "us_per_token_k2_eq_k1": round(tb["16"] * 1e6, 2),
+        "us_per_token": round(tb["64"] * 1e6, 2), "ratio": round(ratio, 2),
+        "bound": 1.1 * 64 / 16,
+    }  # fmt: skip
+    print(f"TBPTT(16, 64) / TBPTT(16, 16) per token: {ratio:.2f} (bound 1.1 x 4 = 4.4)")
+
+
+def plugin_sections(worker, result, a):
+    """The example plugin's rows (``plugin_rows``): JANET against the built-ins of nearest FLOPs
+    (config A; B too in a full run), and auto against every runner (config A; the python
+    runner only in a full run). Left out, with a line, where the example is not installed."""
+    if not {DECLARING, NON_DECLARING} <= set(worker.ask(cmd="cells")["cells"]):
+        print("\nplugin rows left out: pip install ./examples/seqkit-plugin-example")
+        return
+    configs = {"A": CONFIGS["A"]} if a.quick else CONFIGS
+    result["plugin"] = plugin_rows(worker, configs, a)
+    result["auto"] = auto_rows(worker, CONFIGS["A"], a, with_python=not a.quick)
 
 
 def print_row(row, first):

@@ -1,6 +1,6 @@
 """Peak memory of TBPTT training does not grow with the length of the stream.
 
-    python benchmarks/memory_flat.py [--k1 16] [--k2 32] [--factor 100]
+    python benchmarks/memory_flat.py [--k1 16] [--k2 32] [--factor 100] [--cell lstm] [--runner X]
 
 Trains the same model with the same (k1, k2) over a stream of N steps and then over one of
 factor x N steps, in one process, and prints the peak resident memory (ru_maxrss) after each,
@@ -28,6 +28,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--steps", type=int, default=64, help="stream length N = steps x k1")
     parser.add_argument("--factor", type=int, default=100)
     parser.add_argument("--runner", default="graph")
+    parser.add_argument("--cell", default="lstm", help="any registered cell")
     args = parser.parse_args(argv)
 
     import numpy as np
@@ -37,7 +38,7 @@ def main(argv=None) -> dict:
     seqkit.set_seed(0)
     vocab, batch = 32, 8
     model = seqkit.SequenceModel(
-        "lstm",
+        args.cell,
         hidden_size=64,
         output_size=vocab,
         encoder="onehot",

@@ -1,29 +1,32 @@
-"""The recurrences of the built-in cells with hand-written gradients, as cuDNN and oneDNN do.
+"""The fused recurrence of any cell that declares one (``seqkit.Recurrence``), with a
+hand-written gradient, as cuDNN and oneDNN run theirs.
 
-Each function takes the projected inputs of every step, time-major ``xp`` ``[T, B, G*H]``
-(``cell.project_inputs`` done once, outside), the initial state and the recurrent weights in
-PyTorch's layout ``weight_hh`` ``[G*H, H]``, and returns ``(hs [T, B, H], final_state)``. ``hs``
-is the state h_t after every step (where the mask is false, the state carried through).
-
-The forward loop keeps what the backward needs (activated gates, states) in one buffer a step.
-The backward loop (``tf.custom_gradient``) carries only the recurrence: the gate gradients dz_t
-and dh_{t-1} = dz_t @ W_hh. Everything that does not depend on the carried gradients (gate
-derivatives, their products) is computed for all steps at once before the loop, and the weight
-gradient is ONE matmul after it: dW_hh = sum_t dz_t^T h_{t-1} = dZ^T H_prev ``[G*H, T*B] @
-[T*B, H]``. The input projection's gradient flows from ``dxp`` through ordinary autodiff.
+The cell's step is ``pointwise(projected_t, h_{t-1} @ W^T + b, state_{t-1})``. The forward loop
+does the recurrent matmul and ``pointwise``, and keeps each step's recurrent term and state.
+The backward loop (``tf.custom_gradient``) carries only the state's gradient: per step the VJP
+of ``pointwise`` (computed again from the kept inputs: elementwise work) and the recurrent
+matmul dh_{t-1} += dz_t @ W. The weight gradient is ONE matmul after the loop, dW = dZ^T H_prev
+``[G*H, T*B] @ [T*B, H]``, and the bias gradient one sum. The input projection's gradient flows
+from ``dxp`` through ordinary autodiff. Variables that ``pointwise`` reads (a peephole, a gain)
+get their gradients summed over the steps in the backward loop.
 
 Masks: ``keep`` ``[T, B, 1]`` (bool, true where the step counts). Where it is false the state
-passes through unchanged, and its gradient likewise.
+passes through unchanged, and its gradient likewise; the step's own gradients are zero.
 
-    hs, (h, c) = lstm_recurrence(xp, h0, c0, weight_hh, keep)       # B batch, T time, H hidden
+    outputs, final = fused_recurrence(cell.recurrence, xp, state, keep)   # xp [T, B, P]
+
+The helpers (``loop``, ``weight_grad``, ...) are shared with the hand-written kernels of
+``seqkit_plugins.fused_kernels``.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
+import seqkit
 
-def _loop(steps: int, body, carry, writes, dtype, reverse=False):
+
+def loop(steps, body, carry, writes: int, dtype, reverse: bool = False):
     """``for t in range(steps)`` (or reversed): ``body(t, carry) -> (carry, [per-step rows])``.
 
     A ``tf.while_loop`` over TensorArrays (a loop unrolled in Python compiled ~4x slower under
@@ -42,195 +45,164 @@ def _loop(steps: int, body, carry, writes, dtype, reverse=False):
     return carry, [a.stack() for a in arrays]
 
 
-def _zeros_if_none(grad, like):
+def zeros_if_none(grad, like):
     return tf.zeros_like(like) if grad is None else grad
 
 
-def _weight_grad(dz, h_prev):
+def weight_grad(dz, h_prev):
     """dW = sum over steps and batch of dz^T h_prev: ``[T, B, G*H], [T, B, H] -> [G*H, H]``."""
     dz2 = tf.reshape(dz, [-1, dz.shape[-1]])
     h2 = tf.reshape(h_prev, [-1, h_prev.shape[-1]])
     return tf.matmul(dz2, h2, transpose_a=True)
 
 
-def _steps(xp):
+def steps_of(xp):
     """The number of steps: a Python int where known (XLA sizes the loop's buffers by it)."""
     static = xp.shape[0]
     return static if static is not None else tf.shape(xp)[0]
 
 
-def _previous(h0, hs):
-    """h_{t-1} for every step: ``h0`` then all of ``hs`` but the last ``[T, B, H]``."""
-    return tf.concat([h0[None], hs[:-1]], axis=0)
+def previous(s0, ss):
+    """s_{t-1} for every step: ``s0`` then all of ``ss`` but the last ``[T, B, n]``."""
+    return tf.concat([s0[None], ss[:-1]], axis=0)
 
 
-# -- LSTM --------------------------------------------------------------------------------------
+def fused_recurrence(recurrence: seqkit.Recurrence, xp, state, keep=None):
+    """``xp`` ``[T, B, P]`` (``project_inputs``, time-major) -> ``(outputs [T, B, O],
+    final_state)``. Outputs where ``keep`` is false are unspecified (the runner zeroes them)
+    and get no gradient."""
+    weight = tf.convert_to_tensor(recurrence.weight, xp.dtype)  # [G*H, H]
+    bias = recurrence.bias
+    params = [weight] + ([] if bias is None else [tf.convert_to_tensor(bias, xp.dtype)])
+    form = StepForm.of(recurrence, xp, params, tuple(state))
+    outputs, *final = _custom_gradient_run(form, keep)(xp, *params, *state)
+    return outputs, tuple(final)
 
 
-def _lstm_activation(hidden: int, dtype):
-    """``(scale, shift)`` ``[4H]`` such that ``tanh(z * scale) * scale + shift`` is
-    ``[sigmoid(z_i), sigmoid(z_f), tanh(z_g), sigmoid(z_o)]``."""
-    half = tf.fill([hidden], tf.constant(0.5, dtype))
-    one, zero = tf.ones([hidden], dtype), tf.zeros([hidden], dtype)
-    return tf.concat([half, half, one, half], 0), tf.concat([half, half, zero, half], 0)
+class StepForm:
+    """What the loops need to know of a declared step, found by one trial call at trace time
+    (dead code: nothing uses its result, and XLA and TensorFlow prune it).
+
+    ``output_state``: the index of the new-state tensor that ``pointwise`` returns as its output
+    (h, for most cells), or None; the loop then keeps it once. ``same_gradient``: whether the
+    gradients of projected and recurrent are one tensor (``pointwise`` uses only their sum, as
+    the LSTM does); the backward loop then keeps it once.
+    """
+
+    def __init__(self, recurrence, n_state, has_bias, output_state, same_gradient):
+        self.pointwise, self.hidden = recurrence.pointwise, recurrence.hidden_index
+        self.n_state, self.has_bias = n_state, has_bias
+        self.output_state, self.same_gradient = output_state, same_gradient
+
+    @classmethod
+    def of(cls, recurrence, xp, params, state) -> StepForm:
+        recurrent = tf.zeros([tf.shape(xp)[1], params[0].shape[0]], xp.dtype)
+        x0 = xp[0]
+        with tf.GradientTape() as tape:
+            tape.watch([x0, recurrent, *state])
+            output, new = recurrence.pointwise(x0, recurrent, state)
+        output_state = next((k for k, n in enumerate(new) if n is output), None)
+        d_x, d_r = tape.gradient(
+            [output, *new],
+            [x0, recurrent],
+            output_gradients=[tf.ones_like(output), *(tf.ones_like(n) for n in new)],
+            unconnected_gradients=tf.UnconnectedGradients.ZERO,
+        )
+        return cls(recurrence, len(state), len(params) == 2, output_state, d_x is d_r)
+
+    def split_inputs(self, rest):
+        """``[bias], *state`` (the custom-gradient function's arguments) -> (bias, state)."""
+        return (rest[0], rest[1:]) if self.has_bias else (None, rest)
 
 
-def lstm_recurrence(xp, h0, c0, weight_hh, keep=None):
-    """``xp`` = W_ih x_t + b_ih + b_hh ``[T, B, 4H]`` -> ``(hs [T, B, H], (h_T, c_T))``."""
+def _custom_gradient_run(form: StepForm, keep):
+    """The custom-gradient function ``(xp, weight, [bias], *state) -> (outputs, *final)``."""
 
     @tf.custom_gradient
-    def run(xp, h0, c0, weight_hh):
-        steps, w_t = _steps(xp), tf.transpose(weight_hh)  # [H, 4H]
-        scale, shift = _lstm_activation(weight_hh.shape[-1], xp.dtype)
+    def run(xp, weight, *rest):
+        bias, state0 = form.split_inputs(rest)
+        steps = steps_of(xp)
+        final, outputs, recurrents, states = _forward(form, xp, weight, bias, state0, keep)
 
-        def body(t, carry):
-            h, c = carry
-            z = xp[t] + tf.matmul(h, w_t)
-            # all four activations as one tanh over [B, 4H]: sigmoid(x) = tanh(x/2)/2 + 1/2
-            # (i, f, o), tanh(x) (g). One pass over contiguous memory instead of four over
-            # strided slices: about 30% off the forward step under XLA (B 32, H 256).
-            gates = tf.tanh(z * scale) * scale + shift  # [i, f, g, o], activated
-            i, f, g, o = tf.split(gates, 4, axis=-1)
-            c_new = f * c + i * g
-            h_new = o * tf.tanh(c_new)
-            if keep is not None:
-                h_new = tf.where(keep[t], h_new, h)
-                c_new = tf.where(keep[t], c_new, c)
-            return (h_new, c_new), [gates, h_new, c_new]
-
-        (h, c), (gates, hs, cs) = _loop(steps, body, (h0, c0), 3, xp.dtype)
-
-        def grad(dhs, dh_last, dc_last):
-            dhs = _zeros_if_none(dhs, hs)
-            i, f, g, o = tf.split(gates, 4, axis=-1)
-            c_prev = _previous(c0, cs)
-            tc = tf.tanh(cs)  # where keep is 0 these are the carried states: unused, finite
-            # dz = [dc*g*i(1-i), dc*c_prev*f(1-f), dc*i(1-g^2)] ++ [dh*tc*o(1-o)]
-            k = tf.concat(  # [T, B, 4H]: dz = [dc, dc, dc, dh] * k
-                [g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g), tc * o * (1 - o)], -1
+        def grad(d_outputs, *d_final, variables=None):
+            variables = list(variables or [])
+            prev = [previous(s0, ss) for s0, ss in zip(state0, states, strict=True)]
+            back = _backward_step(form, xp, recurrents, prev, weight, keep, variables)
+            d_outputs = zeros_if_none(d_outputs, outputs)
+            carry = (
+                tuple(zeros_if_none(d, s) for d, s in zip(d_final, final, strict=True)),
+                tuple(tf.zeros_like(v) for v in variables),
             )
-            p = o * (1 - tc * tc)  # dc_t += dh_t * p
-            if keep is not None:
-                kf = tf.cast(keep, xp.dtype)
-                k, p, f = k * kf, p * kf, f * kf + (1 - kf)
+            writes = 1 if form.same_gradient else 2
+            (d_state0, d_vars), rows = loop(
+                steps, lambda t, c: back(t, c, d_outputs[t]), carry, writes, xp.dtype, True
+            )
+            d_rec = rows[-1]
+            d_params = [weight_grad(d_rec, prev[form.hidden])]
+            if form.has_bias:
+                d_params.append(tf.reduce_sum(d_rec, axis=[0, 1]))
+            d_inputs = [rows[0], *d_params, *d_state0]
+            return (d_inputs, list(d_vars)) if variables else d_inputs
 
-            def back(t, carry):
-                dh, dc = carry
-                dh = dh + dhs[t]
-                dc = dc + dh * p[t]
-                dz = tf.concat([dc, dc, dc, dh], -1) * k[t]  # one product: ~15% off the step
-                dh_prev = tf.matmul(dz, weight_hh)
-                if keep is not None:
-                    dh_prev = dh_prev + (1 - kf[t]) * dh
-                return (dh_prev, dc * f[t]), [dz]
+        return (outputs, *final), grad
 
-            carry = (_zeros_if_none(dh_last, h), _zeros_if_none(dc_last, c))
-            (dh0, dc0), (dz,) = _loop(steps, back, carry, 1, xp.dtype, reverse=True)
-            return dz, dh0, dc0, _weight_grad(dz, _previous(h0, hs))
-
-        return (hs, h, c), grad
-
-    hs, h, c = run(xp, h0, c0, weight_hh)
-    return hs, (h, c)
+    return run
 
 
-# -- GRU ---------------------------------------------------------------------------------------
+def _forward(form: StepForm, xp, weight, bias, state0, keep):
+    """The forward loop -> ``(final, outputs [T, B, O], recurrents [T, B, G*H], states)``."""
+    w_t, shared = tf.transpose(weight), form.output_state  # [H, G*H]
+
+    def body(t, state):
+        recurrent = tf.matmul(state[form.hidden], w_t)
+        if bias is not None:
+            recurrent += bias
+        output, new = form.pointwise(xp[t], recurrent, state)
+        new = tuple(tf.convert_to_tensor(s) for s in new)
+        if keep is not None:
+            new = tuple(tf.where(keep[t], n, s) for n, s in zip(new, state, strict=True))
+        return new, ([] if shared is not None else [output]) + [recurrent, *new]
+
+    writes = form.n_state + (1 if shared is not None else 2)
+    final, rows = loop(steps_of(xp), body, tuple(state0), writes, xp.dtype)
+    states = rows[-form.n_state :]
+    outputs = states[shared] if shared is not None else rows[0]
+    return final, outputs, rows[-form.n_state - 1], states
 
 
-def gru_recurrence(xp, h0, weight_hh, bias_hh, keep=None):
-    """``xp`` = W_ih x_t + b_ih ``[T, B, 3H]`` -> ``(hs [T, B, H], (h_T,))``; reset after matmul."""
+def _backward_step(form: StepForm, xp, recurrents, prev, weight, keep, variables):
+    """The backward loop's body: ``(t, (d_state_t, d_vars), d_output_t) -> ((d_state_{t-1},
+    d_vars), [d_projected_t, d_recurrent_t])`` (one of them where they are the same)."""
+    shared, n = form.output_state, form.n_state
 
-    @tf.custom_gradient
-    def run(xp, h0, weight_hh, bias_hh):
-        steps, w_t = _steps(xp), tf.transpose(weight_hh)  # [H, 3H]
+    def back(t, carry, d_output):
+        d_state, d_vars = carry
+        x_t, r_t, s_t = xp[t], recurrents[t], tuple(p[t] for p in prev)
+        d_state = list(d_state)
+        if shared is not None:  # the output is that state after the step: one gradient
+            d_state[shared] += d_output
+        cotangents = d_state if shared is not None else [d_output, *d_state]
+        if keep is not None:  # a skipped step has no gradient of its own; the state's passes
+            kf = tf.cast(keep[t], xp.dtype)
+            cotangents = [c * kf for c in cotangents]
+        with tf.GradientTape() as tape:
+            tape.watch([x_t, r_t, *s_t])
+            output, new = form.pointwise(x_t, r_t, s_t)
+        targets = list(new) if shared is not None else [output, *new]
+        grads = tape.gradient(
+            targets,
+            [x_t, r_t, *s_t, *variables],
+            output_gradients=cotangents,
+            unconnected_gradients=tf.UnconnectedGradients.ZERO,
+        )
+        grads = [tf.convert_to_tensor(g) for g in grads]  # dense, where a gather gave slices
+        for g, like in zip(grads, [x_t, r_t, *s_t, *variables], strict=True):
+            g.set_shape(like.shape)  # the loops' carries and rows keep their static shapes
+        d_x, d_r, d_prev = grads[0], grads[1], list(grads[2 : 2 + n])
+        if keep is not None:
+            d_prev = [g + (1 - kf) * d for g, d in zip(d_prev, d_state, strict=True)]
+        d_prev[form.hidden] += tf.matmul(d_r, weight)
+        d_vars = tuple(a + g for a, g in zip(d_vars, grads[2 + n :], strict=True))
+        return (tuple(d_prev), d_vars), ([d_r] if form.same_gradient else [d_x, d_r])
 
-        def body(t, h):
-            hh = tf.matmul(h, w_t) + bias_hh
-            x_r, x_z, x_n = tf.split(xp[t], 3, axis=-1)
-            h_r, h_z, h_n = tf.split(hh, 3, axis=-1)
-            r, z = tf.sigmoid(x_r + h_r), tf.sigmoid(x_z + h_z)
-            n = tf.tanh(x_n + r * h_n)
-            h_new = n + z * (h - n)
-            if keep is not None:
-                h_new = tf.where(keep[t], h_new, h)
-            return h_new, [tf.concat([r, z, n, h_n], -1), h_new]
-
-        h, (saved, hs) = _loop(steps, body, h0, 2, xp.dtype)
-
-        def grad(dhs, dh_last):
-            dhs = _zeros_if_none(dhs, hs)
-            r, z, n, h_n = tf.split(saved, 4, axis=-1)
-            h_prev = _previous(h0, hs)
-            k_n = (1 - z) * (1 - n * n)  # d pre-activation of n / dh_t
-            # d(W_hh h + b_hh) / dh_t, blocks r, z, n
-            k_hh = tf.concat([k_n * h_n * r * (1 - r), (h_prev - n) * z * (1 - z), k_n * r], -1)
-            direct = z  # dh_{t-1} += dh_t * z
-            if keep is not None:
-                kf = tf.cast(keep, xp.dtype)
-                k_n, k_hh, direct = k_n * kf, k_hh * kf, z * kf + (1 - kf)
-
-            def back(t, dh):
-                dh = dh + dhs[t]
-                dhh = tf.tile(dh, [1, 3]) * k_hh[t]
-                return tf.matmul(dhh, weight_hh) + dh * direct[t], [dh]
-
-            dh0, (dh,) = _loop(steps, back, _zeros_if_none(dh_last, h), 1, xp.dtype, reverse=True)
-            dhh = tf.tile(dh, [1, 1, 3]) * k_hh  # [T, B, 3H]
-            dxp = tf.concat([dhh[..., : 2 * k_n.shape[-1]], dh * k_n], -1)
-            db = tf.reduce_sum(dhh, axis=[0, 1])
-            return dxp, dh0, _weight_grad(dhh, h_prev), db
-
-        return (hs, h), grad
-
-    hs, h = run(xp, h0, weight_hh, bias_hh)
-    return hs, (h,)
-
-
-# -- vanilla -----------------------------------------------------------------------------------
-
-# The derivative of each activation, from its output y.
-DERIVATIVES = {
-    "tanh": lambda y: 1 - y * y,
-    "sigmoid": lambda y: y * (1 - y),
-    "relu": lambda y: tf.cast(y > 0, y.dtype),
-}
-FUNCTIONS = {"tanh": tf.tanh, "sigmoid": tf.sigmoid, "relu": tf.nn.relu}
-
-
-def vanilla_recurrence(xp, h0, weight_hh, activation="tanh", keep=None):
-    """``xp`` = W_ih x_t + b_ih + b_hh ``[T, B, H]`` -> ``(hs [T, B, H], (h_T,))``."""
-    act, derivative = FUNCTIONS[activation], DERIVATIVES[activation]
-
-    @tf.custom_gradient
-    def run(xp, h0, weight_hh):
-        steps, w_t = _steps(xp), tf.transpose(weight_hh)
-
-        def body(t, h):
-            h_new = act(xp[t] + tf.matmul(h, w_t))
-            if keep is not None:
-                h_new = tf.where(keep[t], h_new, h)
-            return h_new, [h_new]
-
-        h, (hs,) = _loop(steps, body, h0, 1, xp.dtype)
-
-        def grad(dhs, dh_last):
-            dhs = _zeros_if_none(dhs, hs)
-            d = derivative(hs)
-            if keep is not None:
-                kf = tf.cast(keep, xp.dtype)
-                d = d * kf
-
-            def back(t, dh):
-                da = (dh + dhs[t]) * d[t]
-                dh_prev = tf.matmul(da, weight_hh)
-                if keep is not None:
-                    dh_prev = dh_prev + (1 - kf[t]) * (dh + dhs[t])
-                return dh_prev, [da]
-
-            dh0, (da,) = _loop(steps, back, _zeros_if_none(dh_last, h), 1, xp.dtype, reverse=True)
-            return da, dh0, _weight_grad(da, _previous(h0, hs))
-
-        return (hs, h), grad
-
-    hs, h = run(xp, h0, weight_hh)
-    return hs, (h,)
+    return back

@@ -6,6 +6,8 @@ as in ``torch.nn.GRUCell`` and Keras' ``GRUCell(reset_after=True)``:
     n_t = tanh(W_in x_t + b_in + r_t * (W_hn h_{t-1} + b_hn))
     h_t = (1 - z_t) * n_t + z_t * h_{t-1}
 
+The step is declared as a ``seqkit.Recurrence``: the matmul W_h h_{t-1} + b_h, then
+``gru_pointwise`` (the reset multiplies its third block), which the fused runner runs too.
 Parameters in PyTorch's names and layouts, gates in the order r, z, n: ``weight_ih`` [3H, I],
 ``weight_hh`` [3H, H], ``bias_ih`` [3H], ``bias_hh`` [3H].
 """
@@ -18,15 +20,17 @@ import seqkit
 from seqkit.ops import gate_blocks, glorot_uniform, linear, orthogonal
 
 
-def gru_step(projected, h, weight_hh, bias_hh):
-    """The recurrent part: ``projected`` = W_i x_t + b_i ``[B, 3H]``, ``h`` ``[B, H]``."""
-    hh = linear(h, weight_hh, bias_hh)  # [B, 3H]
+def gru_pointwise(projected, recurrent, state):
+    """The step after the recurrent matmul: ``projected`` = W_i x_t + b_i and ``recurrent`` =
+    W_h h_{t-1} + b_h, both ``[B, 3H]``; ``state`` = (h,) ``[B, H]``."""
+    (h,) = state
     x_r, x_z, x_n = tf.split(projected, 3, axis=-1)
-    h_r, h_z, h_n = tf.split(hh, 3, axis=-1)
+    h_r, h_z, h_n = tf.split(recurrent, 3, axis=-1)
     r = tf.sigmoid(x_r + h_r)
     z = tf.sigmoid(x_z + h_z)
     n = tf.tanh(x_n + r * h_n)
-    return (1.0 - z) * n + z * h
+    h = (1.0 - z) * n + z * h
+    return h, (h,)
 
 
 class GRUCell(seqkit.ProjectedCell):
@@ -49,10 +53,12 @@ class GRUCell(seqkit.ProjectedCell):
     def project_inputs(self, inputs):
         return linear(inputs, self.weight_ih, self.bias_ih)
 
+    @property
+    def recurrence(self):
+        return seqkit.Recurrence(self.weight_hh, gru_pointwise, bias=self.bias_hh)
+
     def step(self, projected, state):
-        (h,) = state
-        h = gru_step(projected, h, self.weight_hh, self.bias_hh)
-        return h, (h,)
+        return self.recurrence.step(projected, state)
 
 
 @seqkit.hookimpl

@@ -7,8 +7,10 @@
     c_t  = f_t * c_{t-1} + i_t * c~_t
     h_t  = o_t * tanh(c_t)
 
-The state is ``(h, c)``. Parameters in PyTorch's names and layouts, gates in the order
-i, f, g, o: ``weight_ih`` [4H, I], ``weight_hh`` [4H, H], ``bias_ih`` [4H], ``bias_hh`` [4H].
+The state is ``(h, c)``. The step is declared as a ``seqkit.Recurrence``: the matmul
+W_h h_{t-1}, then ``lstm_pointwise``, which the fused runner runs too. Parameters in PyTorch's
+names and layouts, gates in the order i, f, g, o: ``weight_ih`` [4H, I], ``weight_hh`` [4H, H],
+``bias_ih`` [4H], ``bias_hh`` [4H].
 The forget gate's bias starts at 1 (Jozefowicz et al., 2015), so that memory is kept at first.
 """
 
@@ -20,13 +22,14 @@ import seqkit
 from seqkit.ops import gate_blocks, glorot_uniform, linear, orthogonal
 
 
-def lstm_step(projected, h, c, weight_hh):
-    """The recurrent part: ``projected`` = W_i x_t + b_i + b_h ``[B, 4H]``; h, c ``[B, H]``."""
-    z = projected + tf.matmul(h, weight_hh, transpose_b=True)
-    i, f, g, o = tf.split(z, 4, axis=-1)
+def lstm_pointwise(projected, recurrent, state):
+    """The step after the recurrent matmul: ``projected`` = W_i x_t + b_i + b_h and
+    ``recurrent`` = W_h h_{t-1}, both ``[B, 4H]``; ``state`` = (h, c) ``[B, H]`` each."""
+    _, c = state
+    i, f, g, o = tf.split(projected + recurrent, 4, axis=-1)
     c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
     h = tf.sigmoid(o) * tf.tanh(c)
-    return h, c
+    return h, (h, c)
 
 
 class LSTMCell(seqkit.ProjectedCell):
@@ -50,10 +53,12 @@ class LSTMCell(seqkit.ProjectedCell):
     def project_inputs(self, inputs):
         return linear(inputs, self.weight_ih, self.bias_ih + self.bias_hh)
 
+    @property
+    def recurrence(self):
+        return seqkit.Recurrence(self.weight_hh, lstm_pointwise)  # b_hh is in project_inputs
+
     def step(self, projected, state):
-        h, c = state
-        h, c = lstm_step(projected, h, c, self.weight_hh)
-        return h, (h, c)
+        return self.recurrence.step(projected, state)
 
 
 @seqkit.hookimpl

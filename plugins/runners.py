@@ -94,8 +94,6 @@ def while_unroll(cell, inputs, initial_state, mask=None):
 class PythonRunner(seqkit.Runner):
     """A plain Python loop: eager, step by step; the easiest to read and debug."""
 
-    priority = 0
-
     def run(self, cell, inputs, initial_state, mask=None):
         inputs = tf.convert_to_tensor(inputs)
         check_inputs(cell, inputs, initial_state, mask)
@@ -106,8 +104,6 @@ class PythonRunner(seqkit.Runner):
 
 class GraphRunner(seqkit.Runner):
     """A ``tf.function`` with a while loop: one traced graph for every sequence length."""
-
-    priority = 10
 
     def __init__(self):
         self._unroll = tf.function(while_unroll)
@@ -126,7 +122,6 @@ class XLARunner(GraphRunner):
     eagerly, the loop runs as the graph runner's does.
     """
 
-    priority = 20
     jit_compile = True
 
     def run(self, cell, inputs, initial_state, mask=None):

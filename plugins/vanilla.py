@@ -3,11 +3,15 @@
     h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
 
 ``act`` is ``tanh`` (the default, as in ``torch.nn.RNNCell``), ``sigmoid`` (the classic
-formulation) or ``relu``. Parameters in PyTorch's names and layouts: ``weight_ih`` [H, I],
-``weight_hh`` [H, H], ``bias_ih`` [H], ``bias_hh`` [H].
+formulation) or ``relu``. The step is declared as a ``seqkit.Recurrence``: the matmul
+W_hh h_{t-1}, then ``vanilla_pointwise``, which the fused runner runs too. Parameters in
+PyTorch's names and layouts: ``weight_ih`` [H, I], ``weight_hh`` [H, H], ``bias_ih`` [H],
+``bias_hh`` [H].
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import tensorflow as tf
 
@@ -18,9 +22,15 @@ from seqkit.ops import glorot_uniform, linear, orthogonal
 ACTIVATIONS = {"tanh": tf.tanh, "sigmoid": tf.sigmoid, "relu": tf.nn.relu}
 
 
-def vanilla_step(projected, h, weight_hh, activation):
-    """The recurrent part: ``projected`` = W_ih x_t + b_ih + b_hh ``[B, H]``, ``h`` ``[B, H]``."""
-    return activation(projected + tf.matmul(h, weight_hh, transpose_b=True))
+def vanilla_pointwise(projected, recurrent, state, activation=tf.tanh):
+    """The step after the recurrent matmul: ``projected`` = W_ih x_t + b_ih + b_hh and
+    ``recurrent`` = W_hh h_{t-1}, both ``[B, H]``."""
+    h = activation(projected + recurrent)
+    return h, (h,)
+
+
+# One pointwise function per activation, made once.
+POINTWISE = {name: partial(vanilla_pointwise, activation=f) for name, f in ACTIVATIONS.items()}
 
 
 class VanillaCell(seqkit.ProjectedCell):
@@ -46,10 +56,12 @@ class VanillaCell(seqkit.ProjectedCell):
     def project_inputs(self, inputs):
         return linear(inputs, self.weight_ih, self.bias_ih + self.bias_hh)
 
+    @property
+    def recurrence(self):
+        return seqkit.Recurrence(self.weight_hh, POINTWISE[self.activation])  # b_hh: projected
+
     def step(self, projected, state):
-        (h,) = state
-        h = vanilla_step(projected, h, self.weight_hh, ACTIVATIONS[self.activation])
-        return h, (h,)
+        return self.recurrence.step(projected, state)
 
 
 @seqkit.hookimpl

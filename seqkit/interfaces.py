@@ -1,7 +1,9 @@
 """The five kinds of plugin: Cell, Runner, Loss, TruncationStrategy and Task.
 
 Each is an abstract base class whose abstract methods hold only a docstring. Plugins subclass
-them and register a factory through the hooks in ``seqkit.hookspecs``.
+them and register a factory through the hooks in ``seqkit.hookspecs``. A cell may also declare
+its step as a ``Recurrence`` (one recurrent matmul, then elementwise work), which the fused
+runner runs with a hand-written gradient.
 
 Shapes are written beside the code: B batch, T time, I input size, H hidden size, G gates.
 """
@@ -9,14 +11,15 @@ Shapes are written beside the code: B batch, T time, I input size, H hidden size
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-from seqkit.errors import OptionError
+from seqkit.errors import OptionError, ShapeError
+from seqkit.ops import linear
 from seqkit.parameters import load_parameters, named_variables
 from seqkit.vocabulary import TextVocabulary
 
@@ -28,6 +31,106 @@ def check_size(owner: str, what: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise OptionError(f"{owner}: {what} must be a positive integer, got {value!r}.")
     return int(value)
+
+
+Pointwise = Callable[[tf.Tensor, tf.Tensor, State], tuple[tf.Tensor, State]]
+
+
+@dataclass(frozen=True, eq=False)
+class Recurrence:
+    """A cell's step declared as one recurrent matmul followed by elementwise work:
+
+        recurrent_t       = h_{t-1} @ weight^T + bias                  [B, G*H]
+        output_t, state_t = pointwise(projected_t, recurrent_t, state_{t-1})
+
+    ``projected_t`` is step t of the cell's ``project_inputs`` ``[B, P]`` and h_{t-1} is
+    ``state_{t-1}[hidden_index]`` ``[B, H]``. A cell declares this by returning a Recurrence from
+    its ``recurrence`` property; the fused runner then owns the loop, the matmuls and the
+    gradient (per step the VJP of ``pointwise`` and dz @ weight; the weight's gradient one
+    matmul after the loop). The cell's ``step`` returns ``self.recurrence.step(projected,
+    state)``, so that the python, graph and xla runners and the fused one use one equation.
+
+    - ``weight``: the recurrent weight in PyTorch's layout, ``weight_hh`` ``[G*H, H]`` (a
+      variable, or a tensor computed from variables; gradients reach them either way).
+    - ``pointwise``: ``(projected [B, P], recurrent [B, G*H], state) -> (output [B, O],
+      new_state)``: elementwise work (gates, activations, their products), pure TensorFlow and
+      deterministic, since the backward pass computes it again. It may read the cell's other
+      variables (a peephole, a gain); their gradients are summed over the steps. No second
+      matmul of the state: a step whose second matmul depends on the first one's result (the
+      minimal gated unit's U_h (f_t * h_{t-1})) does not fit, and such a cell does not declare.
+    - ``bias``: the recurrent bias ``bias_hh`` ``[G*H]``, or None where ``project_inputs``
+      already adds it (allowed wherever it is only summed with the projection, as in the LSTM).
+    - ``hidden_index``: which state tensor is h, the one the matmul takes (0 unless given).
+
+    The LSTM (``seqkit_plugins.lstm``), gates i, f, g, o, ``bias_hh`` inside the projection:
+
+        def lstm_pointwise(projected, recurrent, state):
+            h, c = state
+            i, f, g, o = tf.split(projected + recurrent, 4, axis=-1)
+            c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+            h = tf.sigmoid(o) * tf.tanh(c)
+            return h, (h, c)
+
+        @property
+        def recurrence(self):
+            return seqkit.Recurrence(self.weight_hh, lstm_pointwise)
+    """
+
+    weight: tf.Variable | tf.Tensor
+    pointwise: Pointwise
+    bias: tf.Variable | tf.Tensor | None = None
+    hidden_index: int = 0
+
+    def __post_init__(self):
+        if not callable(self.pointwise):
+            raise OptionError(
+                f"Recurrence: pointwise must be a function (projected, recurrent, state) -> "
+                f"(output, new_state), got {type(self.pointwise).__name__}."
+            )
+        if self.weight.shape.rank != 2:
+            raise ShapeError(
+                f"Recurrence: weight must be a [G*H, H] matrix (PyTorch's weight_hh layout), "
+                f"got shape {tuple(self.weight.shape)}."
+            )
+        if self.bias is not None and tuple(self.bias.shape) != tuple(self.weight.shape[:1]):
+            raise ShapeError(
+                f"Recurrence: bias must be [G*H] = [{self.weight.shape[0]}] to match the weight "
+                f"{tuple(self.weight.shape)}, got shape {tuple(self.bias.shape)}."
+            )
+
+    def step(self, projected: tf.Tensor, state: State) -> tuple[tf.Tensor, State]:
+        """One step from the declaration: ``pointwise(projected, h @ weight^T + bias, state)``."""
+        recurrent = linear(state[self.hidden_index], self.weight, self.bias)
+        return self.pointwise(projected, recurrent, tuple(state))
+
+
+def declared_recurrence(cell: Cell) -> Recurrence | None:
+    """``cell.recurrence``, checked against the cell's state: None where the cell declares none.
+
+    Raises ``OptionError`` or ``ShapeError`` where the declaration cannot fit the cell.
+    """
+    recurrence = cell.recurrence
+    if recurrence is None:
+        return None
+    kind = type(cell).__name__
+    if not isinstance(recurrence, Recurrence):
+        raise OptionError(
+            f"{kind}.recurrence must be a seqkit.Recurrence or None, got "
+            f"{type(recurrence).__name__}."
+        )
+    index, sizes = recurrence.hidden_index, cell.state_size
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(sizes):
+        raise OptionError(
+            f"{kind}.recurrence: hidden_index must name one of the {len(sizes)} state tensors "
+            f"(0 to {len(sizes) - 1}), got {index!r}."
+        )
+    if recurrence.weight.shape[1] != sizes[index]:
+        raise ShapeError(
+            f"{kind}.recurrence: the weight {tuple(recurrence.weight.shape)} takes "
+            f"{recurrence.weight.shape[1]} features, but state tensor {index} has {sizes[index]}; "
+            f"expected [G*H, {sizes[index]}] in PyTorch's weight_hh layout."
+        )
+    return recurrence
 
 
 class Cell(tf.Module, abc.ABC):
@@ -42,7 +145,9 @@ class Cell(tf.Module, abc.ABC):
 
     Runners call ``project_inputs(xs)`` once over all steps and then ``step(projected_t, state)``
     per step. By default the projection is the identity and ``step`` is ``__call__``; a cell with
-    a time-parallel part subclasses ``ProjectedCell`` instead.
+    a time-parallel part subclasses ``ProjectedCell`` instead. A cell whose step is one recurrent
+    matmul followed by elementwise work says so in ``recurrence`` (see ``Recurrence``), and runs
+    on the fused runner.
     """
 
     def __init__(self, input_size: int, hidden_size: int, *, dtype=tf.float32, name=None):
@@ -80,6 +185,12 @@ class Cell(tf.Module, abc.ABC):
     def step(self, projected: tf.Tensor, state: State) -> tuple[tf.Tensor, State]:
         """The recurrent part of the step, given one step of ``project_inputs``' output."""
         return self(projected, state)
+
+    @property
+    def recurrence(self) -> Recurrence | None:
+        """The step as one recurrent matmul and a ``pointwise`` function (``Recurrence``), or
+        None (the default) for a step that is not of that form."""
+        return None
 
     def named_parameters(self) -> dict[str, tf.Variable]:
         """The variables by name, in the order they were created (``weight_ih``, ...)."""
@@ -121,12 +232,12 @@ class ProjectedCell(Cell):
 class Runner(abc.ABC):
     """Unrolls a cell over time.
 
-    ``priority`` ranks runners for ``runner="auto"``, which picks the highest-priority runner
-    whose ``supports(cell)`` is true. ``jit_compile`` asks the code that runs the model (the
-    trainer's update step, sampling) to compile that whole step with XLA.
+    ``supports(cell)`` says whether it can unroll a cell; ``runner="auto"`` picks among the
+    built-in runners by a rule about the cell (``seqkit.model.resolve_runner``). ``jit_compile``
+    asks the code that runs the model (the trainer's update step, sampling) to compile that
+    whole step with XLA.
     """
 
-    priority: int = 0
     jit_compile: bool = False  # ask the step that runs the model to compile itself with XLA
 
     def supports(self, cell: Cell) -> bool:

@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqkit.errors import OptionError, ShapeError
-from seqkit.interfaces import Cell, Runner, State, check_size
+from seqkit.interfaces import Cell, Runner, State, check_size, declared_recurrence
 from seqkit.ops import glorot_uniform, linear
 from seqkit.parameters import load_parameters
 from seqkit.registry import Registry, default_registry
@@ -51,17 +51,40 @@ def reverse_steps(x: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
     return tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
 
 
+# ``runner="auto"``: the runners it tries, best first, by what the cell is. The rule is what
+# benchmarks/compare.py's "auto" rows measure (every runner on a declaring and a non-declaring
+# plugin cell): a cell that declares its recurrence trains fastest on the fused runner; any
+# other cell on the graph runner, which measured faster than xla for every such cell tried.
+AUTO_RUNNERS = {
+    "declares its recurrence": ("fused", "graph", "xla", "python"),
+    "other": ("graph", "xla", "python"),
+}
+
+
+def auto_runners(cells: Sequence[Cell]) -> tuple[str, ...]:
+    """The runner names ``"auto"`` tries for ``cells``, best first (``AUTO_RUNNERS``)."""
+    declares = all(declared_recurrence(cell) is not None for cell in cells)
+    return AUTO_RUNNERS["declares its recurrence" if declares else "other"]
+
+
 def resolve_runner(runner: str | Runner, cells: Sequence[Cell], registry: Registry) -> Runner:
-    """A runner by name; ``"auto"`` is the highest-priority runner that supports every cell."""
+    """A runner by name, or for ``"auto"`` the first of ``auto_runners(cells)`` that is
+    installed and supports every cell."""
     if isinstance(runner, Runner):
         return runner
     if runner != "auto":
         return registry.make("runner", runner)
-    candidates = [registry.make("runner", name) for name in registry.names("runner")]
-    for candidate in sorted(candidates, key=lambda r: -r.priority):
-        if all(candidate.supports(cell) for cell in cells):
-            return candidate
-    raise OptionError(f"runner 'auto': no installed runner supports {type(cells[0]).__name__}.")
+    installed = set(registry.names("runner"))
+    names = auto_runners(cells)
+    for name in names:
+        if name in installed:
+            candidate = registry.make("runner", name)
+            if all(candidate.supports(cell) for cell in cells):
+                return candidate
+    raise OptionError(
+        f"runner 'auto': none of the runners it picks from ({', '.join(names)}) is installed "
+        f"and supports {type(cells[0]).__name__}; name a runner that does."
+    )
 
 
 class SequenceModel(tf.Module):

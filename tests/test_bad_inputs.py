@@ -116,7 +116,7 @@ CASES = [
          r"tbptt: k2 \(4\) must be at least k1 \(16\): each update back-propagates through at "
          r"least the k1 steps whose losses it takes; set k2 >= 16 or leave it out \(k2 = k1\)\."),
     Case("unknown-cell", lambda c: c.train("model.cell=lstn"),
-         r"Unknown cell 'lstn'\. Did you mean 'lstm'\? Known cells: .*gru, lstm"),
+         r"Unknown cell 'lstn'\. Did you mean 'lstm'\? Known cells: .*gru, (janet, )?lstm"),
     Case("unknown-runner", lambda c: c.train("model.runner=grap"),
          r"Unknown runner 'grap'\. Did you mean 'graph'\? Known runners: "),
     Case("unknown-loss", lambda c: c.train("train.loss=cross-entropyy"),

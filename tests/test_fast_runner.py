@@ -1,19 +1,32 @@
 """The fused runner against the python runner: outputs, final states and gradients agree to
-1e-5 for every built-in cell (vanilla with tanh, sigmoid and relu; GRU; LSTM), with and without
-masks, eagerly, in a graph and compiled by XLA; in stacked models and in TBPTT training. Also:
-``runner="auto"`` picks it for the built-in cells and falls back for other cells, and the
-compiled sampler gives the plain graph loop's ids.
+1e-5 for every cell that declares its recurrence (the built-in vanilla with tanh, sigmoid and
+relu, GRU and LSTM; the example plugin's JANET; a test cell with a peephole variable, h second
+in its state and an output that is no state), on the hand-written kernels and on the generic
+path, with and without masks, eagerly, in a graph and compiled by XLA; in stacked and
+bidirectional models and in TBPTT training. Also: ``runner="auto"`` picks it for declaring cells
+and the graph runner for other cells, and the compiled sampler gives the plain graph loop's ids.
 
     .venv/bin/python -m pytest tests/test_fast_runner.py -q
 """
+
+import importlib.util
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit.model import SequenceModel
+from seqkit.model import SequenceModel, resolve_runner
+from seqkit.ops import gate_blocks, glorot_uniform, linear
+from seqkit.registry import default_registry
 from seqkit.sampling import Sampler, _loop
+from seqkit_plugins.fused import KERNELS, FusedRunner
+from seqkit_plugins.runners import GraphRunner
+
+HAS_EXAMPLE = importlib.util.find_spec("seqkit_plugin_example") is not None
+needs_example = pytest.mark.skipif(
+    not HAS_EXAMPLE, reason="pip install ./examples/seqkit-plugin-example for its JANET cell"
+)
 
 CELLS = [
     ("vanilla", {"activation": "tanh"}),
@@ -23,14 +36,72 @@ CELLS = [
     ("lstm", {}),
 ]
 IDS = [f"{name}-{opts.get('activation', '')}".rstrip("-") for name, opts in CELLS]
+KERNEL_CELLS = ["gru", "lstm"]  # the built-in cells with a hand-written kernel (KERNELS)
 B, T, N_IN, H = 3, 6, 4, 5
 TOL = 1e-5
 
 
-def forward_and_gradients(runner_name, cell, x, state, mask, mode):
+def peephole_pointwise(cell, projected, recurrent, state):
+    """c_t = sigmoid(a + p * c) * c + tanh(b), h_t = tanh(c_t); the output h_t * c_t."""
+    c, _ = state
+    a, b = tf.split(projected + recurrent, 2, axis=-1)
+    c = tf.sigmoid(a + cell.peephole * c) * c + tf.tanh(b)
+    h = tf.tanh(c)
+    return h * c, (c, h)
+
+
+class PeepholeCell(seqkit.ProjectedCell):
+    """A declaring cell unlike the built-ins: ``pointwise`` reads a variable (the peephole), the
+    matmul takes the second state tensor (hidden_index 1), the output is no state tensor, and
+    the recurrent bias is declared."""
+
+    def __init__(self, input_size, hidden_size, *, dtype=tf.float32, name=None):
+        super().__init__(input_size, hidden_size, dtype=dtype, name=name)
+        H = self.hidden_size  # noqa: N806
+        self.weight_ih = tf.Variable(gate_blocks(glorot_uniform, 2, H, self.input_size))
+        self.weight_hh = tf.Variable(gate_blocks(glorot_uniform, 2, H, H))
+        self.bias_ih = tf.Variable(tf.zeros([2 * H]))
+        self.bias_hh = tf.Variable(tf.zeros([2 * H]))
+        self.peephole = tf.Variable(tf.fill([H], 0.5))
+
+    @property
+    def state_size(self):
+        return (self.hidden_size, self.hidden_size)
+
+    def project_inputs(self, inputs):
+        return linear(inputs, self.weight_ih, self.bias_ih)
+
+    @property
+    def recurrence(self):
+        pointwise = lambda p, r, s: peephole_pointwise(self, p, r, s)  # noqa: E731
+        return seqkit.Recurrence(self.weight_hh, pointwise, bias=self.bias_hh, hidden_index=1)
+
+    def step(self, projected, state):
+        return self.recurrence.step(projected, state)
+
+
+def make_test_cell(name, options):
+    if name == "peephole":
+        return PeepholeCell(N_IN, H)
+    return seqkit.make_cell(name, N_IN, H, **options)
+
+
+# (cell, options, runner options): every declaring cell on the path the fused runner takes for
+# it, and each cell that has a hand-written kernel on the generic path too.
+PATHS = (
+    [pytest.param(n, o, {}, id=i) for (n, o), i in zip(CELLS, IDS, strict=True)]
+    + [pytest.param(n, {}, {"kernels": False}, id=f"{n}-generic") for n in KERNEL_CELLS]
+    + [
+        pytest.param("peephole", {}, {}, id="peephole"),
+        pytest.param("janet", {}, {}, id="janet", marks=needs_example),
+    ]
+)
+
+
+def forward_and_gradients(runner_name, cell, x, state, mask, mode, runner_options=None):
     """Outputs, final state, and the gradients of a random linear function of both with respect
     to the inputs, the initial state and the cell's variables, as NumPy arrays."""
-    runner = seqkit.make_runner(runner_name)
+    runner = seqkit.make_runner(runner_name, **(runner_options or {}))
     rng = np.random.default_rng(7)
     dy = tf.constant(rng.normal(size=(B, T, cell.output_size)), tf.float32)
     ds = [tf.constant(rng.normal(size=(B, n)), tf.float32) for n in cell.state_size]
@@ -51,10 +122,10 @@ def forward_and_gradients(runner_name, cell, x, state, mask, mode):
 
 @pytest.mark.parametrize("mode", ["eager", "tf.function", "xla"])
 @pytest.mark.parametrize("masked", [False, True], ids=["no-mask", "mask"])
-@pytest.mark.parametrize(("name", "options"), CELLS, ids=IDS)
-def test_fused_matches_python_runner(name, options, masked, mode):
+@pytest.mark.parametrize(("name", "options", "runner_options"), PATHS)
+def test_fused_matches_python_runner(name, options, runner_options, masked, mode):
     rng = np.random.default_rng(0)
-    cell = seqkit.make_cell(name, N_IN, H, **options)
+    cell = make_test_cell(name, options)
     for v in cell.trainable_variables:  # biases away from zero, so that they are tested too
         v.assign(v + tf.constant(rng.normal(scale=0.3, size=v.shape), v.dtype))
     x = tf.constant(rng.normal(size=(B, T, N_IN)), tf.float32)
@@ -62,7 +133,7 @@ def test_fused_matches_python_runner(name, options, masked, mode):
     # a gap in the middle, a sequence cut short, and one of length 0
     mask = tf.constant(rng.random((B, T)) < 0.6) if masked else None
     want = forward_and_gradients("python", cell, x, state, mask, "eager")
-    got = forward_and_gradients("fused", cell, x, state, mask, mode)
+    got = forward_and_gradients("fused", cell, x, state, mask, mode, runner_options)
     assert len(got) == len(want)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=0, atol=TOL)
@@ -82,12 +153,15 @@ def test_zero_steps_give_empty_outputs_and_the_initial_state(masked):
         np.testing.assert_array_equal(s.numpy(), s0.numpy())
 
 
-def test_unknown_length_runs_the_while_loop():
+@pytest.mark.parametrize("kernels", [True, False], ids=["kernel", "generic"])
+@pytest.mark.parametrize("name", ["gru", "lstm"])
+def test_unknown_length_runs_the_while_loop(name, kernels):
     """Inside a tf.function with the length unknown, the loop is a tf.while_loop."""
-    cell = seqkit.make_cell("gru", N_IN, H)
+    cell = seqkit.make_cell(name, N_IN, H)
     x = tf.constant(np.random.default_rng(3).normal(size=(B, T, N_IN)), tf.float32)
+    runner = seqkit.make_runner("fused", kernels=kernels)
     run = tf.function(
-        lambda x: seqkit.make_runner("fused").run(cell, x, cell.initial_state(B)),
+        lambda x: runner.run(cell, x, cell.initial_state(B)),
         input_signature=[tf.TensorSpec([B, None, N_IN], tf.float32)],
     )
     got, _ = run(x)
@@ -95,18 +169,32 @@ def test_unknown_length_runs_the_while_loop():
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=0, atol=TOL)
 
 
-@pytest.mark.parametrize("name", ["vanilla", "gru", "lstm"])
-def test_stacked_model_with_mask_matches_python_runner(name):
+# (cell, fused runner options, bidirectional): the built-ins as "auto" runs them, the LSTM on
+# the generic path too, and the example's JANET; both directions for the LSTM's two paths and
+# JANET (each of these compiles a few XLA steps: the list is kept short)
+MODEL_PATHS = [
+    pytest.param("vanilla", {}, False, id="vanilla"),
+    pytest.param("gru", {}, False, id="gru"),
+    pytest.param("lstm", {}, False, id="lstm"),
+    pytest.param("lstm", {}, True, id="lstm-bidirectional"),
+    pytest.param("lstm", {"kernels": False}, False, id="lstm-generic"),
+    pytest.param("lstm", {"kernels": False}, True, id="lstm-generic-bidirectional"),
+    pytest.param("janet", {}, True, id="janet-bidirectional", marks=needs_example),
+]
+
+
+@pytest.mark.parametrize(("name", "runner_options", "bidirectional"), MODEL_PATHS)
+def test_stacked_model_with_mask_matches_python_runner(name, runner_options, bidirectional):
     """Two layers and a head, with a mask: outputs and every parameter's gradient."""
     rng = np.random.default_rng(1)
     tokens = tf.constant(rng.integers(0, 7, size=(B, T)), tf.int32)
-    mask = tf.constant(rng.random((B, T)) < 0.7)
+    mask = tf.constant(np.arange(T)[None, :] < np.array([T, 4, 1])[:, None])  # ends differ
     results = []
-    for runner in ["python", "fused"]:
+    for runner in [seqkit.make_runner("python"), seqkit.make_runner("fused", **runner_options)]:
         seqkit.set_seed(0)
         model = SequenceModel(
             name, hidden_size=H, output_size=7, num_layers=2, encoder="embedding",
-            vocab_size=7, embedding_size=4, runner=runner,
+            vocab_size=7, embedding_size=4, runner=runner, bidirectional=bidirectional,
         )  # fmt: skip
 
         @tf.function(jit_compile=model.runner.jit_compile)
@@ -122,17 +210,25 @@ def test_stacked_model_with_mask_matches_python_runner(name):
         np.testing.assert_allclose(got, want, rtol=0, atol=TOL)
 
 
-@pytest.mark.parametrize(("k1", "k2"), [(4, 4), (2, 6)])
-def test_tbptt_training_matches_python_runner(k1, k2):
+@pytest.mark.parametrize(
+    ("name", "runner_options", "k1", "k2"),
+    [
+        pytest.param("lstm", {}, 4, 4, id="lstm-4-4"),
+        pytest.param("lstm", {}, 2, 6, id="lstm-2-6"),
+        pytest.param("lstm", {"kernels": False}, 2, 6, id="lstm-generic-2-6"),
+        pytest.param("janet", {}, 2, 6, id="janet-2-6", marks=needs_example),
+    ],
+)
+def test_tbptt_training_matches_python_runner(name, runner_options, k1, k2):
     """The same losses, gradient norms and weights after a few TBPTT(k1, k2) updates."""
     rng = np.random.default_rng(2)
     ids = rng.integers(0, 9, size=(2, 17)).astype(np.int32)
     data = seqkit.SequenceBatch(ids[:, :-1], ids[:, 1:])
     runs = []
-    for runner in ["python", "fused"]:
+    for runner in [seqkit.make_runner("python"), seqkit.make_runner("fused", **runner_options)]:
         seqkit.set_seed(0)
         model = SequenceModel(
-            "lstm", hidden_size=H, output_size=9, encoder="onehot", vocab_size=9, runner=runner
+            name, hidden_size=H, output_size=9, encoder="onehot", vocab_size=9, runner=runner
         )
         truncation = seqkit.make_truncation("tbptt", k1=k1, k2=k2)
         trainer = seqkit.Trainer(model, truncation=truncation, optimizer="sgd", lr=0.1)
@@ -156,18 +252,28 @@ class PlainTanhCell(seqkit.Cell):
         return h, (h,)
 
 
-def test_auto_picks_fused_for_built_in_cells_and_falls_back_for_others():
-    fused = seqkit.make_runner("fused")
-    assert fused.jit_compile and fused.priority > seqkit.make_runner("xla").priority
+def test_the_kernel_cells_are_the_cells_with_a_kernel():
+    """KERNEL_CELLS, which the generic-path tests cover, is what the fused runner overrides."""
+    with_kernel = [
+        n for n, o in CELLS if seqkit.make_cell(n, 2, 2, **o).recurrence.pointwise in KERNELS
+    ]
+    assert sorted(set(with_kernel)) == sorted(KERNEL_CELLS)
+
+
+def test_auto_picks_fused_for_declaring_cells_and_graph_for_others():
     for name, options in CELLS:
         model = SequenceModel(name, input_size=2, hidden_size=3, cell_options=options)
-        assert type(model.runner) is type(fused)
-    assert not fused.supports(PlainTanhCell(3, 3))
+        assert isinstance(model.runner, FusedRunner)
+    registry = default_registry()
+    assert isinstance(resolve_runner("auto", [PeepholeCell(2, 3)], registry), FusedRunner)
+    assert isinstance(resolve_runner("auto", [PlainTanhCell(3, 3)], registry), GraphRunner)
+    fused = seqkit.make_runner("fused")
+    assert fused.jit_compile and not fused.supports(PlainTanhCell(3, 3))
     with pytest.raises(seqkit.OptionError) as info:
         fused.run(PlainTanhCell(3, 3), tf.zeros([1, 2, 3]), (tf.zeros([1, 3]),))
     assert str(info.value) == (
-        "fused runner: it runs LSTMCell, GRUCell and VanillaCell, not PlainTanhCell; "
-        "use runner 'xla' (or 'auto') for other cells."
+        "fused runner: PlainTanhCell declares no recurrence (its recurrence is None), so it "
+        "cannot run fused; use runner 'graph' (or 'auto') for it."
     )
 
 

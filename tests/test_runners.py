@@ -13,7 +13,8 @@ import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit.model import SequenceModel, resolve_runner
+from seqkit.model import AUTO_RUNNERS, SequenceModel, auto_runners, resolve_runner
+from seqkit.registry import default_registry
 
 RUNNERS = ["python", "graph", "xla"]
 MODES = ["eager", "tf.function"]
@@ -407,19 +408,27 @@ def test_matches_torch_two_layer_rnn(name, torch_class, runner):
             np.testing.assert_allclose(s.numpy(), w, rtol=0, atol=1e-5)
 
 
-def test_auto_runner_is_the_highest_priority_one():
-    names = seqkit.available("runner")
-    priorities = {name: seqkit.make_runner(name).priority for name in names}
-    best = max(priorities, key=priorities.get)
+def test_auto_runner_follows_the_rule_about_the_cell():
+    """A cell that declares its recurrence gets the first of fused, graph, xla, python that is
+    installed; any other cell the first of graph, xla, python."""
+    declaring, other = seqkit.make_cell("vanilla", 2, 3), SumCell(3)
+    assert declaring.recurrence is not None and other.recurrence is None
+    assert AUTO_RUNNERS == {
+        "declares its recurrence": ("fused", "graph", "xla", "python"),
+        "other": ("graph", "xla", "python"),
+    }
+    assert auto_runners([declaring, declaring]) == AUTO_RUNNERS["declares its recurrence"]
+    assert auto_runners([declaring, other]) == AUTO_RUNNERS["other"]
     model = SequenceModel("vanilla", input_size=2, hidden_size=3, runner="auto")
-    assert type(model.runner) is type(seqkit.make_runner(best))
-    if set(names) == {"python", "graph", "xla"}:  # only the built-ins are installed
-        assert best == "xla" and priorities == {"python": 0, "graph": 10, "xla": 20}
+    assert type(model.runner) is type(seqkit.make_runner("fused"))
+    assert type(resolve_runner("auto", [other], default_registry())) is type(
+        seqkit.make_runner("graph")
+    )
 
 
 class FakeRunner(seqkit.Runner):
-    def __init__(self, priority, supported):
-        self.priority, self.supported = priority, supported
+    def __init__(self, supported):
+        self.supported = supported
 
     def supports(self, cell):
         return type(cell).__name__ in self.supported
@@ -443,20 +452,23 @@ class FakeRegistry:
         return self.runners[name]
 
 
-def test_auto_skips_runners_that_do_not_support_every_cell():
+def test_auto_takes_the_first_installed_runner_that_supports_every_cell():
     registry = FakeRegistry(
         {
-            "fused": FakeRunner(30, {"LSTMCell"}),
-            "loop": FakeRunner(5, {"LSTMCell", "GRUCell"}),
-            "fast": FakeRunner(10, {"LSTMCell", "GRUCell"}),
+            "fused": FakeRunner({"LSTMCell"}),
+            "xla": FakeRunner({"LSTMCell", "GRUCell"}),
+            "fast": FakeRunner({"LSTMCell", "GRUCell", "VanillaCell"}),  # not in the rule
         }
     )
     lstm, gru = seqkit.make_cell("lstm", 2, 2), seqkit.make_cell("gru", 2, 2)
     assert resolve_runner("auto", [lstm, lstm], registry) is registry.runners["fused"]
-    assert resolve_runner("auto", [lstm, gru], registry) is registry.runners["fast"]
+    assert resolve_runner("auto", [lstm, gru], registry) is registry.runners["xla"]  # no graph
     with pytest.raises(seqkit.OptionError) as info:
         resolve_runner("auto", [seqkit.make_cell("vanilla", 2, 2)], registry)
-    assert str(info.value) == "runner 'auto': no installed runner supports VanillaCell."
+    assert str(info.value) == (
+        "runner 'auto': none of the runners it picks from (fused, graph, xla, python) is "
+        "installed and supports VanillaCell; name a runner that does."
+    )
 
 
 # -- errors ------------------------------------------------------------------------------------

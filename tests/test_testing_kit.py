@@ -2,8 +2,8 @@
 
     .venv/bin/python -m pytest tests/test_testing_kit.py -q
 
-The broken cells are a small correct Elman cell with one fault each; every test pins the
-sentence that names the fault.
+The broken cells are a small correct Elman cell (and the same cell with a declared recurrence)
+with one fault each; every test pins the sentence that names the fault.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 import seqkit
+from seqkit.ops import linear
 from seqkit.testing import (
     CellContractError,
     ContractError,
@@ -113,6 +114,87 @@ class BadSplit(Elman):
         return 2.0 * inputs
 
 
+def elman_pointwise(projected, recurrent, state):
+    h = tf.tanh(projected + recurrent)
+    return h, (h,)
+
+
+class DeclaredElman(seqkit.ProjectedCell):
+    """The same cell split into W x_t + b and a declared recurrence: the correct declaring cell
+    the broken declarations start from."""
+
+    def __init__(self, input_size, hidden_size, *, dtype=tf.float32, name=None):
+        super().__init__(input_size, hidden_size, dtype=dtype, name=name)
+        rng = tf.random.uniform
+        self.weight_ih = tf.Variable(rng([hidden_size, input_size], -0.5, 0.5, self.dtype))
+        self.weight_hh = tf.Variable(rng([hidden_size, hidden_size], -0.5, 0.5, self.dtype))
+        self.bias = tf.Variable(rng([hidden_size], -0.5, 0.5, self.dtype))
+
+    @property
+    def state_size(self):
+        return (self.hidden_size,)
+
+    def project_inputs(self, inputs):
+        return linear(inputs, self.weight_ih, self.bias)
+
+    @property
+    def recurrence(self):
+        return seqkit.Recurrence(self.weight_hh, elman_pointwise)
+
+    def step(self, projected, state):
+        return self.recurrence.step(projected, state)
+
+
+def sigmoid_pointwise(projected, recurrent, state):
+    h = tf.sigmoid(projected + recurrent)
+    return h, (h,)
+
+
+class DisagreesWithStep(DeclaredElman):
+    """Declares a sigmoid where its step has a tanh."""
+
+    @property
+    def recurrence(self):
+        return seqkit.Recurrence(self.weight_hh, sigmoid_pointwise)
+
+    def step(self, projected, state):
+        return elman_pointwise(projected, linear(state[0], self.weight_hh), state)
+
+
+class HiddenIndexOutOfRange(DeclaredElman):
+    @property
+    def recurrence(self):
+        return seqkit.Recurrence(self.weight_hh, elman_pointwise, hidden_index=1)
+
+
+class InputWeightDeclared(DeclaredElman):
+    """Names weight_ih [H, I] as the recurrent weight."""
+
+    @property
+    def recurrence(self):
+        return seqkit.Recurrence(self.weight_ih, elman_pointwise)
+
+
+class CutsGradientThroughTime(DeclaredElman):
+    """Its step stops the gradient at h_{t-1}; the declaration does not: same outputs, other
+    gradients."""
+
+    def step(self, projected, state):
+        h = tf.tanh(projected + linear(tf.stop_gradient(state[0]), self.weight_hh))
+        return h, (h,)
+
+
+def dawson_pointwise(projected, recurrent, state):
+    h = tf.math.special.dawsn(projected + recurrent)  # no XLA kernel on CPU
+    return h, (h,)
+
+
+class NotCompiledByXLA(DeclaredElman):
+    @property
+    def recurrence(self):
+        return seqkit.Recurrence(self.weight_hh, dawson_pointwise)
+
+
 def test_contract_errors_are_seqkit_errors_and_test_failures():
     assert issubclass(CellContractError, seqkit.PluginError)
     assert issubclass(ContractError, AssertionError)
@@ -125,6 +207,7 @@ def test_built_in_cells_pass(name):
 
 def test_a_cell_class_and_options_pass():
     check_cell(Elman, input_size=4, hidden_size=3, batch_size=1)
+    check_cell(DeclaredElman, input_size=4, hidden_size=3)
     factory = seqkit.registry.default_registry().get("cell", "vanilla").factory
     check_cell(factory, options={"activation": "sigmoid"})
 
@@ -148,6 +231,33 @@ BROKEN = [
     (DropsKey, "state_dict", "it lacks the parameters ['bias']."),
     (LaxLoad, "load_state_dict", "it accepted 'weight_ih' of a wrong shape."),
     (BadSplit, "project_inputs/step", "step 0 differs from __call__ by"),
+    (
+        DisagreesWithStep,
+        "recurrence",
+        "pointwise(projected, h @ weight^T + bias, state) differs from step() by",
+    ),
+    (
+        HiddenIndexOutOfRange,
+        "recurrence",
+        "HiddenIndexOutOfRange.recurrence: hidden_index must name one of the 1 state tensors "
+        "(0 to 0), got 1.",
+    ),
+    (
+        InputWeightDeclared,
+        "recurrence",
+        "InputWeightDeclared.recurrence: the weight (5, 3) takes 3 features, but state tensor 0 "
+        "has 5; expected [G*H, 5] in PyTorch's weight_hh layout.",
+    ),
+    (
+        CutsGradientThroughTime,
+        "fused runner, eager",
+        "the gradient of 'weight_ih' differs from the python runner's by",
+    ),
+    (
+        NotCompiledByXLA,
+        "fused runner, xla",
+        "it raised InvalidArgumentError: Detected unsupported operations when trying to compile",
+    ),
     (
         NoDtype,
         "construction",

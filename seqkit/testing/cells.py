@@ -20,6 +20,7 @@ from seqkit.testing.contract import (
     max_diff,
     reference_unroll,
 )
+from seqkit.testing.recurrence import check_declaration, check_recurrence
 
 CANDIDATE = "seqkit-testing-candidate"  # the name a checked cell gets in the private registry
 
@@ -247,17 +248,23 @@ def check_cell(
     and the refusal of a wrong shape; ``project_inputs``/``step`` against ``__call__``; a
     ``dtype=tf.float64`` build; a two-layer ``SequenceModel``; two ``Trainer`` updates stay
     finite; ``seqkit.keras.RNN`` runs it, masked, as a plain loop does, with every parameter a
-    trainable Keras weight. Raises ``CellContractError`` at the first check that fails.
+    trainable Keras weight. For a cell that declares its recurrence (``seqkit.Recurrence``),
+    also: the declaration fits the cell's state and computes what ``step`` computes, and the
+    fused runner agrees with the python runner on outputs, final state and every gradient, to
+    1e-5 (eagerly without a mask, and compiled by XLA with one). Raises ``CellContractError``
+    at the first check that fails.
     """
     if isinstance(factory, str):
         factory = default_registry().get("cell", factory).factory
     checker = _CellChecker(factory, options, input_size, hidden_size, batch_size, steps, seed)
     cell = checker.build()
     checker.sizes(cell)
+    check_declaration(checker, cell)
     checker.call(cell, checker.inputs(batch_size, input_size), cell.initial_state(batch_size))
     checker.graph(cell)
     checker.gradients(cell)
     checker.state_dict(cell)
     checker.split(cell)
+    check_recurrence(checker, cell)
     checker.model_and_trainer()
     checker.keras_layer()

@@ -1,6 +1,7 @@
-"""An example seqkit plugin: the minimal gated unit (``mgu``) and a Huber loss (``huber``).
+"""An example seqkit plugin: the minimal gated unit (``mgu``), JANET (``janet``, a cell that
+declares its recurrence and so runs fused) and a Huber loss (``huber``).
 
-Installed, it registers both through the entry point group ``seqkit``; nothing here imports
+Installed, it registers them through the entry point group ``seqkit``; nothing here imports
 TensorFlow until seqkit loads the plugin.
 """
 

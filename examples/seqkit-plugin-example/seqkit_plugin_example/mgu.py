@@ -9,6 +9,11 @@ as PyTorch's cells have them. Parameters in PyTorch's names and layouts, in the 
 f, h: ``weight_ih`` [2H, I] = [W_f; W_h], ``weight_hh`` [2H, H] = [U_f; U_h], ``bias_ih`` [2H],
 ``bias_hh`` [2H]. The state is ``(h,)``; the output is h_t.
 
+The step has two recurrent matmuls, and the second, U_h (f_t * h_{t-1}), takes the gate that the
+first one made: it is not one matmul followed by elementwise work, so the cell declares no
+``seqkit.Recurrence`` and runs on the python, graph and xla runners (``"auto"``: graph), not
+the fused one.
+
     import seqkit
     cell = seqkit.make_cell("mgu", input_size=8, hidden_size=32)
 """

@@ -79,6 +79,12 @@ def test_installed_plugin_registers_mgu_and_huber():
     assert registry.get("loss", "huber").plugin.provider == "seqkit-plugin-example==0.1.0"
 
 
+def test_declares_no_recurrence_so_auto_runs_it_on_the_graph_runner():
+    assert MGUCell(N_IN, H).recurrence is None  # two dependent recurrent matmuls
+    model = seqkit.SequenceModel("mgu", input_size=2, hidden_size=4, output_size=1)
+    assert type(model.runner).__name__ == "GraphRunner"
+
+
 def test_trains_through_the_python_api():
     seqkit.set_seed(0)
     rng = np.random.default_rng(0)

@@ -1,0 +1,162 @@
+"""The steps ``benchmarks/compare.py``'s workers time, one function per framework and task:
+a training step of seqkit (``seqkit.benchmarking``), Keras and PyTorch on the same character
+model, sampling at batch 1, seqkit's TBPTT cost, and what a seqkit model is (``model_info``)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+
+def keras_step(cell, batch, seq, embed, hidden, vocab, layers, jit):
+    import keras
+    import numpy as np
+
+    keras.utils.set_random_seed(0)
+    layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "vanilla": keras.layers.SimpleRNN}
+    model = keras.Sequential(
+        [keras.Input((seq,), dtype="int32"), keras.layers.Embedding(vocab, embed)]
+        + [layer[cell](hidden, return_sequences=True) for _ in range(layers)]
+        + [keras.layers.Dense(vocab)]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        jit_compile=jit,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, vocab, size=(batch, seq)).astype(np.int32)
+    y = rng.integers(0, vocab, size=(batch, seq)).astype(np.int32)
+    return lambda: model.train_on_batch(x, y)
+
+
+def torch_step(cell, batch, seq, embed, hidden, vocab, layers):
+    import torch
+
+    torch.manual_seed(0)
+    rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "vanilla": torch.nn.RNN}[cell]
+    emb = torch.nn.Embedding(vocab, embed)
+    net = rnn(embed, hidden, num_layers=layers, batch_first=True)
+    head = torch.nn.Linear(hidden, vocab)
+    opt = torch.optim.Adam([*emb.parameters(), *net.parameters(), *head.parameters()], lr=1e-3)
+    x = torch.randint(0, vocab, (batch, seq))
+    y = torch.randint(0, vocab, (batch, seq))
+
+    def step():
+        opt.zero_grad()
+        out, _ = net(emb(x))
+        loss = torch.nn.functional.cross_entropy(head(out).reshape(-1, vocab), y.reshape(-1))
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def seqkit_sampling(length, repeats, jit):
+    import seqkit
+    from seqkit.sampling import Sampler
+
+    seqkit.set_seed(0)
+    model = seqkit.SequenceModel(
+        "lstm", hidden_size=256, output_size=65, encoder="embedding", vocab_size=65,
+        embedding_size=64,
+    )  # fmt: skip
+    sampler = Sampler(model, jit_compile=jit)
+    sampler([1, 2, 3], length, 0.8, 0)  # compile
+    return _rate(lambda: sampler([1, 2, 3], length, 0.8, 0), length, repeats)
+
+
+def keras_sampling(length, repeats):
+    import keras
+    import numpy as np
+
+    keras.utils.set_random_seed(0)
+    emb, cell = keras.layers.Embedding(65, 64), keras.layers.LSTMCell(256)
+    head = keras.layers.Dense(65)
+    state = [np.zeros((1, 256), np.float32)] * 2
+
+    def run():
+        nonlocal state
+        ids = np.array([1])
+        for _ in range(length):
+            out, state = cell(emb(ids), state)
+            probs = keras.ops.softmax(head(out) / 0.8)
+            ids = keras.random.categorical(keras.ops.log(probs), 1)[:, 0]
+
+    run()
+    return _rate(run, length, repeats)
+
+
+def torch_sampling(length, repeats):
+    import torch
+
+    torch.manual_seed(0)
+    emb, net, head = torch.nn.Embedding(65, 64), torch.nn.LSTM(64, 256), torch.nn.Linear(256, 65)
+
+    @torch.no_grad()
+    def run():
+        ids, state = torch.tensor([[1]]), None
+        for _ in range(length):
+            out, state = net(emb(ids), state)
+            probs = torch.softmax(head(out[0]) / 0.8, -1)
+            ids = torch.multinomial(probs, 1)
+
+    run()
+    return _rate(run, length, repeats)
+
+
+def _rate(run, length, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return length / statistics.median(times)
+
+
+def seqkit_tbptt(k1, k2, windows, rounds):
+    """Seconds per token of TBPTT(k1, k2) against TBPTT(k1, k1), interleaved."""
+    import numpy as np
+
+    import seqkit
+
+    rng = np.random.default_rng(0)
+    length = k1 * windows
+    ids = rng.integers(0, 65, size=(32, length + 1)).astype(np.int32)
+    data = seqkit.SequenceBatch(ids[:, :-1], ids[:, 1:])
+    trainers = {}
+    for kk in (k1, k2):
+        seqkit.set_seed(0)
+        model = seqkit.SequenceModel(
+            "lstm", hidden_size=256, output_size=65, encoder="embedding", vocab_size=65,
+            embedding_size=64,
+        )  # fmt: skip
+        trainer = seqkit.Trainer(model, truncation=seqkit.make_truncation("tbptt", k1=k1, k2=kk))
+        trainer.fit(data, epochs=1)  # compiles every window shape
+        trainers[kk] = trainer
+    times = {kk: [] for kk in trainers}
+    for _ in range(rounds):
+        for kk, trainer in trainers.items():
+            start = time.perf_counter()
+            trainer.fit(data, epochs=1)
+            times[kk].append((time.perf_counter() - start) / (32 * length))
+    return {kk: statistics.median(t) for kk, t in times.items()}
+
+
+def model_info(c):
+    """FLOPs a token, the runners that support the cell, and the one ``auto`` picks."""
+    import seqkit
+    from seqkit.benchmarking import flops_per_token, runner_name
+
+    model = seqkit.SequenceModel(
+        c["cell"], hidden_size=c["hidden"], output_size=c["vocab"], num_layers=c["layers"],
+        encoder="embedding", vocab_size=c["vocab"], embedding_size=c["embed"],
+        cell_options=c.get("cell_options"),
+    )  # fmt: skip
+    cell = model.cells[0]
+    return {
+        "flops_per_token": flops_per_token(model),
+        "declares": cell.recurrence is not None,
+        "auto_runner": runner_name(model.runner),
+        "runners": [r for r in seqkit.available("runner") if seqkit.make_runner(r).supports(cell)],
+    }

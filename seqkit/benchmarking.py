@@ -1,0 +1,124 @@
+"""Training speed of seqkit, measured the same way by ``seqkit bench`` and
+``benchmarks/compare.py``: one training step, its matmul FLOPs a token, the sgemm ceiling.
+
+    step = training_step("lstm", batch=32, seq=64, hidden=256, embed=64, vocab=65)
+    medians = interleaved_medians({"lstm": step}, warmup=3, repeats=10)   # seconds a step
+    ceiling = sgemm_rate() / flops_per_token(step.model)                  # tokens/s
+
+A training step is forward, backward and an Adam update of a character model: embedding (vocab
+-> embed), ``layers`` recurrent layers of any registered cell, a dense head back to vocab, over
+batch x seq tokens.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from seqkit.interfaces import Runner, SequenceBatch
+from seqkit.model import SequenceModel
+from seqkit.registry import Registry, default_registry
+from seqkit.trainer import Trainer, set_seed
+
+
+def flops_per_token(model: SequenceModel) -> float:
+    """Matmul FLOPs of one training step a token, from the model's own weight matrices.
+
+    Each rank-2 parameter ``[O, I]`` (a cell's ``weight_ih`` and ``weight_hh``, the head) is one
+    multiply-add per entry a token, 2 O I FLOPs forward; backward costs twice the forward. The
+    embedding is a gather and counts nothing.
+    """
+    matrices = [
+        v for name, v in model.named_parameters().items()
+        if v.shape.rank == 2 and name != "embedding.weight"
+    ]  # fmt: skip
+    return 3.0 * sum(2.0 * v.shape[0] * v.shape[1] for v in matrices)
+
+
+def sgemm_rate(size: int = 2048, repeats: int = 5) -> float:
+    """TensorFlow's measured float32 matmul rate, FLOP/s (median of ``repeats``)."""
+    a = tf.random.normal([size, size])
+    matmul = tf.function(lambda a: tf.reduce_sum(tf.matmul(a, a)))
+    matmul(a).numpy()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a).numpy()
+        times.append(time.perf_counter() - start)
+    return 2.0 * size**3 / statistics.median(times)
+
+
+@dataclass
+class TrainingStep:
+    """One training update of ``model`` on fixed data, as a call: ``step()``."""
+
+    model: SequenceModel
+    trainer: Trainer
+    data: SequenceBatch
+    tokens: int  # batch x seq: the tokens one call trains on
+
+    def __call__(self) -> None:
+        self.trainer.fit(self.data, steps=1)
+
+
+def training_step(
+    cell: str,
+    batch: int,
+    seq: int,
+    hidden: int,
+    embed: int,
+    vocab: int,
+    layers: int = 1,
+    runner: str | Runner = "auto",
+    cell_options: Mapping[str, Any] | None = None,
+    registry: Registry | None = None,
+) -> TrainingStep:
+    """A training step of a character model with the registered cell ``cell`` (and its
+    ``cell_options``), unrolled by ``runner`` (a name, ``"auto"``, or a Runner)."""
+    set_seed(0)
+    model = SequenceModel(
+        cell,
+        hidden_size=hidden,
+        output_size=vocab,
+        num_layers=layers,
+        encoder="embedding",
+        vocab_size=vocab,
+        embedding_size=embed,
+        runner=runner,
+        cell_options=cell_options,
+        registry=registry,
+    )
+    trainer = Trainer(model, truncation="bptt", lr=1e-3, registry=registry)
+    ids = np.random.default_rng(0).integers(0, vocab, size=(batch, seq + 1)).astype(np.int32)
+    return TrainingStep(model, trainer, SequenceBatch(ids[:, :-1], ids[:, 1:]), batch * seq)
+
+
+def runner_name(runner: Runner, registry: Registry | None = None) -> str:
+    """The registered name of ``runner``'s kind (what ``"auto"`` resolved to), else its class."""
+    registry = registry or default_registry()
+    for name in registry.names("runner"):
+        if registry.get("runner", name).factory is type(runner):
+            return name
+    return type(runner).__name__
+
+
+def interleaved_medians(
+    steps: Mapping[str, Callable[[], Any]], warmup: int, repeats: int
+) -> dict[str, float]:
+    """Median seconds a call of each function, calls interleaved round by round."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
