@@ -1,9 +1,6 @@
-"""The five kinds of plugin: Cell, Runner, Loss, TruncationStrategy and Task.
-
-Each is an abstract base class whose abstract methods hold only a docstring. Plugins subclass
-them and register a factory through the hooks in ``seqkit.hookspecs``. A cell may also declare
-its step as a ``Recurrence`` (one recurrent matmul, then elementwise work), which the fused
-runner runs with a hand-written gradient.
+"""The cell interface: ``Cell`` (one time step), ``ProjectedCell`` (split into a time-parallel
+projection and a recurrent step), and ``Recurrence``, a cell's step declared as one recurrent
+matmul and elementwise work, which the fused runner runs with a hand-written gradient.
 
 Shapes are written beside the code: B batch, T time, I input size, H hidden size, G gates.
 """
@@ -11,7 +8,7 @@ Shapes are written beside the code: B batch, T time, I input size, H hidden size
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +18,6 @@ import tensorflow as tf
 from seqkit.errors import OptionError, ShapeError
 from seqkit.ops import linear
 from seqkit.parameters import load_parameters, named_variables
-from seqkit.vocabulary import TextVocabulary
 
 State = tuple[tf.Tensor, ...]
 
@@ -227,217 +223,3 @@ class ProjectedCell(Cell):
 
     def __call__(self, inputs: tf.Tensor, state: State) -> tuple[tf.Tensor, State]:
         return self.step(self.project_inputs(inputs), state)
-
-
-class Runner(abc.ABC):
-    """Unrolls a cell over time.
-
-    ``supports(cell)`` says whether it can unroll a cell; ``runner="auto"`` picks among the
-    built-in runners by a rule about the cell (``seqkit.model.resolve_runner``). ``jit_compile``
-    asks the code that runs the model (the trainer's update step, sampling) to compile that
-    whole step with XLA.
-    """
-
-    jit_compile: bool = False  # ask the step that runs the model to compile itself with XLA
-
-    def supports(self, cell: Cell) -> bool:
-        """Whether this runner can unroll ``cell`` (all cells, unless a runner says otherwise)."""
-        return True
-
-    @abc.abstractmethod
-    def run(
-        self,
-        cell: Cell,
-        inputs: tf.Tensor,
-        initial_state: State,
-        mask: tf.Tensor | None = None,
-    ) -> tuple[tf.Tensor, State]:
-        """Unroll ``cell`` over ``inputs`` ``[B, T, I]`` from ``initial_state``.
-
-        Returns ``(outputs [B, T, O], final_state)``. Where ``mask`` ``[B, T]`` (bool) is false,
-        the state is carried through unchanged and the output is zero.
-        """
-
-
-class Loss(abc.ABC):
-    """A training loss: the mean of the per-step losses L_t over the counted steps and the batch.
-
-    ``per_step`` is false for a loss on the last step only (one label per sequence): a trainer
-    then computes it only in the window that ends the sequence.
-    """
-
-    per_step: bool = True
-
-    @abc.abstractmethod
-    def __call__(
-        self, targets: tf.Tensor, outputs: tf.Tensor, mask: tf.Tensor | None = None
-    ) -> tf.Tensor:
-        """The scalar loss of ``outputs`` ``[B, T, O]`` against ``targets``.
-
-        Targets are ``[B, T]`` (class ids) or ``[B, T, O]`` (values) for a per-step loss and
-        ``[B]`` or ``[B, O]`` for a last-step loss. Steps where ``mask`` ``[B, T]`` is false do
-        not count.
-        """
-
-
-@dataclass(frozen=True)
-class Window:
-    """One update of truncated back-propagation through time, over steps ``[backprop_from, end)``.
-
-    The state at ``backprop_from`` is a constant; the loss is the mean of L_t over the steps
-    ``[loss_from, end)``; gradients flow back to ``backprop_from`` and no further.
-    """
-
-    backprop_from: int
-    loss_from: int
-    end: int
-
-
-class TruncationStrategy(abc.ABC):
-    """A pure schedule of updates over a sequence: no TensorFlow."""
-
-    @abc.abstractmethod
-    def windows(self, length: int) -> Iterator[Window]:
-        """The updates over a sequence of ``length`` steps, in order."""
-
-
-@dataclass(frozen=True)
-class SequenceBatch:
-    """A batch of B sequences (or B parallel streams): inputs ``[B, T, ...]``, targets, mask.
-
-    ``context`` is what the model reads besides the steps, never sliced over time: a nest of
-    ``[B, ...]`` arrays (an encoder-decoder model's source, ``{"source": [B, S],
-    "source_mask": [B, S]}``), given to the model as ``model(..., context=context)``.
-    """
-
-    inputs: np.ndarray
-    targets: np.ndarray
-    mask: np.ndarray | None = None
-    context: Any = None
-
-
-class Task(abc.ABC):
-    """Makes the data and says what the targets are.
-
-    ``target_form`` is ``"sequence"`` (one label per sequence: the loss is on the last counted
-    step), ``"step"`` (a label per step) or ``"shifted"`` (the input shifted by one).
-    ``default_loss`` names a registered loss; ``default_truncation`` the truncation strategy a
-    run uses unless its config names one (``"bptt"`` for sets of whole sequences, ``"tbptt"``
-    for long streams). A task whose inputs are integer ids says so with ``vocab_size`` in
-    ``model_dims``; one with dense inputs gives ``input_size``.
-
-    Options are the keyword arguments of the task's constructor; ``seqkit run`` passes the
-    config's ``[task]`` keys to it.
-    """
-
-    target_form: str = "step"
-    default_loss: str = "cross-entropy"
-    default_truncation: str = "bptt"
-    # Config values a run of this task does well with ({"train.steps": 400, ...}), used for
-    # the keys a config leaves unset, so that `seqkit run --set task.name=X` ends in minutes.
-    recommended: Mapping[str, Any] = {}
-
-    @abc.abstractmethod
-    def model_dims(self) -> dict[str, int]:
-        """The sizes a model for this task needs: ``vocab_size`` or ``input_size``, and
-        ``output_size``."""
-
-    @abc.abstractmethod
-    def train_batches(self, batch_size: int, seed: int) -> list[SequenceBatch]:
-        """The training data: a list of batches (streams are one long batch per epoch)."""
-
-    @abc.abstractmethod
-    def eval_batches(self, batch_size: int) -> list[SequenceBatch]:
-        """The validation data."""
-
-    def loss_options(self) -> dict[str, Any]:
-        """Options for ``default_loss``: ``last_step=True`` for one label per sequence."""
-        return {"last_step": True} if self.target_form == "sequence" else {}
-
-    def metrics(self, mean_loss: float) -> dict[str, float]:
-        """Metrics derived from a mean loss (bits per character, ...); none by default."""
-        return {}
-
-    def counts(self, targets, outputs, mask=None) -> dict[str, tuple[float, float]]:
-        """The task's own metrics over one batch of model ``outputs`` (NumPy arrays), as
-        ``name -> (total, count)``; over the data the metric is sum(total) / sum(count)
-        (accuracy: correct predictions, counted predictions). None by default."""
-        return {}
-
-    def baselines(self) -> dict[str, float]:
-        """What a model-free predictor scores on the validation data, under the names that
-        ``metrics`` and ``counts`` use (the adding problem's always-1 MSE, a majority class'
-        accuracy, ...), computed from the data; none by default."""
-        return {}
-
-
-class LanguageModelTask(Task):
-    """A task whose model predicts the next token of a text: a run of it can be sampled from,
-    keeps its vocabulary (``vocab.json``) and can be evaluated on another text.
-
-    Inputs are token ids, targets the ids shifted by one (``target_form = "shifted"``). The
-    factory takes a ``vocabulary`` keyword (a ``TextVocabulary``, listed in ``runtime_options``
-    so that it is no config key): a run directory gives back the vocabulary it trained with, so
-    that every id keeps its meaning; None builds the vocabulary from the data.
-
-        class WordLM(seqkit.LanguageModelTask):
-            def __init__(self, corpus="", vocabulary=None): ...
-            @property
-            def vocabulary(self): return self._vocabulary     # TextVocabulary(..., " ")
-            def corpus_batches(self, corpus, batch_size): ...  # seqkit eval RUN --corpus
-    """
-
-    target_form = "shifted"
-    runtime_options: tuple[str, ...] = ("vocabulary",)
-
-    @property
-    @abc.abstractmethod
-    def vocabulary(self) -> TextVocabulary:
-        """The tokens by id, and how a text splits into them."""
-
-    @abc.abstractmethod
-    def corpus_batches(self, corpus: str, batch_size: int) -> list[SequenceBatch]:
-        """All of another text (a path, as the task's own corpus option takes it) as evaluation
-        batches in this task's vocabulary: ``seqkit eval RUN --corpus PATH``."""
-
-
-class DecodingTask(abc.ABC):
-    """What a task whose predictions are decoded sequences offers (``seq2seq``, ``transcribe``),
-    so that a run can decode a source a user gives (``seqkit sample RUN --source TEXT``) and
-    score decoded output (``seqkit eval``, ``seqkit.evaluate_decoded``).
-
-    A task subclasses both ``Task`` and ``DecodingTask``. Its ``target_form`` says which model
-    reads it: ``"seq2seq"`` (a ``seqkit.Seq2SeqModel``: the batches' ``context`` holds the
-    source, the inputs are the target shifted right, the loss is per step) or ``"unaligned"``
-    (a ``SequenceModel`` whose outputs over the input frames are scored with a loss over the
-    whole sequence, such as CTC; targets ``[B, L]`` padded with 0). The names of
-    ``decoded_counts`` are also keys of ``baselines``.
-    """
-
-    @abc.abstractmethod
-    def read_sources(self, texts: Sequence[str]) -> SequenceBatch:
-        """The batch the model reads for ``texts`` (B sources as the user writes them): inputs,
-        mask and context as the task's own batches hold them, and no targets (``[B, 0]``)."""
-
-    @abc.abstractmethod
-    def decode(self, model, batch: SequenceBatch, beam_width: int = 1) -> list[np.ndarray]:
-        """The model's prediction for each row of ``batch``: B arrays of target ids (no start,
-        end or padding ids), by greedy decoding (``beam_width`` 1) or beam search."""
-
-    @abc.abstractmethod
-    def target_text(self, ids) -> str:
-        """Target ids ``[n]`` (a prediction from ``decode``) as text."""
-
-    def vocabulary_fingerprint(self) -> str | None:
-        """A digest of the tokens by id (both sides'), which a run's ``task.json`` keeps so that
-        a data file changed since training, which would change what the ids mean, is found;
-        None where the task has no vocabulary to guard."""
-        return None
-
-    @abc.abstractmethod
-    def decoded_counts(
-        self, batch: SequenceBatch, predicted: Sequence[np.ndarray]
-    ) -> dict[str, tuple[float, float]]:
-        """The task's metrics of decoded output over one batch, ``name -> (total, count)``
-        (exact match: matching rows, rows); over the data a metric is sum(total) /
-        sum(count)."""

@@ -1,0 +1,43 @@
+"""The five kinds of plugin: Cell, Runner, Loss, TruncationStrategy and Task.
+
+Each is an abstract base class whose abstract methods hold only a docstring. Plugins subclass
+them and register a factory through the hooks in ``seqkit.hookspecs``. A cell may also declare
+its step as a ``Recurrence`` (one recurrent matmul, then elementwise work), which the fused
+runner runs with a hand-written gradient.
+
+Shapes are written beside the code: B batch, T time, I input size, H hidden size, G gates.
+
+    seqkit/interfaces/cell.py        Cell, ProjectedCell, Recurrence
+    seqkit/interfaces/components.py  Runner, Loss, Window, TruncationStrategy
+    seqkit/interfaces/task.py        SequenceBatch, Task, LanguageModelTask, DecodingTask
+"""
+
+from seqkit.interfaces.cell import (
+    Cell,
+    Pointwise,
+    ProjectedCell,
+    Recurrence,
+    State,
+    check_size,
+    declared_recurrence,
+)
+from seqkit.interfaces.components import Loss, Runner, TruncationStrategy, Window
+from seqkit.interfaces.task import DecodingTask, LanguageModelTask, SequenceBatch, Task
+
+__all__ = [
+    "Cell",
+    "DecodingTask",
+    "LanguageModelTask",
+    "Loss",
+    "Pointwise",
+    "ProjectedCell",
+    "Recurrence",
+    "Runner",
+    "SequenceBatch",
+    "State",
+    "Task",
+    "TruncationStrategy",
+    "Window",
+    "check_size",
+    "declared_recurrence",
+]
