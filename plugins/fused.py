@@ -25,7 +25,7 @@ from seqkit_plugins.fused_kernels import gru_recurrence, lstm_recurrence
 from seqkit_plugins.fused_recurrence import fused_recurrence
 from seqkit_plugins.gru import gru_pointwise
 from seqkit_plugins.lstm import lstm_pointwise
-from seqkit_plugins.runners import check_inputs, python_unroll
+from seqkit_plugins.runners import CompiledPerCell, check_inputs, python_unroll
 
 
 def _lstm_kernel(recurrence, xp, state, keep):
@@ -92,7 +92,7 @@ class FusedRunner(seqkit.Runner):
                 f"fused runner: kernels must be true or false, got {kernels!r}."
             )
         self.kernels = kernels
-        self._graph_unroll = tf.function(fused_unroll)
+        self._graph_unroll = CompiledPerCell(fused_unroll)
 
     def supports(self, cell: seqkit.Cell) -> bool:
         return cell.recurrence is not None

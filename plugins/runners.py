@@ -11,6 +11,9 @@ unchanged and the output is zero.
 
 from __future__ import annotations
 
+import functools
+import weakref
+
 import tensorflow as tf
 
 import seqkit
@@ -102,11 +105,31 @@ class PythonRunner(seqkit.Runner):
         return python_unroll(cell, inputs, initial_state, mask)
 
 
+class CompiledPerCell:
+    """``unroll(cell, ...)`` as a ``tf.function`` of its own for each cell, made on first use.
+
+    One function shared by every cell would be traced again for each new cell (a Python
+    argument), and a program that builds several models would see TensorFlow's retracing
+    warning; a function per cell is traced once per input signature.
+    """
+
+    def __init__(self, unroll):
+        self._unroll = unroll
+        self._functions = weakref.WeakKeyDictionary()  # cell -> its function
+
+    def __call__(self, cell, *args):
+        function = self._functions.get(cell)
+        if function is None:
+            function = tf.function(functools.partial(self._unroll, cell))
+            self._functions[cell] = function
+        return function(*args)
+
+
 class GraphRunner(seqkit.Runner):
     """A ``tf.function`` with a while loop: one traced graph for every sequence length."""
 
     def __init__(self):
-        self._unroll = tf.function(while_unroll)
+        self._unroll = CompiledPerCell(while_unroll)
 
     def run(self, cell, inputs, initial_state, mask=None):
         inputs = tf.convert_to_tensor(inputs)

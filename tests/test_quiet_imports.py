@@ -149,12 +149,6 @@ for seed in range(8):
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the runners' eager tf.functions (plugins/fused.py, plugins/runners.py) are keyed "
-    "by code shared by every runner and take a new cell each time: files outside this branch, "
-    "whose fix its report describes",
-)
 def test_calling_eight_models_triggers_no_retracing():
     done = run_python(EIGHT_MODELS)
     assert "retracing" not in done.stderr, done.stderr
