@@ -28,7 +28,7 @@ def kill() -> None:
 
 def main() -> None:
     mode, args = sys.argv[1], sys.argv[2:]
-    from seqkit.cli.quiet import import_tensorflow
+    from seqkit.quiet_tensorflow import import_tensorflow
 
     import_tensorflow()
     import tensorflow as tf

@@ -80,7 +80,7 @@ _add_commands()
 def main() -> None:
     args = sys.argv[1:]
     if args and not {"-h", "--help", "--version"} & set(args):  # a command that needs TF
-        from seqkit.cli.quiet import import_tensorflow
+        from seqkit.quiet_tensorflow import import_tensorflow
 
         import_tensorflow()
     cli()
