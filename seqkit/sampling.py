@@ -113,12 +113,15 @@ def _chunk(model, logits, state, u, temperature):
 class Sampler:
     """A model's compiled generation loop, traced once for any prime length and sample length.
 
-    ``jit_compile`` (default true) compiles each chunk of ``CHUNK`` steps with XLA; false runs
-    the same loop as a plain graph.
+    ``jit_compile`` true compiles each chunk of ``CHUNK`` steps with XLA; false runs the same
+    loop as a plain graph; None (the default) asks the model's runner, as a trainer's update
+    does (``Runner.jit_compile``: the fused and xla runners, yes; graph and python, no).
     """
 
-    def __init__(self, model, jit_compile: bool = True):
+    def __init__(self, model, jit_compile: bool | None = None):
         self.model = model
+        if jit_compile is None:
+            jit_compile = bool(getattr(model.runner, "jit_compile", False))
         # functools.partial, not a closure: a closure's code is shared by every Sampler, and
         # TensorFlow counts the first trace of each model's own function, keyed by that code,
         # as a retrace of one function ("5 out of the last 5 calls ... triggered retracing").

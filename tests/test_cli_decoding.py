@@ -14,9 +14,10 @@ from click.testing import CliRunner
 import seqkit
 from seqkit.cli.main import cli
 
-SMALL = [
+SMALL = [  # the graph runner: these test the wiring, tests/test_fast_runner.py the runners
     "model.hidden_size=16",
     "model.embedding_size=8",
+    "model.runner=graph",
     "train.steps=4",
     "train.eval_every=2",
     "train.checkpoint_every=2",
@@ -109,7 +110,7 @@ def test_a_data_file_changed_since_training_is_refused_on_resume(tmp_path):
     lines = [f"{w} {n}\t{n} {w}" for n in range(40) for w in ("one", "two", "six")]
     pairs.write_text("\n".join(lines) + "\n")
     out = tmp_path / "run"
-    settings = ["task.name=seq2seq", f"task.path={pairs}", *SMALL, "task.val_fraction=0.1"]
+    settings = ["task.name=seq2seq", f"task.path={pairs}", *SMALL, "train.steps=2"]
     assert _invoke("run", *_sets(settings), "--out", out).exit_code == 0
     pairs.write_text(pairs.read_text().replace("x", "q"))  # as many tokens, one of them other
     resumed = _invoke("run", "--resume", out, "--set", "train.steps=6")

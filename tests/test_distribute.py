@@ -151,6 +151,7 @@ def test_streams_must_split_evenly():
         check_batch(TwoReplicas(), 3)
 
 
+@pytest.mark.slow  # the in-process mirrored tests above cover the strategy, this its CLI
 def test_cli_run_and_resume_under_mirrored_match_one_device(tmp_path):
     """`seqkit run` on 2 logical CPU devices for 4 updates, resumed to 6: the metrics of a
     one-device run of 6 updates (made here, in-process)."""

@@ -173,12 +173,14 @@ def test_unknown_length_runs_the_while_loop(name, kernels):
 # the generic path too, and the example's JANET; both directions for the LSTM's two paths and
 # JANET (each of these compiles a few XLA steps: the list is kept short)
 MODEL_PATHS = [
-    pytest.param("vanilla", {}, False, id="vanilla"),
+    pytest.param("vanilla", {}, False, id="vanilla", marks=pytest.mark.slow),
     pytest.param("gru", {}, False, id="gru"),
     pytest.param("lstm", {}, False, id="lstm"),
     pytest.param("lstm", {}, True, id="lstm-bidirectional"),
-    pytest.param("lstm", {"kernels": False}, False, id="lstm-generic"),
-    pytest.param("lstm", {"kernels": False}, True, id="lstm-generic-bidirectional"),
+    pytest.param("lstm", {"kernels": False}, False, id="lstm-generic", marks=pytest.mark.slow),
+    pytest.param(  # the generic path with a stack both ways: janet-bidirectional, below
+        "lstm", {"kernels": False}, True, id="lstm-generic-bidirectional", marks=pytest.mark.slow
+    ),
     pytest.param("janet", {}, True, id="janet-bidirectional", marks=needs_example),
 ]
 
@@ -213,9 +215,11 @@ def test_stacked_model_with_mask_matches_python_runner(name, runner_options, bid
 @pytest.mark.parametrize(
     ("name", "runner_options", "k1", "k2"),
     [
-        pytest.param("lstm", {}, 4, 4, id="lstm-4-4"),
+        pytest.param("lstm", {}, 4, 4, id="lstm-4-4", marks=pytest.mark.slow),
         pytest.param("lstm", {}, 2, 6, id="lstm-2-6"),
-        pytest.param("lstm", {"kernels": False}, 2, 6, id="lstm-generic-2-6"),
+        pytest.param(
+            "lstm", {"kernels": False}, 2, 6, id="lstm-generic-2-6", marks=pytest.mark.slow
+        ),
         pytest.param("janet", {}, 2, 6, id="janet-2-6", marks=needs_example),
     ],
 )

@@ -185,6 +185,7 @@ def test_fit_in_parts_equals_fit_at_once():
         np.testing.assert_array_equal(a[key], b[key])
 
 
+@pytest.mark.slow  # seqkit run's resume test (tests/test_cli_run.py) covers it end to end
 def test_a_restored_checkpoint_continues_exactly(tmp_path):
     """Save after 5 updates, restore into new objects, train 4 more: the same as 9 at once."""
     data = periodic_streams(length=30)
