@@ -19,13 +19,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 
 from seqkit.errors import OptionError, ShapeError
 from seqkit.interfaces import Cell, Runner, State, check_size, declared_recurrence
 from seqkit.ops import glorot_uniform, linear
-from seqkit.parameters import load_parameters
+from seqkit.parameters import StateDict
 from seqkit.registry import Registry, default_registry
 
 ENCODERS = (None, "onehot", "embedding")
@@ -87,7 +86,7 @@ def resolve_runner(runner: str | Runner, cells: Sequence[Cell], registry: Regist
     )
 
 
-class SequenceModel(tf.Module):
+class SequenceModel(StateDict, tf.Module):
     """A recurrent network: encoder, ``num_layers`` cells of ``hidden_size``, output head."""
 
     def __init__(
@@ -303,11 +302,3 @@ class SequenceModel(tf.Module):
             params["head.weight"] = self.head_weight
             params["head.bias"] = self.head_bias
         return params
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter as a NumPy array, under its PyTorch-style name."""
-        return {name: v.numpy() for name, v in self.named_parameters().items()}
-
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
-        """Assign parameters by name (NumPy, TensorFlow or PyTorch CPU arrays); see state_dict."""
-        load_parameters(self.named_parameters(), state_dict, "SequenceModel", strict=strict)

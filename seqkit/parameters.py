@@ -38,6 +38,26 @@ def _collect(value: Any, name: str, found: dict[str, tf.Variable]) -> None:
             _collect(item, f"{name}.{i}", found)
 
 
+class StateDict:
+    """``state_dict()`` and ``load_state_dict()``, PyTorch's way, from ``named_parameters()``
+    (which the class defines: the parameters by name, in order)."""
+
+    def named_parameters(self) -> dict[str, tf.Variable]:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter as a NumPy array, under its name."""
+        return {name: v.numpy() for name, v in self.named_parameters().items()}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
+        """Assign parameters from a dict of arrays (NumPy, TensorFlow or PyTorch CPU tensors).
+
+        Keys and shapes must match ``state_dict()``; with ``strict=False`` missing keys are
+        left as they are and unexpected keys are ignored.
+        """
+        load_parameters(self.named_parameters(), state_dict, type(self).__name__, strict)
+
+
 def as_numpy(value: Any) -> np.ndarray:
     """A NumPy copy of an array-like: NumPy, TensorFlow, or a PyTorch tensor on the CPU."""
     if hasattr(value, "detach"):  # a torch.Tensor, without importing torch

@@ -28,7 +28,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 
 from seqkit.attention import LuongAttention
@@ -37,7 +36,7 @@ from seqkit.errors import OptionError, ShapeError
 from seqkit.interfaces import Runner, State, check_size
 from seqkit.model import SequenceModel, resolve_runner
 from seqkit.ops import glorot_uniform, linear
-from seqkit.parameters import load_parameters
+from seqkit.parameters import StateDict
 from seqkit.registry import Registry, default_registry
 
 
@@ -64,7 +63,7 @@ def read_context(context: Any) -> tuple[tf.Tensor, tf.Tensor | None]:
     return tf.convert_to_tensor(context["source"]), None if mask is None else tf.cast(mask, tf.bool)
 
 
-class Seq2SeqModel(tf.Module):
+class Seq2SeqModel(StateDict, tf.Module):
     """An encoder-decoder: source -> encoder stack -> bridge -> decoder stack -> (attention) ->
     head. ``cells`` are the decoder's, whose state ``__call__`` returns."""
 
@@ -232,11 +231,3 @@ class Seq2SeqModel(tf.Module):
         params["head.weight"] = self.head_weight
         params["head.bias"] = self.head_bias
         return params
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter as a NumPy array, under its PyTorch-style name."""
-        return {name: v.numpy() for name, v in self.named_parameters().items()}
-
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
-        """Assign parameters by name (NumPy, TensorFlow or PyTorch CPU arrays); see state_dict."""
-        load_parameters(self.named_parameters(), state_dict, "Seq2SeqModel", strict=strict)

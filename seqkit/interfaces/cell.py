@@ -8,7 +8,7 @@ Shapes are written beside the code: B batch, T time, I input size, H hidden size
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from seqkit.errors import OptionError, ShapeError
 from seqkit.ops import linear
-from seqkit.parameters import load_parameters, named_variables
+from seqkit.parameters import StateDict, named_variables
 
 State = tuple[tf.Tensor, ...]
 
@@ -129,7 +129,7 @@ def declared_recurrence(cell: Cell) -> Recurrence | None:
     return recurrence
 
 
-class Cell(tf.Module, abc.ABC):
+class Cell(StateDict, tf.Module, abc.ABC):
     """One time step of a recurrent network: ``cell(x_t, state) -> (output, new_state)``.
 
     Built as ``Cls(input_size, hidden_size, **options)``; the variables exist from construction.
@@ -191,20 +191,6 @@ class Cell(tf.Module, abc.ABC):
     def named_parameters(self) -> dict[str, tf.Variable]:
         """The variables by name, in the order they were created (``weight_ih``, ...)."""
         return named_variables(self)
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter as a NumPy array, under its name."""
-        return {name: v.numpy() for name, v in self.named_parameters().items()}
-
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> None:
-        """Assign parameters from a dict of arrays (NumPy, TensorFlow or PyTorch CPU tensors).
-
-        Keys and shapes must match ``state_dict()``; with ``strict=False`` missing keys are
-        left as they are and unexpected keys are ignored.
-        """
-        load_parameters(
-            self.named_parameters(), state_dict, owner=type(self).__name__, strict=strict
-        )
 
 
 class ProjectedCell(Cell):
