@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import tensorflow as tf
+
 from seqkit.errors import OptionError, PluginError, SeqkitError, UnknownNameError
 from seqkit.interfaces import Cell, Loss, Runner, Task, TruncationStrategy
 from seqkit.plugin_guard import failure_text, plugin_code
@@ -188,6 +190,11 @@ class Registry:
         except SeqkitError:
             raise
         except Exception as exc:
+            if _out_of_memory(exc):  # the sizes asked for, not the plugin
+                raise OptionError(
+                    f"{kind} {name!r} does not fit in memory at the sizes asked for "
+                    f"({type(exc).__name__}); use smaller sizes."
+                ) from None
             raise PluginError(
                 f"{kind} {name!r} from {entry.plugin.provider} failed to build: {failure_text(exc)}"
             ) from exc
@@ -204,6 +211,11 @@ class Registry:
         if kind not in self._entries:
             raise UnknownNameError("kind", kind, KINDS)
         return self._entries[kind]
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` says the machine ran out of memory (TensorFlow's or Python's)."""
+    return isinstance(exc, MemoryError | tf.errors.ResourceExhaustedError)
 
 
 def _check_options(entry: Registration, args: tuple, options: dict) -> None:

@@ -188,6 +188,9 @@ CASES = [
          r"200\."),
     Case("sample-length-option-huge", lambda c: ["sample", str(c.run), "--length", str(10**9)],
          r"--length must be a whole number from 1 to 1,000,000"),
+    Case("bench-size-out-of-memory", lambda c: ["bench", "--hidden-size", "200000", "--repeats", "1"],
+         r"^Error: cell 'lstm' does not fit in memory at the sizes asked for "
+         r"\(ResourceExhaustedError\); use smaller sizes\.$"),
     # -- the command line itself ---------------------------------------------------------------
     Case("unknown-option", lambda c: ["run", "--nope"],
          r"^Error: No such option '--nope'\. \(`seqkit run --help` lists them\)$"),
