@@ -188,7 +188,8 @@ CASES = [
          r"200\."),
     Case("sample-length-option-huge", lambda c: ["sample", str(c.run), "--length", str(10**9)],
          r"--length must be a whole number from 1 to 1,000,000"),
-    Case("bench-size-out-of-memory", lambda c: ["bench", "--hidden-size", "200000", "--repeats", "1"],
+    Case("bench-size-out-of-memory",
+         lambda c: ["bench", "--hidden-size", "200000", "--repeats", "1"],
          r"^Error: cell 'lstm' does not fit in memory at the sizes asked for "
          r"\(ResourceExhaustedError\); use smaller sizes\.$"),
     # -- the command line itself ---------------------------------------------------------------
