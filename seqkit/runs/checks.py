@@ -1,0 +1,183 @@
+"""The checks a run makes before it writes anything: each one names what does not fit in one
+line, so that a config, a corpus, a plugin or a resume that cannot work leaves no file behind.
+
+    check_cells(model); check_loss(model, loss, data); check_windows(config, task, data)
+    check_resume(saved_config, config, progress, batch_size)
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from seqkit.errors import ConfigError, DataError, PluginError, SeqkitError
+from seqkit.interfaces import SequenceBatch, Task
+from seqkit.model import SequenceModel
+from seqkit.registry import Registry, default_registry
+
+TARGET_FORMS = ("sequence", "step", "shifted", "seq2seq", "unaligned")
+# What --set may change on --resume: what the checkpoint does not fix. The model, the data
+# (task, batch size, seed), the truncation schedule, the loss and the optimizer are fixed.
+RESUMABLE = (
+    "train.steps",
+    "train.lr",
+    "train.lr_decay",
+    "train.lr_decay_every",
+    "train.clip_norm",
+    "train.nonfinite",
+    "train.eval_every",
+    "train.checkpoint_every",
+    "train.log_every",
+    "train.distribute",
+    "train.cpu_devices",
+    "sample.length",
+    "sample.temperature",
+    "sample.prime",
+    "sample.seed",
+)
+
+
+def sliver(batch: SequenceBatch, per_step: bool) -> SequenceBatch:
+    """Two rows of ``batch``, and its first 16 steps where a per-step loss can score a part of
+    a sequence (all of them for a last-step loss or a batch with a context): enough to see
+    what a loss or a metric makes of the model's outputs, before training."""
+    rows = slice(0, min(2, len(batch.inputs)))
+    cut = per_step and batch.context is None
+    steps = slice(0, min(16, batch.inputs.shape[1])) if cut else slice(None)
+    context = None
+    if batch.context is not None:
+        context = tf.nest.map_structure(lambda x: x[rows], batch.context)
+    return SequenceBatch(
+        batch.inputs[rows][:, steps],
+        batch.targets[rows][:, steps] if cut else batch.targets[rows],
+        None if batch.mask is None else batch.mask[rows][:, steps],
+        context,
+    )
+
+
+def check_loss(model: SequenceModel, loss, data) -> None:
+    """The loss on the model's outputs for a sliver of the first batch, run eagerly, so that a
+    loss that cannot score this task's outputs says so in one line before training (inside the
+    compiled step TensorFlow would wrap its message in a trace)."""
+    part = sliver(data[0], loss.per_step)
+    extra = {} if part.context is None else {"context": part.context}
+    outputs, _ = model(part.inputs, mask=part.mask, **extra)
+    try:
+        value = loss(part.targets, outputs, part.mask)
+    except SeqkitError:
+        raise
+    except Exception as exc:  # a plugin's bug, reported in one line
+        raise PluginError(
+            f"The loss {type(loss).__name__} failed on this task's outputs: "
+            f"{type(exc).__name__}: {str(exc)[:200]}"
+        ) from None
+    if tuple(value.shape) != ():
+        raise PluginError(
+            f"The loss {type(loss).__name__} returned shape {list(value.shape)}; a loss returns "
+            "one number (the mean over counted steps)."
+        )
+
+
+def is_streams(data) -> bool:
+    """Whether a task's training data is one batch of long streams (not a set of sequences)."""
+    return len(data) == 1 and data[0].inputs.ndim >= 2 and data[0].mask is None
+
+
+def check_windows(truncation: str, k1: int, data) -> None:
+    """Streams shorter than one window of train.k1 give no full update: say so before a run."""
+    if truncation != "tbptt" or not is_streams(data):
+        return
+    rows, steps = data[0].inputs.shape[:2]
+    if steps < k1:
+        raise DataError(
+            f"The training data gives {rows} streams of {steps} steps, shorter than one "
+            f"window of train.k1 = {k1} steps; use a longer corpus, a smaller "
+            "train.batch_size or a smaller train.k1."
+        )
+
+
+def check_cells(model, registry: Registry | None = None) -> None:
+    """One step of each distinct cell (an encoder-decoder's encoder cells too) on zeros,
+    checked against its declared sizes, so that a plugin's broken cell is named with its
+    distribution before any training."""
+    stacks = [(model.cell_name, model.cells)]
+    if hasattr(model, "encoder_cells"):  # a Seq2SeqModel
+        stacks.append((model.encoder_cell_name, model.encoder_cells))
+    for name, cells in stacks:
+        _check_stack(model, name, cells, registry or default_registry())
+
+
+def _check_stack(model, name: str, cells, registry: Registry) -> None:
+    entry = registry.get("cell", name)
+    who = f"cell {name!r} from {entry.plugin.provider} (plugin {entry.plugin.name!r})"
+    for cell in {id(c): c for c in cells}.values():
+        batch = 2
+        state = cell.initial_state(batch, model.dtype)
+        inputs = tf.zeros([batch, cell.input_size], model.dtype)
+        try:
+            output, new_state = cell(inputs, state)
+            shapes = [tuple(t.shape) for t in tf.nest.flatten(new_state)]
+            output_shape = tuple(output.shape)
+        except Exception as exc:  # a plugin's bug, reported with the plugin's name
+            raise PluginError(
+                f"The {who} failed on one step: {type(exc).__name__}: {str(exc)[:200]}"
+            ) from None
+        expected = [(batch, n) for n in tf.nest.flatten(cell.state_size)]
+        if output_shape != (batch, cell.output_size) or shapes != expected:
+            raise PluginError(
+                f"The {who} returned an output of shape {list(output_shape)} and a state of "
+                f"shapes {[list(x) for x in shapes]} for a batch of {batch}; expected "
+                f"{[batch, cell.output_size]} and {[list(x) for x in expected]} "
+                "(its output_size and state_size): report this to the plugin's authors."
+            )
+
+
+def check_resume_keys(saved, config) -> None:
+    """Only the keys a checkpoint does not fix may differ from the run's own config."""
+    fixed = [key for key in config.changed_keys(saved) if not key.startswith(RESUMABLE)]
+    if fixed:
+        raise ConfigError(
+            f"--resume cannot change {fixed[0]!r}: the checkpoints hold that model, data and "
+            f"schedule; on resume only {', '.join(RESUMABLE)} may change."
+        )
+
+
+def check_resume_progress(config, step: int, carried_rows: int, carried_at: int) -> None:
+    """The restored checkpoint agrees with the config: the streams it carries, and the steps."""
+    batch = config["train"]["batch_size"]
+    if carried_at >= 0 and carried_rows not in (0, batch):
+        raise ConfigError(
+            f"The checkpoint carries the state of {carried_rows} streams, but train.batch_size "
+            f"is {batch}; resume with the run's own batch size."
+        )
+    steps = config["train"]["steps"]
+    if steps < step:
+        raise ConfigError(
+            f"train.steps = {steps} is below the run's step {step}: a run cannot go back; give "
+            f"train.steps of {step} or more (more to train further)."
+        )
+
+
+def check_task_dims(info: dict, saved: dict, where: str) -> None:
+    """The task still gives the model the run was trained with, and the same vocabulary."""
+    if info["model_dims"] != saved["model_dims"]:
+        raise DataError(
+            f"The task now gives a model of sizes {info['model_dims']}, but the run "
+            f"{where!r} holds one of {saved['model_dims']} (task.json): its data or "
+            "vocabulary changed; resume with the run's own data, or start a new run."
+        )
+    recorded = saved.get("vocabulary_sha256")
+    if recorded is not None and info.get("vocabulary_sha256", recorded) != recorded:
+        raise DataError(
+            f"The task's data now gives other tokens (or another order of them) than the run "
+            f"{where!r} trained with (task.json's fingerprint), so every id would change "
+            "meaning; use the run's own data file, or start a new run."
+        )
+
+
+def check_task(task: Task) -> None:
+    """A task's declared form is one the run can train."""
+    if task.target_form not in TARGET_FORMS:
+        raise PluginError(
+            f"The task {type(task).__name__} has target_form {task.target_form!r}; expected "
+            f"one of {', '.join(map(repr, TARGET_FORMS))}."
+        )

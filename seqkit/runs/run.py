@@ -1,0 +1,197 @@
+"""``Run``: a run directory read back, and ``open_run``.
+
+    run = seqkit.open_run("runs/demo")               # the best checkpoint's model
+    run.config["model"]["hidden_size"], run.step     # 256, 1500
+    run.metrics[-1]                                  # {"step": 2000, "val_loss": 1.24, ...}
+    run.sample(prime="The ", length=200, seed=1)     # text, for a language model's run
+    run.evaluate()                                   # {"loss": 1.24, "bpc": 1.79}
+    run.evaluate(corpus="other.txt")
+    run.export("torch", "model.npz")
+
+``seqkit sample``, ``eval`` and ``export`` call these, and nothing else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tensorflow as tf
+
+from seqkit.config import Config, load_config
+from seqkit.errors import DataError, OptionError
+from seqkit.interfaces import DecodingTask, LanguageModelTask, Task
+from seqkit.progress import TrainingProgress
+from seqkit.runs.checkpoints import restore_newest_intact
+from seqkit.runs.directory import RunDirectory
+from seqkit.runs.logs import METRICS_FILE, parse_rows
+from seqkit.runs.records import read_format, read_task_info, read_vocabulary
+from seqkit.vocabulary import TextVocabulary
+
+CHECKPOINTS = ("best", "last")
+EXPORT_FORMATS = ("saved_model", "torch")
+
+
+class Run:
+    """A run: its directory, config, model (restored from one checkpoint), task and metrics."""
+
+    def __init__(self, path, config: Config, model, step: int, checkpoint: str,
+                 task: Task | None = None, vocabulary: TextVocabulary | None = None,
+                 task_info: dict | None = None):  # fmt: skip
+        self.path = Path(path)
+        self.task_info = task_info or {}  # task.json: the model's sizes, the baselines
+        self.config, self.model, self.step, self.checkpoint = config, model, step, checkpoint
+        self._task, self.vocabulary = task, vocabulary
+        self._sampler = None
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r}, step={self.step}, checkpoint={self.checkpoint!r})"
+
+    @property
+    def task(self) -> Task:
+        """The run's task, built from its config (with the run's vocabulary) on first use."""
+        if self._task is None:
+            from seqkit.runs.compose import build_task
+
+            self._task = build_task(self.config, vocabulary=self.vocabulary)
+        return self._task
+
+    @property
+    def metrics(self) -> list[dict]:
+        """metrics.csv's rows as dicts (the step an int, other cells floats, empty ones None)."""
+        path = self.path / METRICS_FILE
+        return parse_rows(path.read_text(encoding="utf-8")) if path.is_file() else []
+
+    def scorer(self, beam_width: int | None = None):
+        """The one definition of the run's scores (as validation computes them); a decoding
+        task's beam width is ``sample.beam_width`` unless given."""
+        from seqkit.runs.compose import build_loss, loss_name
+        from seqkit.runs.scoring import Scorer
+
+        task = self.task
+        derived = loss_name(self.config, task) == task.default_loss
+        width = self.config["sample"]["beam_width"] if beam_width is None else beam_width
+        _check_beam_width(width)
+        return Scorer(task, build_loss(self.config, task), derived, width)
+
+    def sample(self, prime: str = "", length: int | None = None, temperature: float | None = None,
+               seed: int | None = None) -> str:  # fmt: skip
+        """Text from the model: the prime, then ``length`` generated tokens. Defaults come from
+        the run's ``[sample]`` section; temperature 0 always takes the likeliest token."""
+        from seqkit.config_keys import MAX_SAMPLE_LENGTH, SEED_LIMIT
+        from seqkit.sampling import Sampler, prime_ids
+
+        if self.vocabulary is None:
+            raise DataError(
+                f"The run {str(self.path)!r} trained task {self.config['task']['name']!r}, which "
+                "does not predict text: only a language model's run can be sampled."
+            )
+        settings = self.config["sample"]
+        length = settings["length"] if length is None else length
+        temperature = settings["temperature"] if temperature is None else temperature
+        seed = settings["seed"] if seed is None else seed
+        _check_sampling(length, temperature, seed, MAX_SAMPLE_LENGTH, 2**63)
+        ids = prime_ids(self.vocabulary, prime)
+        if self._sampler is None:
+            self._sampler = Sampler(self.model)
+        generated = self._sampler(ids, length, float(temperature), seed)
+        return self.vocabulary.decode([*ids, *generated])
+
+    def evaluate(self, corpus: str | None = None, beam_width: int | None = None) -> dict:
+        """The run's scores on its validation split, or on all of ``corpus`` (a language
+        model's run): ``{"loss": ..., **metrics}``, as validation computes them; a decoding
+        task's decoded metrics with ``beam_width`` (``sample.beam_width`` unless given)."""
+        batch_size = self.config["train"]["batch_size"]
+        scorer = self.scorer(beam_width)
+        if corpus is None:
+            return scorer(self.model, self.task.eval_batches(batch_size))
+        if not isinstance(self.task, LanguageModelTask):
+            raise DataError(
+                f"--corpus is for a language model's run; the run {str(self.path)!r} trained "
+                f"task {self.config['task']['name']!r}."
+            )
+        return scorer(self.model, self.task.corpus_batches(corpus, batch_size))
+
+    def decode(self, source: str, beam_width: int | None = None) -> str:
+        """The model's output for one ``source`` as the task reads it (a date in words, a typed
+        digit string rendered as frames), as text: greedy, or a beam search of ``beam_width``
+        (``sample.beam_width`` unless given)."""
+        task = self.task
+        if not isinstance(task, DecodingTask):
+            raise DataError(
+                f"The run {str(self.path)!r} trained task {self.config['task']['name']!r}, which "
+                "decodes no sources: --source is for a seq2seq or transcribe run."
+            )
+        width = self.config["sample"]["beam_width"] if beam_width is None else beam_width
+        _check_beam_width(width)
+        if not isinstance(source, str) or not source.strip():
+            raise OptionError("--source must be some text to decode, e.g. '5 march 1991'.")
+        predicted = task.decode(self.model, task.read_sources([source]), width)[0]
+        return task.target_text(predicted)
+
+    def export(self, format: str, out) -> Path:  # noqa: A002 (the CLI's --format)
+        """Write the model to ``out``: ``"saved_model"`` (a folder that runs without seqkit) or
+        ``"torch"`` (an .npz of torch.nn.LSTM/GRU/RNN weights)."""
+        from seqkit.export.writing import export_run
+
+        if format not in EXPORT_FORMATS:
+            raise OptionError(f"export: format must be 'saved_model' or 'torch', got {format!r}.")
+        return export_run(self, format, Path(out))
+
+
+def _check_beam_width(width) -> None:
+    if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 256:
+        raise OptionError(f"--beam-width must be a whole number from 1 to 256, got {width!r}.")
+
+
+def _check_sampling(length, temperature, seed, max_length: int, seed_limit: int) -> None:
+    if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= max_length:
+        raise OptionError(
+            f"--length must be a whole number from 1 to {max_length:,}, got {length!r}; "
+            "give e.g. 200."
+        )
+    if not isinstance(temperature, int | float) or not 0 <= temperature < float("inf"):
+        raise OptionError(
+            f"--temperature must be 0 (the likeliest character) or more, got {temperature}; "
+            "give e.g. 0.8."
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < seed_limit:
+        raise OptionError(f"--seed must be a whole number from 0 to 2^63 - 1, got {seed!r}.")
+
+
+def open_run(path, checkpoint: str = "best", *, warn=None) -> Run:
+    """The run in ``path``, its model restored from its ``"best"`` (lowest validation loss) or
+    ``"last"`` checkpoint; a damaged one is reported through ``warn`` (a function of one
+    message; by default a ``RuntimeWarning``), left as it is, and the one before used."""
+    from seqkit.runs.compose import build_model
+
+    if checkpoint not in CHECKPOINTS:
+        raise OptionError(f"checkpoint must be 'best' or 'last', got {checkpoint!r}.")
+    directory = RunDirectory.existing(path)
+    read_format(directory)
+    info = read_task_info(directory)
+    config = load_config(directory.path / "config.toml")
+    vocabulary = read_vocabulary(directory, info)
+    model = build_model(config, info)
+    progress = TrainingProgress([n for cell in model.cells for n in cell.state_size])
+    restored = restore_newest_intact(
+        tf.train.Checkpoint(model=model, progress=progress),
+        directory.path / "checkpoints" / checkpoint,
+        directory.path,
+        warn=warn or _warn,
+        partial=True,
+        keep_damaged=True,  # reading a run changes nothing in it
+    )
+    if restored is None:
+        other = "last" if checkpoint == "best" else "best"
+        raise DataError(
+            f"The run {str(directory.path)!r} has no intact {checkpoint!r} checkpoint; try "
+            f"--checkpoint {other}, or resume the run to write one."
+        )
+    return Run(directory.path, config, model, int(progress.step.numpy()), checkpoint,
+               vocabulary=vocabulary, task_info=info)  # fmt: skip
+
+
+def _warn(message: str) -> None:
+    import warnings
+
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
