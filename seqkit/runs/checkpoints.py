@@ -3,7 +3,8 @@ before used when the newest is damaged.
 
     checkpoints = RunCheckpoints(checkpoint, run)        # run: a RunDirectory
     checkpoints.save_last(step); checkpoints.save_best(step)
-    path = restore_newest_intact(checkpoint, run.path / "checkpoints" / "last", run.path, warn=print)
+    path = restore_newest_intact(checkpoint, run.path / "checkpoints" / "last", run.path,
+                                 warn=print)
 
 A checkpoint is never half-written where seqkit looks for one: ``tf.train.Checkpoint`` writes
 the data into a temporary folder, then moves it in and writes the ``.index`` (which holds a

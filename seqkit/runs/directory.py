@@ -237,7 +237,9 @@ class RunDirectory:
         renamed over the old file."""
         target = self._inside(name)
         try:
-            fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            fd, temporary = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+            )
         except OSError as exc:
             raise os_problem(target, exc, "write") from None
         try:

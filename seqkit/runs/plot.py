@@ -1,10 +1,10 @@
 """``loss.png``: how training went, at a glance.
 
 The training loss of every logged row (the mean of ``train.log_every`` updates each) faint, an
-exponential moving average of it on top, the validation losses as points, the task's baseline as a dashed
-line where it has a loss-like one, and, for a loss in nats with bits per character derived from
-it, a second axis in bits per character. Drawn from ``metrics.csv`` at each validation and at
-the end, and written whole through the run directory.
+exponential moving average of it on top, the validation losses as points, the task's baseline as
+a dashed line where it has a loss-like one, and, for a loss in nats with bits per character
+derived from it, a second axis in bits per character. Drawn from ``metrics.csv`` at each
+validation and at the end, and written whole through the run directory.
 """
 
 from __future__ import annotations

@@ -166,7 +166,9 @@ def _prepare_locked(source: RunDirectory, config, progress: Progress) -> Prepare
     saved_info = read_task_info(source)
     check_resumable(source, record)
     saved = load_config(source.path / "config.toml")
-    config = saved if config is None else (config if isinstance(config, Config) else load_config(config))
+    config = (
+        saved if config is None else (config if isinstance(config, Config) else load_config(config))
+    )
     checks.check_resume_keys(saved, config)
     vocabulary = read_vocabulary(source, saved_info)
     built = build_parts(config, vocabulary)

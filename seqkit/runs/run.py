@@ -77,7 +77,7 @@ class Run:
                seed: int | None = None) -> str:  # fmt: skip
         """Text from the model: the prime, then ``length`` generated tokens. Defaults come from
         the run's ``[sample]`` section; temperature 0 always takes the likeliest token."""
-        from seqkit.config_keys import MAX_SAMPLE_LENGTH, SEED_LIMIT
+        from seqkit.config_keys import MAX_SAMPLE_LENGTH
         from seqkit.sampling import Sampler, prime_ids
 
         if self.vocabulary is None:

@@ -133,7 +133,12 @@ class RunSession(Callback):
         loss, norm = means
         rate = self._tokens / self._seconds if self._seconds > 0 else None
         self._tokens, self._seconds = 0, 0.0
-        row = {"train_loss": loss, "tokens_per_s": rate, "lr": current_lr(trainer), "grad_norm": norm}
+        row = {
+            "train_loss": loss,
+            "tokens_per_s": rate,
+            "lr": current_lr(trainer),
+            "grad_norm": norm,
+        }
         row.update({f"train_{k}": v for k, v in self.parts.scorer.derive(loss).items()})
         self.progress.logged(step, self.parts.train["steps"], row)
         return row

@@ -28,7 +28,7 @@ from seqkit.errors import NonFiniteError, OptionError, TrainingInterrupted
 from seqkit.interfaces import LanguageModelTask
 from seqkit.runs.checkpoints import step_of
 from seqkit.runs.checks import is_streams
-from seqkit.runs.directory import MARKERS, RunDirectory
+from seqkit.runs.directory import MARKERS
 from seqkit.runs.plot import write_plot
 from seqkit.runs.preparation import Prepared, prepare_new, prepare_resume
 from seqkit.runs.records import TASK_FILE, VOCABULARY_FILE, write_format
