@@ -24,6 +24,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 import seqkit
+from seqkit.precision import keeping_autocast
 
 
 def loop(steps, body, carry, writes: int, dtype, reverse: bool = False):
@@ -87,10 +88,14 @@ class StepForm:
     (h, for most cells), or None; the loop then keeps it once. ``same_gradient``: whether the
     gradients of projected and recurrent are one tensor (``pointwise`` uses only their sum, as
     the LSTM does); the backward loop then keeps it once.
+
+    ``pointwise`` runs, in the backward pass too, inside the mixed-precision ``autocast`` of
+    the forward pass (if any), so that the cell's variables it reads are the same casts there.
     """
 
     def __init__(self, recurrence, n_state, has_bias, output_state, same_gradient):
-        self.pointwise, self.hidden = recurrence.pointwise, recurrence.hidden_index
+        self.pointwise = keeping_autocast(recurrence.pointwise)
+        self.hidden = recurrence.hidden_index
         self.n_state, self.has_bias = n_state, has_bias
         self.output_state, self.same_gradient = output_state, same_gradient
 

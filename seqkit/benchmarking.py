@@ -4,10 +4,12 @@
     step = training_step("lstm", batch=32, seq=64, hidden=256, embed=64, vocab=65)
     medians = interleaved_medians({"lstm": step}, warmup=3, repeats=10)   # seconds a step
     ceiling = sgemm_rate() / flops_per_token(step.model)                  # tokens/s
+    bfloat16_support()    # "native (AMX)", or "emulated, no native support on this CPU"
 
 A training step is forward, backward and an Adam update of a character model: embedding (vocab
 -> embed), ``layers`` recurrent layers of any registered cell, a dense head back to vocab, over
-batch x seq tokens.
+batch x seq tokens. ``precision="mixed_bfloat16"`` trains it in bfloat16 with float32 variables
+(``seqkit.precision``), which is fast only where the CPU has bfloat16 instructions.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import statistics
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,9 +81,11 @@ def training_step(
     runner: str | Runner = "auto",
     cell_options: Mapping[str, Any] | None = None,
     registry: Registry | None = None,
+    precision: str = "float32",
 ) -> TrainingStep:
     """A training step of a character model with the registered cell ``cell`` (and its
-    ``cell_options``), unrolled by ``runner`` (a name, ``"auto"``, or a Runner)."""
+    ``cell_options``), unrolled by ``runner`` (a name, ``"auto"``, or a Runner), in
+    ``precision`` (``"float32"`` or ``"mixed_bfloat16"``)."""
     set_seed(0)
     model = SequenceModel(
         cell,
@@ -93,10 +98,34 @@ def training_step(
         runner=runner,
         cell_options=cell_options,
         registry=registry,
+        precision=precision,
     )
     trainer = Trainer(model, truncation="bptt", lr=1e-3, registry=registry)
     ids = np.random.default_rng(0).integers(0, vocab, size=(batch, seq + 1)).astype(np.int32)
     return TrainingStep(model, trainer, SequenceBatch(ids[:, :-1], ids[:, 1:]), batch * seq)
+
+
+# /proc/cpuinfo flags of bfloat16 instructions, best first: AMX tiles, then AVX-512 dot products.
+BFLOAT16_FLAGS = {"amx_bf16": "AMX", "avx512_bf16": "AVX512_BF16"}
+
+
+def bfloat16_support(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """Whether this CPU computes bfloat16 natively: ``"native (AMX)"``, ``"native
+    (AVX512_BF16)"``, ``"emulated, no native support on this CPU"``, or, where ``cpuinfo``
+    cannot be read (not Linux), ``"unknown (no /proc/cpuinfo)"``."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return "unknown (no /proc/cpuinfo)"
+    flags = set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            flags.update(value.split())
+    for flag, name in BFLOAT16_FLAGS.items():
+        if flag in flags:
+            return f"native ({name})"
+    return "emulated, no native support on this CPU"
 
 
 def runner_name(runner: Runner, registry: Registry | None = None) -> str:

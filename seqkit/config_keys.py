@@ -58,6 +58,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "lr_decay_every": 1000,
         "clip_norm": 5.0,  # as char-rnn; 0: no clipping
         "nonfinite": "stop",  # a NaN or infinite loss stops the run; "skip": skip that update
+        # "mixed_bfloat16": bfloat16 maths, float32 variables and optimizer state (Keras' name);
+        # fast only where the CPU has bfloat16 instructions (AMX, AVX512_BF16)
+        "precision": "float32",
         "seed": 0,
         "eval_every": 500,  # validation, a metrics row and a short sample
         "checkpoint_every": 500,
@@ -74,6 +77,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 
+# train.precision's values: Keras' policy names (seqkit.precision.PRECISIONS gives their dtypes).
+PRECISIONS = ("float32", "mixed_bfloat16")
 # Sections whose keys are a component's own options, checked by seqkit.options.
 OPEN_TABLES = {"model.cell_options"}
 MAX_SAMPLE_LENGTH = 1_000_000  # tokens one sample may hold: ~1 MB of text, a minute or so
@@ -112,6 +117,7 @@ _CHOICES = {
     "model.bridge": ("copy", "linear"),
     "train.distribute": ("none", "mirrored", "multi-worker"),
     "train.nonfinite": ("stop", "skip"),
+    "train.precision": PRECISIONS,
 }
 _TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 

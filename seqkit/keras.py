@@ -24,10 +24,17 @@ through and the step's output is zero (Keras' ``zero_output_for_mask=True``);
 ``go_backwards`` reads the steps in reverse (and returns them in that order); ``stateful``
 carries the final state of each batch over to the next (a fixed batch size).
 Loading a saved model needs ``import seqkit.keras`` first, and the plugin of its cell installed.
+
+The layer follows its Keras dtype policy (``dtype="mixed_bfloat16"``, or
+``keras.mixed_precision.set_global_policy("mixed_bfloat16")``): the cell's variables in the
+policy's variable dtype (float32), its maths in the compute dtype (bfloat16, the cell's
+variables read as casts: ``seqkit.precision.autocast``), the outputs and states returned in the
+compute dtype, as Keras' own layers give them; a saved ``.keras`` model keeps the policy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -38,6 +45,7 @@ import tensorflow as tf
 from seqkit.errors import OptionError, ShapeError
 from seqkit.interfaces import Cell, check_size
 from seqkit.model import resolve_runner
+from seqkit.precision import autocast
 from seqkit.registry import default_registry, made_by
 
 _BUILT_BY_LAYER = ("input_size", "hidden_size")  # cell arguments a saved layer gives itself
@@ -213,28 +221,37 @@ class RNN(keras.layers.Layer):
         for variable in self.states:
             variable.assign(tf.zeros(variable.shape, variable.dtype))
 
+    def _casting(self):
+        """The cell's variables read in the compute dtype, where the policy's differs."""
+        compute = tf.as_dtype(self.compute_dtype)
+        if compute == self.cell.dtype:
+            return contextlib.nullcontext()
+        return autocast([self.cell], compute)
+
     def call(self, sequences, initial_state=None, mask=None, training=False):
-        x = tf.cast(sequences, self.cell.dtype)
+        compute = tf.as_dtype(self.compute_dtype)  # the cell's dtype but under a mixed policy
+        x = tf.cast(sequences, compute)
         if mask is not None:
             mask = tf.cast(mask, tf.bool)
         if self.go_backwards:
             x = tf.reverse(x, [1])
             mask = None if mask is None else tf.reverse(mask, [1])
         if initial_state is not None:
-            state = tuple(tf.cast(s, self.cell.dtype) for s in tf.nest.flatten(initial_state))
+            state = tuple(tf.cast(s, compute) for s in tf.nest.flatten(initial_state))
             if len(state) != len(self.cell.state_size):
                 raise ShapeError(
                     f"RNN: initial_state has {len(state)} tensors, the cell's state has "
                     f"{len(self.cell.state_size)} (state_size {self.cell.state_size})."
                 )
         elif self.stateful:
-            state = tuple(tf.convert_to_tensor(v) for v in self.states)
+            state = tuple(tf.cast(v, compute) for v in self.states)
         else:
-            state = self.cell.initial_state(tf.shape(x)[0], self.cell.dtype)
-        outputs, final = self.runner.run(self.cell, x, state, mask)
+            state = self.cell.initial_state(tf.shape(x)[0], compute)
+        with self._casting():
+            outputs, final = self.runner.run(self.cell, x, state, mask)
         if self.stateful:
             for variable, value in zip(self.states, final, strict=True):
-                variable.assign(value)
+                variable.assign(tf.cast(value, variable.dtype))
         output = outputs if self.return_sequences else last_output(outputs, mask)
         return [output, *final] if self.return_state else output
 

@@ -12,6 +12,12 @@ the stack's parameters ``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bia
 ``initial_state_l0.1`` (c), one value for every row. The
 encoder's are ``embedding.weight`` ([V, E], as ``torch.nn.Embedding``) and the head's
 ``head.weight`` ([O, H]) and ``head.bias`` ([O]): y_t = f(W_out h_t + b_out).
+
+``precision="mixed_bfloat16"`` (Keras' policy name; ``seqkit.precision``) computes the encoder's
+output, the stack (every cell, through ``seqkit.precision.autocast``) and the head in bfloat16,
+with float32 variables; the outputs (the logits a loss reads, and f of them) and the states it
+takes and returns are float32, so that the loss, the carried state and checkpoints are float32.
+The default ``"float32"`` computes everything in ``dtype``, with no cast.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from seqkit.errors import OptionError, ShapeError
 from seqkit.interfaces import Cell, Runner, State, check_size, declared_recurrence
 from seqkit.ops import glorot_uniform, linear
 from seqkit.parameters import StateDict
+from seqkit.precision import Precision, resolve_precision
 from seqkit.registry import Registry, default_registry
 
 ENCODERS = (None, "onehot", "embedding")
@@ -106,12 +113,20 @@ class SequenceModel(StateDict, tf.Module):
         bidirectional: bool = False,
         cell_options: Mapping[str, Any] | None = None,
         dtype=tf.float32,
+        precision: str | Precision = "float32",
         registry: Registry | None = None,
         name: str | None = None,
     ):
         super().__init__(name=name)
         registry = registry or default_registry()
         self.dtype = tf.as_dtype(dtype)
+        self.precision = resolve_precision(precision, "SequenceModel")
+        if self.precision.mixed and self.dtype != tf.float32:
+            raise OptionError(
+                f"SequenceModel: precision {self.precision.name!r} keeps float32 variables, "
+                f"but dtype is {self.dtype.name}; leave dtype out, or use precision 'float32'."
+            )
+        self.compute_dtype = self.precision.compute_dtype or self.dtype
         self.hidden_size = check_size("SequenceModel", "hidden_size", hidden_size)
         self.num_layers = check_size("SequenceModel", "num_layers", num_layers)
         if not 0.0 <= float(dropout) < 1.0:
@@ -218,23 +233,24 @@ class SequenceModel(StateDict, tf.Module):
                     f"SequenceModel: dense inputs must be [batch, time, {self.input_size}], "
                     f"got shape {inputs.shape}."
                 )
-            return tf.cast(inputs, self.dtype)
+            return tf.cast(inputs, self.compute_dtype)
         if not inputs.dtype.is_integer:
             raise ShapeError(
                 f"SequenceModel: the {self.encoder} encoder takes integer ids, "
                 f"got {inputs.dtype.name}."
             )
         if self.encoder == "onehot":
-            return tf.one_hot(inputs, self.vocab_size, dtype=self.dtype)
-        return tf.gather(self.embedding, inputs)
+            return tf.one_hot(inputs, self.vocab_size, dtype=self.compute_dtype)
+        return self.precision.compute(tf.gather(self.embedding, inputs))  # the rows, then a cast
 
     def head(self, hidden: tf.Tensor) -> tf.Tensor:
-        """y_t = f(W_out h_t + b_out), or h_t where the model has no head."""
+        """y_t = f(W_out h_t + b_out), or h_t where the model has no head; in the variables'
+        dtype (the matmul in the compute dtype, then W_out h_t + b_out cast to float32)."""
         if self.output_size is None:
-            return hidden
-        return OUTPUT_ACTIVATIONS[self.output_activation](
-            linear(hidden, self.head_weight, self.head_bias)
-        )
+            return self.precision.stored(hidden)
+        weight, bias = self.precision.compute((self.head_weight, self.head_bias))
+        logits = self.precision.stored(linear(hidden, weight, bias))
+        return OUTPUT_ACTIVATIONS[self.output_activation](logits)
 
     def __call__(self, inputs, initial_state=None, mask=None, training: bool = False):
         """``(outputs [B, T, O], final_state)``; the state is one tuple per layer (per layer
@@ -250,6 +266,14 @@ class SequenceModel(StateDict, tf.Module):
             )
         if mask is not None:
             mask = tf.cast(mask, tf.bool)
+        initial_state = self.precision.compute(initial_state)
+        with self.precision.casting(self.cells):  # the cells' variables read in compute dtype
+            x, final = self._stack(x, initial_state, mask, training)
+        return self.head(x), self.precision.stored(final)
+
+    def _stack(self, x, initial_state, mask, training: bool):
+        """The layers over ``x`` ``[B, T, I]``: ``(the top layer's outputs, each cell's final
+        state)``, in the compute dtype."""
         final = []
         d = self.directions
         for layer in range(self.num_layers):
@@ -268,7 +292,7 @@ class SequenceModel(StateDict, tf.Module):
                 x = tf.nn.experimental.stateless_dropout(  # between layers, as torch.nn.LSTM
                     x, rate=self.dropout, seed=self.dropout_rng.make_seeds(1)[:, 0]
                 )
-        return self.head(x), tuple(final)
+        return x, tuple(final)
 
     def step(self, inputs, state):
         """One step through every layer: ``inputs`` ``[B]`` ids or ``[B, I]`` -> ``[B, O]``."""
@@ -278,11 +302,13 @@ class SequenceModel(StateDict, tf.Module):
                 "generation needs a unidirectional model."
             )
         x = self.encode(tf.expand_dims(inputs, 1))[:, 0]
+        state = self.precision.compute(state)
         new_state = []
-        for cell, layer_state in zip(self.cells, state, strict=True):
-            x, layer_state = cell(x, tuple(layer_state))
-            new_state.append(tuple(layer_state))
-        return self.head(x), tuple(new_state)
+        with self.precision.casting(self.cells):
+            for cell, layer_state in zip(self.cells, state, strict=True):
+                x, layer_state = cell(x, tuple(layer_state))
+                new_state.append(tuple(layer_state))
+        return self.head(x), self.precision.stored(tuple(new_state))
 
     # -- parameters --------------------------------------------------------------------------
 

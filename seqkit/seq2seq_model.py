@@ -20,6 +20,10 @@ start state. The output at step t is
 Parameters in PyTorch-style names: ``encoder.embedding.weight``, ``encoder.weight_ih_l0``, ...,
 ``decoder.embedding.weight``, ``decoder.weight_ih_l0``, ..., ``bridge.weight_l0.0`` (linear
 bridge), ``attention.weight``, ``head.weight`` [O, H], ``head.bias`` [O].
+
+``precision="mixed_bfloat16"`` computes both stacks, the bridge, the attention and the head in
+bfloat16 with float32 variables, as ``SequenceModel`` does; the logits and every state it
+returns (the decoder's, and ``EncodedSource.state``) are float32.
 """
 
 from __future__ import annotations
@@ -37,13 +41,15 @@ from seqkit.interfaces import Runner, State, check_size
 from seqkit.model import SequenceModel, resolve_runner
 from seqkit.ops import glorot_uniform, linear
 from seqkit.parameters import StateDict
+from seqkit.precision import Precision, resolve_precision
 from seqkit.registry import Registry, default_registry
 
 
 @dataclass(frozen=True)
 class EncodedSource:
     """What the decoder needs of a source: the attention memory ``[B, S, H]`` (None without
-    attention), the source mask ``[B, S]`` (None: every step counts) and the start state."""
+    attention; in the compute dtype), the source mask ``[B, S]`` (None: every step counts) and
+    the start state (float32 under mixed precision, as every state a model returns)."""
 
     memory: tf.Tensor | None
     mask: tf.Tensor | None
@@ -85,12 +91,14 @@ class Seq2SeqModel(StateDict, tf.Module):
         runner: str | Runner = "auto",  # "auto": one runner that supports both stacks' cells
         cell_options: Mapping[str, Any] | None = None,
         dtype=tf.float32,
+        precision: str | Precision = "float32",  # "mixed_bfloat16": see seqkit.precision
         registry: Registry | None = None,
         name: str | None = None,
     ):
         super().__init__(name=name)
         registry = registry or default_registry()
         self.dtype = tf.as_dtype(dtype)
+        self.precision = resolve_precision(precision, "Seq2SeqModel")
         self.hidden_size = check_size("Seq2SeqModel", "hidden_size", hidden_size)
         self.vocab_size = check_size("Seq2SeqModel", "vocab_size", vocab_size)
         self.output_size = check_size("Seq2SeqModel", "output_size", output_size or vocab_size)
@@ -109,6 +117,7 @@ class Seq2SeqModel(StateDict, tf.Module):
             runner=runner,
             cell_options=cell_options,
             dtype=self.dtype,
+            precision=self.precision,
             registry=registry,
         )
         self._make_stacks(source_vocab_size, source_input_size, embedding_size, common)
@@ -192,14 +201,24 @@ class Seq2SeqModel(StateDict, tf.Module):
         if source_mask is not None:
             source_mask = tf.cast(source_mask, tf.bool)
         outputs, final = self.encoder(source, mask=source_mask, training=training)
-        memory = None if self.attention is None else self.attention.memory(outputs)
-        return EncodedSource(memory, source_mask, self.bridge(final))
+        precision = self.precision  # the encoder's outputs and state come back in float32
+        with precision.casting([self.bridge] + ([self.attention] if self.attention else [])):
+            memory = None
+            if self.attention is not None:
+                memory = self.attention.memory(precision.compute(outputs))
+            start = precision.stored(self.bridge(precision.compute(final)))
+        return EncodedSource(memory, source_mask, start)
 
     def output(self, hidden: tf.Tensor, encoded: EncodedSource) -> tf.Tensor:
-        """Logits ``[B, T, O]`` from the decoder's top-layer outputs h_t ``[B, T, H]``."""
+        """Logits ``[B, T, O]`` from the decoder's top-layer outputs h_t ``[B, T, H]``; float32
+        under mixed precision (computed in bfloat16, then cast)."""
+        precision = self.precision
+        hidden = precision.compute(hidden)
         if self.attention is not None:
-            hidden = self.attention(hidden, encoded.memory, encoded.mask)
-        return linear(hidden, self.head_weight, self.head_bias)
+            with precision.casting([self.attention]):
+                hidden = self.attention(hidden, encoded.memory, encoded.mask)
+        weight, bias = precision.compute((self.head_weight, self.head_bias))
+        return precision.stored(linear(hidden, weight, bias))
 
     def __call__(self, inputs, initial_state=None, mask=None, training: bool = False, context=None):
         """Teacher forcing: ``(logits [B, T, O], decoder's final state)`` for decoder inputs

@@ -4,13 +4,17 @@ FLOP ceiling.
     seqkit bench --cell lstm --batch-size 32 --seq-len 64 --hidden-size 256
     seqkit bench --cell gru --runner fused --runner xla --json
     seqkit bench --cell vanilla --cell-option 'activation="relu"' --runner auto --runner graph
+    seqkit bench --cell lstm --precision mixed_bfloat16
 
 One training step is forward, backward and an Adam update of a character model: embedding
 (vocab -> embed), ``layers`` recurrent layers, a dense head back to vocab, over batch x seq
 tokens. Warm-up steps (and XLA's compile) are excluded; each figure is the median of the timed
 steps, the runners' steps interleaved so that a noisy machine slows them alike. The ceiling is
 the measured sgemm rate over the step's matmul FLOPs a token, counted from the model's weight
-matrices. The measuring is ``seqkit.benchmarking``; this command parses and prints.
+matrices (the float32 sgemm rate, in either precision). ``--precision mixed_bfloat16`` trains in
+bfloat16 with float32 variables, and the table says whether this CPU has bfloat16 instructions
+(without them bfloat16 is emulated, and slower than float32). The measuring is
+``seqkit.benchmarking``; this command parses and prints.
 ``benchmarks/compare.py`` puts the same figures beside Keras and PyTorch.
 """
 
@@ -20,6 +24,7 @@ import json
 
 import click
 
+from seqkit.config_keys import PRECISIONS
 from seqkit.errors import ConfigError
 
 
@@ -50,15 +55,20 @@ def parse_cell_option(text: str) -> tuple[str, object]:
 @click.option(
     "--runner", "runners", multiple=True, help="runners to time (repeatable) [default: auto, xla]"
 )
+@click.option(
+    "--precision", type=click.Choice(PRECISIONS), default="float32",
+    show_default=True, help="mixed_bfloat16: bfloat16 maths, float32 variables",
+)  # fmt: skip
 @click.option("--warmup", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--repeats", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object instead of a table")
 def bench(
     cell, cell_options, batch_size, seq_len, hidden_size, embedding_size, vocab_size, num_layers,
-    runners, warmup, repeats, as_json,
+    runners, precision, warmup, repeats, as_json,
 ) -> None:  # fmt: skip
     """Time seqkit's training step (tokens/s) on one configuration, against the FLOP ceiling."""
     from seqkit.benchmarking import (
+        bfloat16_support,
         flops_per_token,
         interleaved_medians,
         runner_name,
@@ -72,7 +82,7 @@ def bench(
         vocab=vocab_size, layers=num_layers,
     )  # fmt: skip
     steps = {
-        name: training_step(cell, **sizes, runner=name, cell_options=options)
+        name: training_step(cell, **sizes, runner=name, cell_options=options, precision=precision)
         for name in runners or ("auto", "xla")
     }
     medians = interleaved_medians(steps, warmup, repeats)
@@ -81,7 +91,8 @@ def bench(
     result = {
         "cell": cell, "cell_options": options, "batch_size": batch_size, "seq_len": seq_len,
         "hidden_size": hidden_size, "embedding_size": embedding_size, "vocab_size": vocab_size,
-        "num_layers": num_layers, "flops_per_token": fpt, "sgemm_gflops": round(rate / 1e9, 1),
+        "num_layers": num_layers, "precision": precision, "bfloat16": bfloat16_support(),
+        "flops_per_token": fpt, "sgemm_gflops": round(rate / 1e9, 1),
         "ceiling_tokens_per_s": round(rate / fpt),
         "runners": {
             name: {
@@ -104,9 +115,12 @@ def print_table(result: dict) -> None:
     options = "".join(f", {k}={v!r}" for k, v in result["cell_options"].items())
     click.echo(
         f"{result['cell']}{options}, batch {result['batch_size']}, seq {result['seq_len']}, "
-        f"hidden {result['hidden_size']}, layers {result['num_layers']}: "
-        f"sgemm {result['sgemm_gflops']} GFLOP/s, ceiling {ceiling:,} tokens/s"
+        f"hidden {result['hidden_size']}, layers {result['num_layers']}, "
+        f"{result['precision']}: sgemm {result['sgemm_gflops']} GFLOP/s, ceiling {ceiling:,} "
+        "tokens/s"
     )
+    if result["precision"] != "float32":
+        click.echo(f"  bfloat16: {result['bfloat16']}")
     for name, figures in result["runners"].items():
         resolved = f"({figures['runner']})" if figures["runner"] != name else ""
         share = figures["tokens_per_s"] / ceiling

@@ -83,6 +83,7 @@ class ConsoleReporter(Progress):
         self.eta = EtaClock(summary.last_step, summary.validations_left)
         shape = f"hidden {summary.hidden_size} x {summary.num_layers}"
         shape += ", bidirectional" if summary.bidirectional else ""
+        shape += f", {summary.precision}" if summary.precision != "float32" else ""
         click.echo(
             f"{'Resuming' if summary.resuming else 'Training'} {summary.cell} ({shape}, runner "
             f"{summary.runner}) on {summary.task}: {summary.data}; {summary.truncation}; steps "

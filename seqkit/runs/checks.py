@@ -17,6 +17,9 @@ from seqkit.registry import Registry, default_registry
 TARGET_FORMS = ("sequence", "step", "shifted", "seq2seq", "unaligned")
 # What --set may change on --resume: what the checkpoint does not fix. The model, the data
 # (task, batch size, seed), the truncation schedule, the loss and the optimizer are fixed.
+# train.precision is fixed too, although a checkpoint would allow a change (its variables and
+# the optimizer's state are float32 in either precision): a run's curve and its evaluations then
+# come from one precision, and a resumed run goes on as the interrupted one would have.
 RESUMABLE = (
     "train.steps",
     "train.lr",

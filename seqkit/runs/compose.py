@@ -117,6 +117,7 @@ def build_seq2seq_model(config, dims: dict):
         dropout=model["dropout"],
         runner=model["runner"],
         cell_options=cell_arguments(config),
+        precision=config["train"]["precision"],
         **dims,
     )
 
@@ -154,6 +155,7 @@ def build_model(config, info: dict, strategy=None):
             initial_state=model["initial_state"],
             bidirectional=model["bidirectional"],
             cell_options=options,
+            precision=config["train"]["precision"],  # the trainer reads it from the model
         )
 
 

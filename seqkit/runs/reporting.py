@@ -39,6 +39,7 @@ class RunSummary:
     directory: str
     baselines: Mapping[str, float] = field(default_factory=dict)
     validations_left: int = 0  # validations between first_step and last_step, the final one too
+    precision: str = "float32"  # train.precision: "mixed_bfloat16" computes in bfloat16
 
 
 class Progress:

@@ -175,7 +175,7 @@ def _summary(p: Prepared) -> RunSummary:
         runner=type(p.model.runner).__name__, task=p.config["task"]["name"], data=described,
         truncation=type(p.trainer.truncation).__name__, first_step=step + 1, last_step=steps,
         directory=str(p.source.path), baselines=p.info["baselines"],
-        validations_left=validations,
+        validations_left=validations, precision=train["precision"],
     )  # fmt: skip
 
 
