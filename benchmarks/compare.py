@@ -2,7 +2,11 @@
 characters/s, TBPTT cost, and the FLOP ceiling from the measured sgemm rate; and, where the
 example plugin is installed, its cells: JANET (which declares its recurrence) against the
 built-in cells of nearest FLOPs, FLOP-normalised, and the runner ``auto`` picks against every
-runner for JANET and the MGU (``benchmarks/plugin_rows.py``).
+runner for JANET and the MGU (``benchmarks/plugin_rows.py``); and the bfloat16 rows (config A,
+one layer; ``--no-bf16`` leaves them out): seqkit's ``train.precision = "mixed_bfloat16"``
+against its own float32 and against ``torch.autocast("cpu", dtype=torch.bfloat16)``, with
+whether this CPU computes bfloat16 natively (``/proc/cpuinfo``: AMX or AVX512_BF16) or emulates
+it, which makes bfloat16 slower than float32.
 
     .venv/bin/python benchmarks/compare.py            # table, and benchmarks/results.json
     .venv/bin/python benchmarks/compare.py --quick    # config A, one layer only
@@ -53,6 +57,14 @@ VARIANTS = [  # (worker, variant): the seqkit runners, Keras without and with XL
     ("keras", "jit"),
     ("torch", "native"),
 ]
+# The bfloat16 rows (config A, one layer): seqkit's auto in float32 and in mixed_bfloat16,
+# torch in float32 and under torch.autocast("cpu", dtype=torch.bfloat16).
+BF16_VARIANTS = [
+    ("seqkit", "auto"),
+    ("seqkit", "auto+bf16"),
+    ("torch", "native"),
+    ("torch", "autocast"),
+]
 
 
 # -- workers: one process per framework, JSON lines in and out ---------------------------------
@@ -65,11 +77,17 @@ def build_step(framework: str, c: dict, variant: str):
     if framework == "keras":
         return keras_step(*args, c["layers"], variant == "jit"), {}
     if framework == "torch":
-        return torch_step(*args, c["layers"]), {}
+        return torch_step(*args, c["layers"], autocast=variant == "autocast"), {}
     from seqkit.benchmarking import flops_per_token, runner_name, training_step
 
     sizes = {k: c[k] for k in ("cell", "batch", "seq", "embed", "hidden", "vocab", "layers")}
-    step = training_step(**sizes, runner=variant, cell_options=c.get("cell_options", {}))
+    runner, bf16, _ = variant.partition("+bf16")
+    step = training_step(
+        **sizes,
+        runner=runner,
+        cell_options=c.get("cell_options", {}),
+        precision="mixed_bfloat16" if bf16 else "float32",
+    )
     reply = {"flops_per_token": flops_per_token(step.model)}
     return step, dict(reply, runner=runner_name(step.model.runner))
 
@@ -98,9 +116,9 @@ def worker(framework: str) -> None:
         elif cmd == "drop":
             steps.clear()
         elif cmd == "sgemm":
-            from seqkit.benchmarking import sgemm_rate
+            from seqkit.benchmarking import bfloat16_support, sgemm_rate
 
-            reply = {"flops": sgemm_rate()}
+            reply = {"flops": sgemm_rate(), "bfloat16": bfloat16_support()}
         elif cmd == "sample":
             length, repeats = req["length"], req["repeats"]
             if framework == "seqkit":
@@ -175,6 +193,7 @@ def main(argv=None):
     p.add_argument(
         "--skip", default="", help="comma-separated variants to leave out, e.g. keras:plain"
     )
+    p.add_argument("--no-bf16", action="store_true", help="leave out the bfloat16 rows")
     p.add_argument("--json", default=os.path.join(os.path.dirname(__file__), "results.json"))
     a = p.parse_args(argv)
     if a.worker:
@@ -184,16 +203,20 @@ def main(argv=None):
 
     skip = set(filter(None, a.skip.split(",")))
     variants = [v for v in VARIANTS if f"{v[0]}:{v[1]}" not in skip]
-    workers = {name: Worker(name) for name in {w for w, _ in variants}}
+    workers = {name: Worker(name) for name in {w for w, _ in variants} | {"seqkit", "torch"}}
     result = {
         "date": datetime.datetime.now().isoformat(timespec="minutes"),
         "command": "python benchmarks/compare.py " + " ".join(sys.argv[1:]),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or ''}",
         "versions": {name: w.ask(cmd="info")["version"] for name, w in workers.items()},
     }
-    rate = workers["seqkit"].ask(cmd="sgemm")["flops"]
+    machine = workers["seqkit"].ask(cmd="sgemm")
+    rate, result["bfloat16"] = machine["flops"], machine["bfloat16"]
     result["sgemm_gflops"] = round(rate / 1e9, 1)
-    result["training"] = training_rows(workers, variants, rate, a)
+    result["training"] = training_rows(workers, variants, plan(a.quick), rate, a)
+    if not a.no_bf16:
+        print(f"\nbfloat16 rows (bfloat16: {result['bfloat16']})")
+        result["bfloat16_training"] = training_rows(workers, BF16_VARIANTS, plan(True), rate, a)
     plugin_sections(workers["seqkit"], result, a)
     if not a.quick:
         sampling_and_tbptt(workers, result)
@@ -204,10 +227,10 @@ def main(argv=None):
     print(f"\n{result['date']}, sgemm {result['sgemm_gflops']} GFLOP/s, wrote {a.json}")
 
 
-def training_rows(workers, variants, rate, a) -> list[dict]:
-    """The training table: every variant on every configuration of ``plan``, interleaved."""
+def training_rows(workers, variants, runs, rate, a) -> list[dict]:
+    """The training table: every variant on every configuration of ``runs``, interleaved."""
     rows = []
-    for run in plan(a.quick):
+    for run in runs:
         config = {k: run[k] for k in ("cell", "batch", "seq", "embed", "hidden", "vocab", "layers")}
         keys, fpt = {}, None
         for framework, variant in variants:
@@ -282,6 +305,12 @@ def print_row(row, first):
     tail = f"{row['ceiling']:>10,}"
     if auto and torch_rate:
         tail += f"   {auto / torch_rate:>16.2f}  {auto / row['ceiling']:>7.0%}"
+    bf16, autocast = (
+        row["tokens_per_s"].get("seqkit:auto+bf16"),
+        row["tokens_per_s"].get("torch:autocast"),
+    )
+    if bf16 and auto and autocast:
+        tail += f"   bf16/f32 {bf16 / auto:.2f}, bf16/torch-autocast {bf16 / autocast:.2f}"
     print(f"{name:<22}{cells}{tail}", flush=True)
 
 

@@ -30,7 +30,9 @@ def keras_step(cell, batch, seq, embed, hidden, vocab, layers, jit):
     return lambda: model.train_on_batch(x, y)
 
 
-def torch_step(cell, batch, seq, embed, hidden, vocab, layers):
+def torch_step(cell, batch, seq, embed, hidden, vocab, layers, autocast=False):
+    """PyTorch's step; ``autocast``: under ``torch.autocast("cpu", dtype=torch.bfloat16)``, the
+    model in bfloat16 and the loss on float32 logits, as PyTorch's mixed-precision recipe."""
     import torch
 
     torch.manual_seed(0)
@@ -44,8 +46,10 @@ def torch_step(cell, batch, seq, embed, hidden, vocab, layers):
 
     def step():
         opt.zero_grad()
-        out, _ = net(emb(x))
-        loss = torch.nn.functional.cross_entropy(head(out).reshape(-1, vocab), y.reshape(-1))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            out, _ = net(emb(x))
+            logits = head(out)
+        loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, vocab), y.reshape(-1))
         loss.backward()
         opt.step()
 
