@@ -147,6 +147,7 @@ def _rows(run):
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow  # tests/test_crash_safety.py resumes a killed run to the same end by default
 def test_a_resumed_run_ends_where_an_uninterrupted_one_does(corpus, tmp_path):
     """Stopped at step 10 of 20 and resumed: the same weights and the same last metrics row as
     20 steps at once (dropout, TBPTT(4, 8) state carrying and two layers included)."""

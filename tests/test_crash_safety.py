@@ -143,9 +143,19 @@ def _wait_for(process: subprocess.Popen, text: str) -> str:
 @pytest.mark.parametrize(
     "mode, where",
     [
-        ("slow", "sent by the test after the validation at step 5, between checkpoints"),
+        # The kill in the middle of a checkpoint write runs by default; the other two moments
+        # are in the slow set (python -m pytest -m slow).
+        pytest.param(
+            "slow",
+            "sent by the test after the validation at step 5, between checkpoints",
+            marks=pytest.mark.slow,
+        ),
         ("kill-in-checkpoint:10", "while checkpoint 10 is written"),
-        ("kill-before-checkpoint:15", "after step 15's metrics row, before its checkpoint"),
+        pytest.param(
+            "kill-before-checkpoint:15",
+            "after step 15's metrics row, before its checkpoint",
+            marks=pytest.mark.slow,
+        ),
     ],
 )
 def test_a_killed_run_resumes_to_the_uninterrupted_result(mode, where, settings, whole, tmp_path):
@@ -178,7 +188,10 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(mode, where, settings,
     _assert_same_as(out, whole)
 
 
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(  # SIGINT takes the same path as SIGTERM: the slow set has it
+    "signum, code",
+    [pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow), (signal.SIGTERM, 143)],
+)
 def test_an_interrupt_saves_a_checkpoint_and_says_how_to_resume(
     signum, code, settings, whole, tmp_path
 ):

@@ -96,6 +96,7 @@ def test_mirrored_on_two_cpu_devices_matches_one_device(tmp_path, one_device):
     _assert_same(tmp_path / "out.npz", one_device)
 
 
+@pytest.mark.slow  # the mirrored update is checked by default above; its resume in the slow set
 def test_resume_under_mirrored_continues_exactly(tmp_path, one_device):
     log = tmp_path / "resume.log"
     (tmp_path / "ckpt").mkdir()
@@ -103,6 +104,7 @@ def test_resume_under_mirrored_continues_exactly(tmp_path, one_device):
     _assert_same(tmp_path / "out.npz", one_device)
 
 
+@pytest.mark.slow  # two processes of TensorFlow on two cores: about 25 s
 def test_two_workers_match_one_device_and_only_the_chief_writes(tmp_path, one_device):
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}

@@ -181,7 +181,9 @@ MODEL_PATHS = [
     pytest.param(  # the generic path with a stack both ways: janet-bidirectional, below
         "lstm", {"kernels": False}, True, id="lstm-generic-bidirectional", marks=pytest.mark.slow
     ),
-    pytest.param("janet", {}, True, id="janet-bidirectional", marks=needs_example),
+    pytest.param(  # lstm-bidirectional runs by default; janet is on the generic path above
+        "janet", {}, True, id="janet-bidirectional", marks=[needs_example, pytest.mark.slow]
+    ),
 ]
 
 

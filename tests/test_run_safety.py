@@ -85,6 +85,7 @@ def test_a_second_process_is_refused_while_a_run_trains(settings, finished, tmp_
     assert len(titles) == len(set(titles))  # each sample written once
 
 
+@pytest.mark.slow  # flock's lock dies with its process; the refusal test above runs by default
 def test_the_lock_of_a_killed_run_is_no_lock(settings, tmp_path):
     out = tmp_path / "run"
     process = _start("slow", settings, out, tmp_path / "stderr.txt")
@@ -97,7 +98,10 @@ def test_the_lock_of_a_killed_run_is_no_lock(settings, tmp_path):
     assert "Trained to step 10" in resumed.output
 
 
-ENDS = [("kill-before-final-sample", -signal.SIGKILL), ("term-in-final-sample", 143)]
+ENDS = [  # the kill before the final sample is in the slow set: the SIGTERM in it is the harder
+    pytest.param("kill-before-final-sample", -signal.SIGKILL, marks=pytest.mark.slow),
+    ("term-in-final-sample", 143),
+]
 
 
 @pytest.mark.parametrize("mode, code", ENDS)

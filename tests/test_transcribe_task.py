@@ -103,7 +103,11 @@ def small_model(task, cell="gru", **options):
 
 
 @pytest.mark.parametrize(
-    ("cell", "options"), [("lstm", {}), ("mgu", dict(bidirectional=True, runner="graph"))]
+    ("cell", "options"),
+    [  # the CLI's transcribe test trains the recommended GRU by default
+        pytest.param("lstm", {}, marks=pytest.mark.slow),
+        ("mgu", dict(bidirectional=True, runner="graph")),
+    ],
 )
 def test_a_few_ctc_training_steps_then_evaluation(cell, options):
     task = seqkit.make_task("transcribe")
