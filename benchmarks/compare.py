@@ -92,6 +92,22 @@ def build_step(framework: str, c: dict, variant: str):
     return step, dict(reply, runner=runner_name(step.model.runner))
 
 
+def build_and_warm(steps: dict, framework: str, req: dict) -> dict:
+    """Build the step ``req`` asks for into ``steps`` and run its warm-up steps; where the
+    framework cannot run it here (torch's oneDNN LSTM has no bfloat16 primitive on a CPU without
+    bfloat16), ``{"error": the reason}``, and the row goes on without it."""
+    try:
+        steps[req["key"]], reply = build_step(framework, req["config"], req["variant"])
+        start = time.perf_counter()
+        for _ in range(req["warmup"]):
+            steps[req["key"]]()
+    except Exception as exc:  # noqa: BLE001 (reported in the table, not raised)
+        steps.pop(req["key"], None)
+        return {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"}
+    reply["warmup_s"] = time.perf_counter() - start
+    return reply
+
+
 def worker(framework: str) -> None:
     """Serve the driver's requests on stdin/stdout, one JSON object a line."""
     steps = {}
@@ -101,11 +117,7 @@ def worker(framework: str) -> None:
         req = json.loads(line)
         cmd, reply = req["cmd"], {}
         if cmd == "build":
-            steps[req["key"]], reply = build_step(framework, req["config"], req["variant"])
-            start = time.perf_counter()
-            for _ in range(req["warmup"]):
-                steps[req["key"]]()
-            reply["warmup_s"] = time.perf_counter() - start
+            reply = build_and_warm(steps, framework, req)
         elif cmd == "time":
             step, times = steps[req["key"]], []
             for _ in range(req["steps"]):
@@ -238,6 +250,10 @@ def training_rows(workers, variants, runs, rate, a) -> list[dict]:
             built = workers[framework].ask(
                 cmd="build", key=key, variant=variant, config=config, warmup=a.warmup
             )
+            if "error" in built:
+                print(f"{key} cannot run {run['cell']} here: {built['error']}")
+                run = dict(run, errors={**run.get("errors", {}), key: built["error"]})
+                continue
             keys[key] = framework
             fpt = built.get("flops_per_token", fpt)  # the seqkit model's own count
         times = {key: [] for key in keys}
@@ -250,7 +266,7 @@ def training_rows(workers, variants, runs, rate, a) -> list[dict]:
         for key, t in times.items():
             row["tokens_per_s"][key] = round(run["batch"] * run["seq"] / statistics.median(t))
         rows.append(row)
-        print_row(row, first=len(rows) == 1)
+        print_row(row, [f"{w}:{v}" for w, v in variants], first=len(rows) == 1)
     return rows
 
 
@@ -289,18 +305,20 @@ def plugin_sections(worker, result, a):
     result["auto"] = auto_rows(worker, CONFIGS["A"], a, with_python=not a.quick)
 
 
-def print_row(row, first):
-    keys = list(row["tokens_per_s"])
+def print_row(row, keys, first):
     if first:
-        head = f"{'config':<22}" + "".join(f"{k:>16}" for k in keys) + f"{'ceiling':>10}"
+        head = f"{'config':<22}" + "".join(f"{k:>18}" for k in keys) + f"{'ceiling':>10}"
         print(head + "   seqkit:auto/torch  /ceiling")
     torch_rate = row["tokens_per_s"].get("torch:native")
     name = f"{row['name']} {row['cell']} x{row['layers']}"
     cells = ""
     for k in keys:
-        v = row["tokens_per_s"][k]
+        v = row["tokens_per_s"].get(k)
+        if v is None:  # the variant could not run here (row["errors"] says why)
+            cells += f"{'n/a':>18}"
+            continue
         ratio = f"({v / torch_rate:.2f})" if torch_rate else ""
-        cells += f"{v:>9,}{ratio:>7}"
+        cells += f"{v:>11,}{ratio:>7}"
     auto = row["tokens_per_s"].get("seqkit:auto")
     tail = f"{row['ceiling']:>10,}"
     if auto and torch_rate:
