@@ -93,6 +93,36 @@ def resolve_runner(runner: str | Runner, cells: Sequence[Cell], registry: Regist
     )
 
 
+def _checked_precision(precision, dtype: tf.DType) -> Precision:
+    """``precision`` resolved; a mixed one only over float32 variables."""
+    resolved = resolve_precision(precision, "SequenceModel")
+    if resolved.mixed and dtype != tf.float32:
+        raise OptionError(
+            f"SequenceModel: precision {resolved.name!r} keeps float32 variables, "
+            f"but dtype is {dtype.name}; leave dtype out, or use precision 'float32'."
+        )
+    return resolved
+
+
+def _check_choices(dropout, encoder, output_activation, initial_state) -> None:
+    """The model's options that are one of a few values, each refused in one sentence."""
+    if not 0.0 <= float(dropout) < 1.0:
+        raise OptionError(f"SequenceModel: dropout must be in [0, 1), got {dropout!r}.")
+    if encoder not in ENCODERS:
+        raise OptionError(
+            f"SequenceModel: encoder must be one of None, 'onehot', 'embedding'; got {encoder!r}."
+        )
+    if output_activation not in OUTPUT_ACTIVATIONS:
+        known = ", ".join(repr(k) for k in OUTPUT_ACTIVATIONS)
+        raise OptionError(
+            f"SequenceModel: output_activation must be one of {known}; got {output_activation!r}."
+        )
+    if initial_state not in INITIAL_STATES:
+        raise OptionError(
+            f"SequenceModel: initial_state must be 'zeros' or 'learned', got {initial_state!r}."
+        )
+
+
 class SequenceModel(StateDict, tf.Module):
     """A recurrent network: encoder, ``num_layers`` cells of ``hidden_size``, output head."""
 
@@ -120,71 +150,58 @@ class SequenceModel(StateDict, tf.Module):
         super().__init__(name=name)
         registry = registry or default_registry()
         self.dtype = tf.as_dtype(dtype)
-        self.precision = resolve_precision(precision, "SequenceModel")
-        if self.precision.mixed and self.dtype != tf.float32:
-            raise OptionError(
-                f"SequenceModel: precision {self.precision.name!r} keeps float32 variables, "
-                f"but dtype is {self.dtype.name}; leave dtype out, or use precision 'float32'."
-            )
+        self.precision = _checked_precision(precision, self.dtype)
         self.compute_dtype = self.precision.compute_dtype or self.dtype
         self.hidden_size = check_size("SequenceModel", "hidden_size", hidden_size)
         self.num_layers = check_size("SequenceModel", "num_layers", num_layers)
-        if not 0.0 <= float(dropout) < 1.0:
-            raise OptionError(f"SequenceModel: dropout must be in [0, 1), got {dropout!r}.")
+        _check_choices(dropout, encoder, output_activation, initial_state)
         self.dropout = float(dropout)
-        if encoder not in ENCODERS:
-            raise OptionError(
-                "SequenceModel: encoder must be one of None, 'onehot', 'embedding'; "
-                f"got {encoder!r}."
-            )
-        if output_activation not in OUTPUT_ACTIVATIONS:
-            known = ", ".join(repr(k) for k in OUTPUT_ACTIVATIONS)
-            raise OptionError(
-                f"SequenceModel: output_activation must be one of {known}; "
-                f"got {output_activation!r}."
-            )
         self.encoder = encoder
         self.output_activation = output_activation
         self.vocab_size = None
         self.input_size = self._encoder_input_size(input_size, vocab_size, embedding_size)
-        if initial_state not in INITIAL_STATES:
-            raise OptionError(
-                f"SequenceModel: initial_state must be 'zeros' or 'learned', got {initial_state!r}."
-            )
         self.cell_name = cell
         self.bidirectional = bool(bidirectional)
         self.directions = 2 if self.bidirectional else 1
-        width = self.hidden_size * self.directions  # a layer's output: both directions, joined
-        sizes = [self.input_size] + [width] * (self.num_layers - 1)
-        options = dict(cell_options or {})
-        # One cell per layer and direction, in torch.nn.LSTM's order: l0, l0_reverse, l1, ...
-        self.cells = [
-            registry.make("cell", cell, size, self.hidden_size, dtype=self.dtype, **options)
-            for size in sizes
-            for _ in range(self.directions)
-        ]
-        self.learned_state = None
-        if initial_state == "learned":  # h_0 (and c_0) as parameters, one row for every stream
-            self.learned_state = [
-                [
-                    tf.Variable(tf.zeros([n], self.dtype), name=f"initial_state_{i}")
-                    for i, n in enumerate(c.state_size)
-                ]
-                for c in self.cells
-            ]
+        self.cells = self._make_cells(registry, cell, dict(cell_options or {}))
+        self.learned_state = self._make_learned_state() if initial_state == "learned" else None
         self.output_size = None
         if output_size is not None:
-            self.output_size = check_size("SequenceModel", "output_size", output_size)
-            width = self.cells[-1].output_size * self.directions
-            self.head_weight = tf.Variable(
-                glorot_uniform(self.output_size, width, self.dtype), name="head_weight"
-            )
-            self.head_bias = tf.Variable(tf.zeros([self.output_size], self.dtype), name="head_bias")
+            self._make_head(check_size("SequenceModel", "output_size", output_size))
         self.runner = resolve_runner(runner, self.cells, registry)
         # Dropout draws from a generator the model owns, so that a checkpoint holds its state
         # and a resumed run drops the same units as an uninterrupted one.
         seed = int(tf.random.uniform([], 0, 2**31 - 1, dtype=tf.int64))  # repeats after set_seed
         self.dropout_rng = tf.random.Generator.from_seed(seed)
+
+    def _make_cells(self, registry: Registry, cell: str, options: dict) -> list[Cell]:
+        """One cell per layer and direction, in torch.nn.LSTM's order: l0, l0_reverse, l1, ..."""
+        width = self.hidden_size * self.directions  # a layer's output: both directions, joined
+        sizes = [self.input_size] + [width] * (self.num_layers - 1)
+        return [
+            registry.make("cell", cell, size, self.hidden_size, dtype=self.dtype, **options)
+            for size in sizes
+            for _ in range(self.directions)
+        ]
+
+    def _make_learned_state(self) -> list[list[tf.Variable]]:
+        """h_0 (and c_0) of each cell as parameters, one row that every stream starts from."""
+        return [
+            [
+                tf.Variable(tf.zeros([n], self.dtype), name=f"initial_state_{i}")
+                for i, n in enumerate(c.state_size)
+            ]
+            for c in self.cells
+        ]
+
+    def _make_head(self, output_size: int) -> None:
+        """W_out ``[O, H * directions]`` and b_out ``[O]``."""
+        self.output_size = output_size
+        width = self.cells[-1].output_size * self.directions
+        self.head_weight = tf.Variable(
+            glorot_uniform(self.output_size, width, self.dtype), name="head_weight"
+        )
+        self.head_bias = tf.Variable(tf.zeros([self.output_size], self.dtype), name="head_bias")
 
     def _encoder_input_size(self, input_size, vocab_size, embedding_size) -> int:
         if self.encoder is None:
