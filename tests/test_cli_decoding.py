@@ -105,7 +105,7 @@ def test_encoder_decoder_keys_are_refused_for_a_single_stack(tmp_path):
     )
 
 
-def test_a_data_file_changed_since_training_is_refused_on_resume(tmp_path):
+def test_a_data_file_changed_since_training_is_refused_on_resume_and_decode(tmp_path):
     pairs = tmp_path / "pairs.tsv"
     lines = [f"{w} {n}\t{n} {w}" for n in range(40) for w in ("one", "two", "six")]
     pairs.write_text("\n".join(lines) + "\n")
@@ -118,3 +118,6 @@ def test_a_data_file_changed_since_training_is_refused_on_resume(tmp_path):
     assert "The task's data now gives other tokens (or another order of them) than the run" in (
         resumed.output
     )
+    decoded = _invoke("sample", out, "--source", "one 3")  # ids that would mean other tokens
+    assert decoded.exit_code == 1 and "Traceback" not in decoded.output
+    assert decoded.output.startswith("Error: The task's data now gives other tokens")

@@ -50,9 +50,13 @@ class Run:
     def task(self) -> Task:
         """The run's task, built from its config (with the run's vocabulary) on first use."""
         if self._task is None:
-            from seqkit.runs.compose import build_task
+            from seqkit.runs.checks import check_task_dims
+            from seqkit.runs.compose import build_task, task_info
 
-            self._task = build_task(self.config, vocabulary=self.vocabulary)
+            task = build_task(self.config, vocabulary=self.vocabulary)
+            if isinstance(task, DecodingTask):  # its vocabularies come from its data file
+                check_task_dims(task_info(task), self.task_info, str(self.path))
+            self._task = task
         return self._task
 
     @property
