@@ -152,6 +152,38 @@ class GeneratedSplits:
         return dense_batches(self.owner, inputs, targets, batch_size, np.arange(len(inputs)))
 
 
+class ListedSplits:
+    """``train_batches`` and ``eval_batches`` of a task whose ``train`` and ``val`` are
+    ``(inputs, targets)`` lists of sequences of any length, which its ``batch(inputs, targets)``
+    pads into one ``SequenceBatch``; ``owner`` names the task in errors."""
+
+    owner = ""
+    train: tuple[list, list]
+    val: tuple[list, list]
+
+    def batch(self, inputs: list, targets: list) -> seqkit.SequenceBatch:
+        raise NotImplementedError
+
+    def _batches(self, split, batch_size: int, order) -> list[seqkit.SequenceBatch]:
+        inputs, targets = split
+        return [
+            self.batch([inputs[i] for i in order[part]], [targets[i] for i in order[part]])
+            for part in batch_slices(self.owner, len(order), batch_size)
+        ]
+
+    def train_batches(self, batch_size: int, seed: int = 0) -> list[seqkit.SequenceBatch]:
+        """The training split in an order shuffled by ``seed``; the last batch may be smaller."""
+        return self._batches(self.train, batch_size, train_order(len(self.train[0]), seed))
+
+    def eval_batches(self, batch_size: int) -> list[seqkit.SequenceBatch]:
+        """The validation split in file order; the last batch may be smaller."""
+        if not self.val[0]:
+            raise DataError(
+                f"{self.owner}: there is no validation split; set val_fraction above 0."
+            )
+        return self._batches(self.val, batch_size, np.arange(len(self.val[0])))
+
+
 # -- vocabularies and padding ----------------------------------------------------------------
 
 

@@ -44,11 +44,10 @@ from seqkit_plugins.default_data import default_file
 from seqkit_plugins.default_data.make_transcribe import render
 from seqkit_plugins.sequence_metrics import label_errors
 from seqkit_plugins.task_data import (
-    batch_slices,
+    ListedSplits,
     check_fraction,
     check_int,
     shuffled_split,
-    train_order,
 )
 
 NAME = "transcribe"
@@ -98,7 +97,7 @@ def check_feasible(frames: list[np.ndarray], labels: list[np.ndarray]) -> None:
             )
 
 
-class TranscribeTask(seqkit.Task, DecodingTask):
+class TranscribeTask(ListedSplits, seqkit.Task, DecodingTask):
     """Transcribe frames into labels; CTC loss, label error rate of decoded output."""
 
     target_form = "unaligned"
@@ -106,6 +105,7 @@ class TranscribeTask(seqkit.Task, DecodingTask):
     default_truncation = "bptt"  # the CTC loss needs every frame of the utterance
     # A small bidirectional GRU learns the embedded digits in a minute or two on 2 cores;
     # its validation loss starts to rise after about 400 updates.
+    owner = NAME  # in ListedSplits' errors
     recommended = {
         "model.cell": "gru",
         "model.hidden_size": 64,
@@ -174,24 +174,6 @@ class TranscribeTask(seqkit.Task, DecodingTask):
         for row, y in enumerate(labels):
             targets[row, : len(y)] = y
         return seqkit.SequenceBatch(inputs, targets, mask)
-
-    def _batches(self, split, batch_size: int, order) -> list[seqkit.SequenceBatch]:
-        frames, labels = split
-        return [
-            self.batch([frames[i] for i in order[part]], [labels[i] for i in order[part]])
-            for part in batch_slices(NAME, len(order), batch_size)
-        ]
-
-    def train_batches(self, batch_size: int, seed: int = 0) -> list[seqkit.SequenceBatch]:
-        """The training utterances in an order shuffled by ``seed``; the last batch may be
-        smaller."""
-        return self._batches(self.train, batch_size, train_order(len(self.train[0]), seed))
-
-    def eval_batches(self, batch_size: int) -> list[seqkit.SequenceBatch]:
-        """The validation utterances in file order; the last batch may be smaller."""
-        if not self.val[0]:
-            raise DataError(f"{NAME}: there is no validation split; set val_fraction above 0.")
-        return self._batches(self.val, batch_size, np.arange(len(self.val[0])))
 
     def read_sources(self, texts) -> seqkit.SequenceBatch:
         """Frames that say each of ``texts`` (transcripts), rendered as the synthetic data

@@ -4,6 +4,7 @@ and how to fix it. The CLI prints the sentence and exits non-zero, without a tra
 from __future__ import annotations
 
 import difflib
+import errno
 from collections.abc import Iterable
 
 
@@ -71,3 +72,22 @@ def closest_match(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate most like ``name``, or None when none is close."""
     found = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return found[0] if found else None
+
+
+# Why an OSError happened, in the words of seqkit's one-line messages.
+OS_REASONS = {
+    errno.ENAMETOOLONG: "the path is too long",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOSPC: "no space is left on the device",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EEXIST: "it already exists",
+    errno.ELOOP: "it is a symbolic link",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why ``exc`` happened, in a few words (the system's own text where seqkit has none)."""
+    return OS_REASONS.get(exc.errno, exc.strerror or type(exc).__name__)

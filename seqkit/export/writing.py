@@ -9,23 +9,15 @@ folder must exist, and a file system that refuses the write is one line, not a t
 
 from __future__ import annotations
 
-import errno
 import os
 from pathlib import Path
 
+from seqkit.errors import os_reason
 from seqkit.export.errors import ExportError
 
 
 def _problem(out: Path, exc: OSError) -> ExportError:
-    why = {
-        errno.EROFS: "the file system is read-only",
-        errno.ENOTDIR: "a part of the path is a file, not a folder",
-        errno.ENAMETOOLONG: "the path is too long",
-        errno.EACCES: "permission denied",
-        errno.ENOSPC: "no space is left on the device",
-        errno.EEXIST: "it already exists",
-        errno.ELOOP: "it is a symbolic link",
-    }.get(exc.errno, exc.strerror or type(exc).__name__)
+    why = os_reason(exc)
     return ExportError(f"Cannot write {str(out)[:200]!r}: {why}; give another path.")
 
 

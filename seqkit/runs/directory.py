@@ -23,7 +23,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from seqkit.errors import DataError
+from seqkit.errors import DataError, os_reason
 
 LOCK_FILE = "run.lock"
 MARKERS = ("config.toml", "task.json")  # the files that make a folder a run directory
@@ -36,16 +36,7 @@ def _describe(path: Path) -> str:
 
 def os_problem(path: Path, exc: OSError, doing: str) -> DataError:
     """An OSError on ``path`` as one sentence: what failed, why, and what to do."""
-    why = {
-        errno.ENAMETOOLONG: "the path is too long",
-        errno.ENOTDIR: "a part of the path is a file, not a folder",
-        errno.EROFS: "the file system is read-only",
-        errno.EACCES: "permission denied",
-        errno.EPERM: "permission denied",
-        errno.ENOSPC: "no space is left on the device",
-        errno.EDQUOT: "the disk quota is used up",
-        errno.ELOOP: "it is a symbolic link",
-    }.get(exc.errno, exc.strerror or type(exc).__name__)
+    why = os_reason(exc)
     return DataError(f"Cannot {doing} {_describe(path)}: {why}; give another path or fix that.")
 
 
