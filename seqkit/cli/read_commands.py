@@ -24,11 +24,12 @@ beam_option = click.option(
 )
 
 
-def open_for_reading(run: str, which: str):
+def open_for_reading(run: str, which: str, accept_changed_data: bool = False):
     """``seqkit.open_run``, a damaged checkpoint reported on standard error."""
     from seqkit.runs.run import open_run
 
-    return open_run(run, which, warn=lambda message: click.echo(message, err=True))
+    warn = lambda message: click.echo(message, err=True)  # noqa: E731
+    return open_run(run, which, warn=warn, accept_changed_data=accept_changed_data)
 
 
 @click.command("sample")
@@ -59,9 +60,14 @@ def sample_command(run, prime, length, temperature, seed, source, beam_width, wh
 @click.option("--corpus", type=click.Path(), help="A language model: evaluate on all of this text.")
 @beam_option
 @checkpoint_option
-def eval_command(run, corpus, beam_width, which) -> None:
+@click.option(
+    "--accept-changed-data",
+    is_flag=True,
+    help="Evaluate even where the validation data differs from the run's (task.json).",
+)
+def eval_command(run, corpus, beam_width, which, accept_changed_data) -> None:
     """Print the loss and the task's metrics of a run's model on its validation split."""
-    opened = open_for_reading(run, which)
+    opened = open_for_reading(run, which, accept_changed_data)
     scores = opened.evaluate(corpus, beam_width)
     baselines = opened.task_info.get("baselines", {})
     shown = "  ".join(

@@ -56,19 +56,28 @@ def lexists(path: Path) -> bool:
 class RunDirectory:
     """A run directory: where a run's files go, and the only way seqkit writes them."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, numbered: bool = False):
         self.path = Path(path)
+        self.numbered = numbered  # a default name: another run's of the same second moves it on
         self._lock_fd: int | None = None
         self._made: list[Path] = []  # folders this object created, for a failed new run
 
     # -- what a folder is ----------------------------------------------------------------------
 
     @classmethod
-    def for_new_run(cls, path: str | os.PathLike) -> RunDirectory:
+    def for_new_run(cls, path: str | os.PathLike, numbered: bool = False) -> RunDirectory:
         """``path`` checked for a new run: a new folder (on a writable file system) or an empty
-        one; a folder that holds a run or any other file is refused."""
-        run = cls(path)
+        one; a folder that holds a run or any other file is refused. ``numbered``: a name seqkit
+        chose, which moves on to ``-2``, ``-3``, ... where taken."""
+        if str(path).strip() == "":
+            raise DataError("--out is empty; give the directory for the run (or leave --out out).")
+        run = cls(path, numbered)
         target = run.path
+        if numbered:
+            while lexists(run.path):
+                run.path = target.with_name(f"{target.name}-{_next_number(run.path, target)}")
+            run._check_writable()
+            return run
         if lexists(target) and target.is_symlink() and not target.is_dir():
             raise DataError(f"--out {_describe(target)} is a link to no folder; give a directory.")
         if lexists(target) and not target.is_dir():
@@ -174,26 +183,58 @@ class RunDirectory:
     # -- writing -------------------------------------------------------------------------------
 
     def create(self) -> None:
-        """Make the run's folder (and its parents), remembering which it made."""
+        """Make the run's folder (and its parents), remembering which it made. The run's own
+        folder is made atomically: where another process made it since the checks, a numbered
+        run (``for_new_run(..., numbered=True)``, the default ``runs/<time>``) takes the next
+        free name (``-2``, ``-3``, ...); a named ``--out`` is refused in one line."""
         missing = []
         probe = self.path
         while not lexists(probe):
             missing.append(probe)
             probe = probe.parent
+        if self.numbered and not missing:  # taken since the checks: the next name will do
+            missing = [self.path]
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if missing:
+                self._make_own_folder(missing)
         except OSError as exc:
             raise os_problem(self.path, exc, "make the run directory") from None
         self._made = missing
 
+    def _make_own_folder(self, missing: list[Path]) -> None:
+        base, number = self.path, 1
+        while True:
+            try:
+                os.mkdir(self.path)
+                missing[0] = self.path
+                return
+            except FileExistsError:
+                if not self.numbered:
+                    raise DataError(
+                        f"--out {str(self.path)!r} was made by another process while this run "
+                        "started; give each run its own --out."
+                    ) from None
+                number += 1
+                self.path = base.with_name(f"{base.name}-{number}")
+
     def remove_created(self) -> None:
-        """Undo ``create`` for a run that failed before it trained: the files this run wrote and
-        the folders it made, if nothing else was put there."""
+        """Undo ``create`` for a run that failed before it trained: the run's own folder (which
+        only this locked run writes) and then each parent folder it made, innermost first, only
+        while it is empty: a folder that another run (or anything else) has since put files in
+        is left as it is."""
         import shutil
 
-        if self._made:
-            shutil.rmtree(self._made[-1], ignore_errors=True)
-            self._made = []
+        if not self._made:
+            return
+        run_folder, *parents = self._made  # innermost first: the run's folder, then its parents
+        shutil.rmtree(run_folder, ignore_errors=True)
+        for parent in parents:
+            try:
+                os.rmdir(parent)  # only an empty folder goes
+            except OSError:
+                break
+        self._made = []
 
     def _inside(self, *parts: str) -> Path:
         """The path of ``parts`` in the run; an error where it would lead out of the run or
@@ -251,8 +292,12 @@ class RunDirectory:
         return self.write_bytes(name, text.encode("utf-8"))
 
     def append_text(self, name: str, text: str) -> None:
-        """Append UTF-8 text to ``name`` in one write (made where missing; never through a link)."""
+        """Append UTF-8 text to ``name`` in one write (made where missing; never through a link).
+        A file with other hard links (a copy made with ``cp -l``, a backup) is first replaced by
+        a file of its own, so that the other names keep their bytes."""
         target = self._inside(name)
+        if lexists(target) and os.lstat(target).st_nlink > 1:
+            self.write_bytes(name, target.read_bytes())
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
             fd = os.open(target, flags, 0o644)
@@ -288,6 +333,11 @@ class RunDirectory:
             ) from None
         except OSError as exc:
             raise os_problem(path, exc, "read") from None
+
+
+def _next_number(current: Path, base: Path) -> int:
+    """2 after ``base``, then one more than ``current``'s suffix."""
+    return 2 if current == base else int(current.name.rsplit("-", 1)[1]) + 1
 
 
 def _read_only(path: Path) -> bool:

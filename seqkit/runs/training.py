@@ -54,6 +54,7 @@ def train(
     resume: bool = False,
     callbacks: Iterable[Callback] = (),
     progress: Progress | None = None,
+    accept_changed_data: bool = False,
 ) -> Run:
     """Train as ``config`` says (a ``Config``, a TOML path, a dict, or None for the defaults; on
     resume None is the run's own) into the run directory ``out``; return the trained ``Run``.
@@ -62,14 +63,16 @@ def train(
     ``train.steps``; only ``train.*`` keys that the checkpoint does not fix and ``sample.*`` may
     differ from the run's own config. ``callbacks`` are ``seqkit.Callback``s of the trainer;
     ``progress`` receives the run's report (``seqkit.Progress``; None prints nothing).
+    A resume refuses data that differs from what the run trained on (``task.json``'s
+    fingerprint) unless ``accept_changed_data``.
     """
     progress = progress or Progress()
     if resume:
         if out is None:
             raise OptionError("train(resume=True) needs out: the run directory to continue.")
-        prepared = prepare_resume(out, config, progress)
+        prepared = prepare_resume(out, config, progress, accept_changed_data)
     else:
-        prepared = prepare_new(default_out() if out is None else out, config)
+        prepared = prepare_new(default_out() if out is None else out, config, out is None)
     try:
         return _train_prepared(prepared, list(callbacks), progress)
     finally:
