@@ -66,6 +66,23 @@ def test_sample_decodes_a_source_greedily_or_by_beam_search(dates):
     assert _invoke("sample", dates, "--source", "1 may 2000", "--beam-width", 3).exit_code == 0
 
 
+def test_sample_decodes_each_line_of_a_file_or_of_standard_input(dates, tmp_path):
+    sources = ["5 march 1991", "1 may 2000", "12 december 1850"]
+    expected = seqkit.open_run(dates, "last").decode_all(sources)
+    assert expected[0] == seqkit.open_run(dates, "last").decode(sources[0])
+    path = tmp_path / "sources.txt"
+    path.write_text("\n".join(sources[:2]) + "\n\n" + sources[2] + "\n", encoding="utf-8")
+    from_file = _invoke("sample", dates, "--sources", path, "--checkpoint", "last")
+    assert from_file.exit_code == 0, from_file.output
+    assert from_file.stdout.splitlines() == expected  # one result a line, blank lines skipped
+    piped = CliRunner().invoke(
+        cli, ["sample", str(dates), "--sources", "-", "--checkpoint", "last"],
+        input="\n".join(sources) + "\n",
+    )  # fmt: skip
+    assert piped.exit_code == 0, piped.output
+    assert piped.stdout.splitlines() == expected
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 import seqkit
 from seqkit.cli.main import cli
+from seqkit.errors import DataError
 from seqkit.runs.directory import RunDirectory
 
 TINY = [
@@ -59,6 +60,17 @@ def trained(text, tmp_path) -> Path:
     result = _invoke("run", *_sets([f"task.corpus={text}", *TINY]), "--out", out)
     assert result.exit_code == 0, result.output
     return out
+
+
+def test_a_finished_run_holds_no_lock_file(trained):
+    assert not (trained / "run.lock").exists()
+    assert _invoke("run", "--resume", trained).exit_code == 0  # a finished run: nothing to do
+    assert not (trained / "run.lock").exists()
+
+
+def test_training_into_a_run_from_python_says_how_to_continue_it(trained):
+    with pytest.raises(DataError, match=r"continue it \(.*resume=True in seqkit.train\)"):
+        seqkit.train(None, trained)
 
 
 def test_a_failed_new_run_removes_only_the_folders_it_made(text, tmp_path):

@@ -85,9 +85,7 @@ class RunDirectory:
         if lexists(target):
             entries = run._entries()
             if lexists(target / "config.toml"):
-                raise DataError(
-                    f"{str(target)!r} already holds a run; use --resume {target} or another --out."
-                )
+                raise DataError(already_a_run(target))
             if entries:
                 shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
                 raise DataError(
@@ -150,24 +148,29 @@ class RunDirectory:
     def lock(self) -> None:
         """Take the run's lock (``run.lock``) for this process, or refuse in one line: another
         process holds it. The operating system drops it when the process ends, however it ends,
-        so a lock left by a killed run is no lock."""
+        so a lock left by a killed run is no lock. ``unlock`` removes the file while holding it;
+        a lock taken on a file removed meanwhile is taken again on the new one."""
         import fcntl
 
         path = self._inside(LOCK_FILE)
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            raise os_problem(path, exc, "open the lock file") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
-            os.close(fd)
-            raise DataError(
-                f"The run {_describe(self.path)} is in use by another seqkit process (pid "
-                f"{holder}, {LOCK_FILE}); wait for it to finish, or stop it, then try again."
-            ) from None
-        self._lock_fd = fd
+        while True:
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            except OSError as exc:
+                raise os_problem(path, exc, "open the lock file") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+                os.close(fd)
+                raise DataError(
+                    f"The run {_describe(self.path)} is in use by another seqkit process (pid "
+                    f"{holder}, {LOCK_FILE}); wait for it to finish, or stop it, then try again."
+                ) from None
+            if _same_file(fd, path):
+                self._lock_fd = fd
+                return
+            os.close(fd)  # its holder removed that file as it let go: lock the new one
 
     def claim_lock(self) -> None:
         """Write this process's id into the held lock file (for the message others see)."""
@@ -176,7 +179,10 @@ class RunDirectory:
             os.pwrite(self._lock_fd, f"{os.getpid()}\n".encode(), 0)
 
     def unlock(self) -> None:
+        """Let go of the lock and remove ``run.lock``: a run at rest holds no lock file."""
         if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path / LOCK_FILE)  # while held, so that no one locks it meanwhile
             os.close(self._lock_fd)  # closing the descriptor releases the lock
             self._lock_fd = None
 
@@ -333,6 +339,22 @@ class RunDirectory:
             ) from None
         except OSError as exc:
             raise os_problem(path, exc, "read") from None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether the open ``fd`` is still the file at ``path``."""
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path, follow_symlinks=False))
+    except OSError:
+        return False
+
+
+def already_a_run(path: Path) -> str:
+    """The one line for a new run pointed at a folder that holds a run, for the CLI and Python."""
+    return (
+        f"{str(path)!r} already holds a run; continue it (seqkit run --resume {path}, or "
+        "resume=True in seqkit.train) or give the new run another directory (--out)."
+    )
 
 
 def _next_number(current: Path, base: Path) -> int:

@@ -125,6 +125,10 @@ class Run:
         """The model's output for one ``source`` as the task reads it (a date in words, a typed
         digit string rendered as frames), as text: greedy, or a beam search of ``beam_width``
         (``sample.beam_width`` unless given)."""
+        return self.decode_all([source], beam_width)[0]
+
+    def decode_all(self, sources, beam_width: int | None = None) -> list[str]:
+        """``decode`` of each of ``sources``, a batch (``train.batch_size``) at a time."""
         task = self.task
         if not isinstance(task, DecodingTask):
             raise DataError(
@@ -133,10 +137,18 @@ class Run:
             )
         width = self.config["sample"]["beam_width"] if beam_width is None else beam_width
         _check_beam_width(width)
-        if not isinstance(source, str) or not source.strip():
-            raise OptionError("--source must be some text to decode, e.g. '5 march 1991'.")
-        predicted = task.decode(self.model, task.read_sources([source]), width)[0]
-        return task.target_text(predicted)
+        sources = list(sources)
+        for number, source in enumerate(sources, 1):
+            if not isinstance(source, str) or not source.strip():
+                where = f" (source {number})" if len(sources) > 1 else ""
+                raise OptionError(
+                    f"--source must be some text to decode, e.g. '5 march 1991'{where}."
+                )
+        size, decoded = self.config["train"]["batch_size"], []
+        for start in range(0, len(sources), size):
+            batch = task.read_sources(sources[start : start + size])
+            decoded += [task.target_text(ids) for ids in task.decode(self.model, batch, width)]
+        return decoded
 
     def export(self, format: str, out) -> Path:  # noqa: A002 (the CLI's --format)
         """Write the model to ``out``: ``"saved_model"`` (a folder that runs without seqkit) or

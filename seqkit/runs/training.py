@@ -28,7 +28,7 @@ from seqkit.errors import NonFiniteError, OptionError, TrainingInterrupted
 from seqkit.interfaces import LanguageModelTask
 from seqkit.runs.checkpoints import step_of
 from seqkit.runs.checks import is_streams
-from seqkit.runs.directory import MARKERS
+from seqkit.runs.directory import MARKERS, already_a_run
 from seqkit.runs.plot import write_plot
 from seqkit.runs.preparation import Prepared, prepare_new, prepare_resume
 from seqkit.runs.records import TASK_FILE, VOCABULARY_FILE, write_format
@@ -116,7 +116,7 @@ def _open(p: Prepared) -> None:
             directory.lock()
             if any(directory.exists(name) for name in MARKERS):  # another run started there
                 directory.unlock()
-                raise OptionError(f"{str(directory.path)!r} already holds a run; use --resume.")
+                raise OptionError(already_a_run(directory.path))
             p.owns_new_folder = not p.resume  # from here on, a failure empties it again
         write_format(directory)
         directory.write_text(TASK_FILE, json.dumps(p.info, indent=1) + "\n")
