@@ -29,8 +29,13 @@ def _register_the_example_plugin_in_process() -> None:
     declared = project["project"]["entry-points"]["seqkit"]
     example = [metadata.EntryPoint(name, value, "seqkit") for name, value in declared.items()]
     installed = plugin_manager.seqkit_entry_points
+
+    def with_the_example():
+        return [*installed(), *example]
+
+    with_the_example.installed_only = installed  # for tests that list the installed plugins
     sys.path.insert(0, str(EXAMPLE_PLUGIN))
-    plugin_manager.seqkit_entry_points = lambda: [*installed(), *example]
+    plugin_manager.seqkit_entry_points = with_the_example
 
 
 _register_the_example_plugin_in_process()
