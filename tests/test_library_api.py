@@ -274,3 +274,14 @@ def test_nothing_but_the_cli_imports_the_cli():
         if any(name == "seqkit.cli" or name.startswith("seqkit.cli.") for name in _imports(path))
     ]
     assert len(sources) > 40 and offenders == []
+
+
+def test_every_name_seqkit_lists_resolves_and_errors_are_among_them():
+    import seqkit.errors
+
+    for name in seqkit.__all__:
+        assert getattr(seqkit, name) is not None, name  # the list and the look-up are one
+    errors = {n for n, v in vars(seqkit.errors).items() if isinstance(v, type)}
+    assert {n for n in errors if issubclass(getattr(seqkit.errors, n), Exception)} <= set(
+        seqkit.__all__
+    )

@@ -19,7 +19,6 @@ import contextlib
 import errno
 import json
 import os
-import stat
 import tempfile
 from pathlib import Path
 
@@ -365,13 +364,5 @@ def _next_number(current: Path, base: Path) -> int:
 def _read_only(path: Path) -> bool:
     try:
         return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
-    except OSError:
-        return False
-
-
-def is_regular_file(path: Path) -> bool:
-    """Whether ``path`` is a regular file (not a folder, device, pipe or socket), links followed."""
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
     except OSError:
         return False
