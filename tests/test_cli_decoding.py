@@ -122,6 +122,14 @@ def test_encoder_decoder_keys_are_refused_for_a_single_stack(tmp_path):
     )
 
 
+@pytest.mark.parametrize("key", ["model.initial_state=learned", "model.encoder=onehot"])
+def test_single_stack_keys_are_refused_for_an_encoder_decoder(tmp_path, key):
+    result = _invoke("run", *_sets(["task.name=seq2seq", key]), "--out", tmp_path / "x")
+    assert result.exit_code == 1 and not (tmp_path / "x").exists()  # it was silently ignored
+    assert f"{key.split('=')[0]} = " in result.output
+    assert "task 'seq2seq' trains an encoder-decoder" in result.output
+
+
 def test_a_data_file_changed_since_training_is_refused_on_resume_and_decode(tmp_path):
     pairs = tmp_path / "pairs.tsv"
     lines = [f"{w} {n}\t{n} {w}" for n in range(40) for w in ("one", "two", "six")]
