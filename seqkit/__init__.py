@@ -88,6 +88,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         Recurrence,
         Runner,
         SequenceBatch,
+        ServingTerms,
         Task,
         TruncationStrategy,
         Window,

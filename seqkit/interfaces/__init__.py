@@ -22,7 +22,13 @@ from seqkit.interfaces.cell import (
     declared_recurrence,
 )
 from seqkit.interfaces.components import Loss, Runner, TruncationStrategy, Window
-from seqkit.interfaces.task import DecodingTask, LanguageModelTask, SequenceBatch, Task
+from seqkit.interfaces.task import (
+    DecodingTask,
+    LanguageModelTask,
+    SequenceBatch,
+    ServingTerms,
+    Task,
+)
 
 __all__ = [
     "Cell",
@@ -34,6 +40,7 @@ __all__ = [
     "Recurrence",
     "Runner",
     "SequenceBatch",
+    "ServingTerms",
     "State",
     "Task",
     "TruncationStrategy",

@@ -31,6 +31,24 @@ class SequenceBatch:
     context: Any = None
 
 
+@dataclass(frozen=True)
+class ServingTerms:
+    """How a model exported from a run of a task reads and answers in the task's own terms
+    (``seqkit export --format saved_model``), beside its ``predict`` over ids or numbers.
+
+    ``input_tokens``: the token of each input id (id 0 padding, as the task's batches pad),
+    where the inputs are text: the export then takes raw text, split into ``split`` ("words"
+    at white space, or "chars"), a token outside them read as ``unknown_id``. ``output_names``:
+    the name of each output class (labels, tags), where the outputs are classes: the export
+    then answers with names. None where the task has no such terms (numbers in, numbers out).
+    """
+
+    input_tokens: tuple[str, ...] | None = None
+    split: str = "words"
+    unknown_id: int = 1
+    output_names: tuple[str, ...] | None = None
+
+
 class Task(abc.ABC):
     """Makes the data and says what the targets are.
 
@@ -78,6 +96,11 @@ class Task(abc.ABC):
         ``name -> (total, count)``; over the data the metric is sum(total) / sum(count)
         (accuracy: correct predictions, counted predictions). None by default."""
         return {}
+
+    def serving_terms(self) -> ServingTerms:
+        """How an exported model of this task reads text and names its classes
+        (``ServingTerms``); by default it takes and gives numbers only."""
+        return ServingTerms()
 
     def baselines(self) -> dict[str, float]:
         """What a model-free predictor scores on the validation data, under the names that
