@@ -121,7 +121,7 @@ class Sampler:
     def __init__(self, model, jit_compile: bool | None = None):
         self.model = model
         if jit_compile is None:
-            jit_compile = bool(getattr(model.runner, "jit_compile", False))
+            jit_compile = bool(model.runner.jit_compile)
         # functools.partial, not a closure: a closure's code is shared by every Sampler, and
         # TensorFlow counts the first trace of each model's own function, keyed by that code,
         # as a retrace of one function ("5 out of the last 5 calls ... triggered retracing").

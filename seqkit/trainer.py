@@ -185,7 +185,7 @@ class Trainer:
             self.progress = TrainingProgress(sizes, model.dtype)
         self.callbacks = list(callbacks)
         if jit_compile is None:
-            jit_compile = bool(getattr(model.runner, "jit_compile", False))
+            jit_compile = bool(model.runner.jit_compile)
         # Each trainer's functions are its own (partials): TensorFlow counts traces by the
         # function wrapped, so bound methods of several trainers would read as retracing.
         if self.strategy is None:
