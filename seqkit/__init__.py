@@ -89,6 +89,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         Runner,
         SequenceBatch,
         ServingTerms,
+        TargetForm,
         Task,
         TruncationStrategy,
         Window,

@@ -27,6 +27,7 @@ from seqkit.interfaces.task import (
     LanguageModelTask,
     SequenceBatch,
     ServingTerms,
+    TargetForm,
     Task,
 )
 
@@ -42,6 +43,7 @@ __all__ = [
     "SequenceBatch",
     "ServingTerms",
     "State",
+    "TargetForm",
     "Task",
     "TruncationStrategy",
     "Window",
