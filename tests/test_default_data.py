@@ -64,7 +64,7 @@ def test_classify_with_no_path_reads_the_packaged_reviews():
     task = seqkit.make_task("classify")
     assert task.labels == ["neg", "pos"]
     batches = task.train_batches(batch_size=32, seed=0)
-    assert sum(len(b.inputs) for b in batches) == 270 and len(task.val[0]) == 30
+    assert sum(len(b.inputs) for b in batches) == 1800 and len(task.val[0]) == 200
     for batch in batches:
         assert batch.inputs.dtype == np.int32 and batch.targets.shape == (len(batch.inputs),)
         lengths = batch.mask.sum(axis=1)
