@@ -229,15 +229,16 @@ def test_a_nan_stops_the_run_names_the_step_and_keeps_the_last_good_checkpoint(s
     message = result.output.split("Error: ", 1)[1]
     match = re.fullmatch(
         r"Training stopped at step (\d+): the loss \((inf|nan)\) or the gradient norm "
-        r"\(([-+.e\d]+|inf|nan)\) is not finite; the learning rate \(train\.lr = 1e\+38\) is "
-        r"likely too high and the gradients are not clipped \(train\.clip_norm = 0\)\.\n"
+        r"\(([-+.e\d]+|inf|nan)\) is not finite; (the model's output|the loss|the gradient) is "
+        r"not finite: the learning rate \(train\.lr = 1e\+38\) is likely too high and the "
+        r"gradients are not clipped \(train\.clip_norm = 0\)\.\n"
         rf"Lower train\.lr or set train\.clip_norm, then `seqkit run --resume "
         rf"{re.escape(str(out))}` \(the last good checkpoint, step (\d+), is kept\); or --set "
         r"train\.nonfinite=skip to skip such updates\.\n",
         message,
     )
     assert match, message
-    step, kept = int(match.group(1)), int(match.group(4))
+    step, kept = int(match.group(1)), int(match.group(5))
     assert kept == step - 1 >= 1
     reopened = seqkit.open_run(out, "last")
     model, restored = reopened.model, reopened.step

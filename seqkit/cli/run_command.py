@@ -41,11 +41,22 @@ def config_command(config_file, overrides) -> None:
     type=click.Path(),
     help="Continue the run in this directory up to train.steps.",
 )
-def run_command(config_file, overrides, out, resume) -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show the traceback behind a plugin's one-line error (as SEQKIT_DEBUG=1 does).",
+)
+def run_command(config_file, overrides, out, resume, debug) -> None:
     """Train a model as the config says, then print a sample.
 
     Ctrl-C (or SIGTERM) saves a checkpoint and exits; `seqkit run --resume DIR` goes on.
     """
+    import os
+
+    from seqkit.runs.blame import DEBUG_VARIABLE
+
+    if debug:
+        os.environ[DEBUG_VARIABLE] = "1"  # this process's: the error handler reads it too
     from seqkit.cli.console import ConsoleReporter
     from seqkit.config import load_config
     from seqkit.errors import ConfigError

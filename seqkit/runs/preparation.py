@@ -15,6 +15,7 @@ from seqkit.config import Config, load_config
 from seqkit.errors import DataError
 from seqkit.interfaces import LanguageModelTask, SequenceBatch, Task
 from seqkit.runs import checks
+from seqkit.runs.blame import Suspect, plugin_contract, run_plugins
 from seqkit.runs.checkpoints import RunCheckpoints, restore_newest_intact
 from seqkit.runs.compose import (
     build_model,
@@ -24,6 +25,7 @@ from seqkit.runs.compose import (
     task_info,
     truncation_name,
 )
+from seqkit.runs.contracts import check_batches, check_truncation
 from seqkit.runs.directory import RunDirectory
 from seqkit.runs.logs import Board, MetricsLog, SampleLog, columns
 from seqkit.runs.records import (
@@ -55,6 +57,7 @@ class Prepared:
     trainer: Trainer
     scorer: Scorer
     header: list[str]
+    suspects: list[Suspect] = field(default_factory=list)  # the run's plugins, for its errors
     state: RunState = field(default_factory=RunState)
     record: dict = field(default_factory=dict)  # run.json of a resumed run
     saved_config: Config | None = None
@@ -114,9 +117,12 @@ def build_parts(config: Config, vocabulary=None) -> dict:
     train = config["train"]
     task = build_task(config, vocabulary=vocabulary)
     checks.check_task(task)
-    data = task.train_batches(train["batch_size"], train["seed"])
-    eval_data = task.eval_batches(train["batch_size"])
-    info = task_info(task)
+    suspects = run_plugins(task=task)
+    with plugin_contract(suspects, "making its data, before training"):
+        data = task.train_batches(train["batch_size"], train["seed"])
+        eval_data = task.eval_batches(train["batch_size"])
+        check_batches(task, data, eval_data, suspects)
+        info = task_info(task)
     checks.check_windows(truncation_name(config, task), train["k1"], data)
     set_seed(train["seed"])
     # the strategy comes before TensorFlow's first op (cpu_devices needs that)
@@ -127,12 +133,16 @@ def build_parts(config: Config, vocabulary=None) -> dict:
     model = _allocated(lambda: build_model(config, info, strategy))
     checks.check_cells(model)
     trainer = build_trainer(config, model, task, strategy)
-    checks.check_loss(model, trainer.loss, data)
+    suspects = run_plugins(task, model, trainer.loss, trainer.truncation)
+    with plugin_contract(suspects, "on the data's lengths, before training"):
+        check_truncation(trainer.truncation, data, trainer.loss.per_step, suspects)
+    checks.check_loss(model, trainer.loss, data, suspects)
     derived = loss_name(config, task) == task.default_loss
     scorer = Scorer(task, trainer.loss, derived, beam_width=config["sample"]["beam_width"])
-    header = columns(["loss", *scorer.derive(1.0)], scorer.names(model, eval_data))
+    with plugin_contract(suspects, "scoring a sliver of the validation data, before training"):
+        header = columns(["loss", *scorer.derive(1.0)], scorer.names(model, eval_data))
     return dict(task=task, data=data, eval_data=eval_data, info=info, model=model,
-                trainer=trainer, scorer=scorer, header=header)  # fmt: skip
+                trainer=trainer, scorer=scorer, header=header, suspects=suspects)  # fmt: skip
 
 
 def _writer(source: RunDirectory, trainer: Trainer) -> RunDirectory:
