@@ -107,16 +107,16 @@ def nonfinite_error(exc: NonFiniteError, p) -> NonFiniteError:
             where = locate_nonfinite(p.model, p.trainer.loss, exc.job)
     cause, fix = _cause(where, p, exc.step)
     latest = saved_checkpoints(p.source.path / "checkpoints" / "last")
-    kept = (
-        f"the last good checkpoint, step {step_of(latest[0])}, is kept"
-        if latest
-        else "no checkpoint was written yet"
-    )
+    then = f"then `seqkit run --resume {p.source.path}` (no checkpoint was written yet)"
+    if latest:
+        then = f"then `seqkit run --resume {p.source.path}` (the last good checkpoint, step "
+        then += f"{step_of(latest[0])}, is kept)"
+    elif p.owns_new_folder and p.trainer.step == 0:  # its folder is removed: nothing to resume
+        then = "then run it again (nothing was kept: the run had not trained)"
     return NonFiniteError(
         f"Training stopped at step {exc.step}: the loss ({exc.loss}) or the gradient norm "
         f"({exc.grad_norm}) is not finite; {cause}.\n"
-        f"{fix}, then `seqkit run --resume {p.source.path}` ({kept}); or --set "
-        "train.nonfinite=skip to skip such updates.",
+        f"{fix}, {then}; or --set train.nonfinite=skip to skip such updates.",
         step=exc.step,
         loss=exc.loss,
         grad_norm=exc.grad_norm,
