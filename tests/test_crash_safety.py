@@ -275,3 +275,19 @@ def test_a_damaged_checkpoint_is_detected_by_its_checksum(whole, tmp_path):
     raw[len(raw) // 2] ^= 0xFF
     data.write_bytes(bytes(raw))
     assert "Checksum does not match" in verify(newest)
+
+
+def test_a_run_trained_further_logs_the_rows_of_one_that_never_stopped(settings, whole, tmp_path):
+    """A run that ended at step 7 (not a multiple of train.log_every = 5 or eval_every) and is
+    resumed to step 20 writes the uninterrupted run's metrics.csv: the training window's sums
+    go on from the checkpoint, and the rows only the end of the short run wrote are gone."""
+    out = tmp_path / "run"
+    short = [*settings, "train.steps=7"]
+    assert _invoke("run", *_sets(short), "--out", out).exit_code == 0
+    assert [r["step"] for r in _rows(out)][-2:] == ["5", "7"]  # the short run's end row
+    result = _invoke("run", "--resume", out, "--set", "train.steps=20")
+    assert result.exit_code == 0, result.output
+    assert _without_timing(out) == _without_timing(whole)
+    a, b = seqkit.open_run(whole, "last").model, seqkit.open_run(out, "last").model
+    for key, value in a.state_dict().items():
+        np.testing.assert_allclose(b.state_dict()[key], value, rtol=0, atol=1e-6, err_msg=key)

@@ -128,9 +128,13 @@ def _open(p: Prepared) -> None:
 
 def _start_logs(p: Prepared, parts: RunParts) -> None:
     """The logs trimmed back to the restored checkpoint's step, and the header in place."""
-    parts.metrics.trim(p.trainer.step)
+    step, train = p.trainer.step, p.config["train"]
+    parts.metrics.trim(step)
     if parts.samples is not None:
-        parts.samples.trim(p.trainer.step)
+        parts.samples.trim(step)
+    if p.resume and p.record.get("finished_step") == step < train["steps"]:  # trains further
+        # what only the run's end wrote goes: the rows become an uninterrupted run's
+        parts.metrics.blank(step, step % train["log_every"] != 0, step % train["eval_every"] != 0)
     parts.metrics.start()
 
 
