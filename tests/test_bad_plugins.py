@@ -75,6 +75,12 @@ BEFORE_TRAINING = [
          lambda c: c.train("model.cell=bad-recurrence", "model.runner=auto"),
          rf"The cell 'bad-recurrence' {DIST} returned an output of shape \[2, 16\] and a state "
          r"of shapes \[\[2, 8\]\]"),
+    _bad("cell-state-size-raises", lambda c: c.train("model.cell=bad-state-size"),
+         rf"The cell 'bad-state-size' {DIST} failed on one step: AttributeError: "
+         rf"'StateSizeRaises' object has no attribute 'units'; {CELL}"),
+    _bad("cell-initial-state-raises", lambda c: c.train("model.cell=bad-initial-state"),
+         rf"The cell 'bad-initial-state' {DIST} failed on one step: TypeError: initial_state\(\) "
+         rf"takes 2 positional arguments but 3 were given; {CELL}"),
     # -- runners -----------------------------------------------------------------------------
     _bad("runner-raises", lambda c: c.train("model.runner=bad-raises"),
          rf"The runner 'bad-raises' {DIST} failed in run on a sliver of the first batch, before "

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from seqkit.errors import PluginError, SeqkitError
 from seqkit.plugin_guard import PluginExit, describe_exit
 from seqkit.plugin_manager import OWN_DISTRIBUTION
-from seqkit.registry import made_by
+from seqkit.registry import Registry, made_by
 from seqkit.window_walk import LossNotScalar
 
 DEBUG_VARIABLE = "SEQKIT_DEBUG"
@@ -64,16 +64,19 @@ class Suspect:
         return f"{self.kind} {self.name!r} from {self.provider} (plugin {self.plugin!r})"
 
 
-def _files(component) -> frozenset[str]:
-    """The source files of ``component``'s class and of every class it inherits from that is
-    not seqkit's core (a plugin's base class in another of its modules counts as its code)."""
+def _files(code) -> frozenset[str]:
+    """The source files of ``code`` (a class or a function; an instance: its class), and of
+    every class a class inherits from that is not seqkit's core (a plugin's base class in
+    another of its modules counts as its code)."""
+    if not (inspect.isclass(code) or inspect.isfunction(code)):
+        code = type(code)
     found = set()
-    for cls in type(component).__mro__:
-        module = getattr(inspect.getmodule(cls), "__name__", "")
+    for part in code.__mro__ if inspect.isclass(code) else (code,):
+        module = getattr(inspect.getmodule(part), "__name__", "")
         if module.split(".")[0] in ("seqkit", "builtins", "abc", "tensorflow", "keras"):
             continue
         with contextlib.suppress(TypeError, OSError):
-            found.add(os.path.realpath(inspect.getfile(cls)))
+            found.add(os.path.realpath(inspect.getfile(part)))
     return frozenset(found)
 
 
@@ -84,6 +87,19 @@ def suspect_of(component, kind: str) -> Suspect | None:
         return None
     entry = how.registration
     return Suspect(kind, entry.name, entry.plugin.name, entry.plugin.provider, _files(component))
+
+
+def named_plugins(registry: Registry, names: dict[str, list[str]]) -> list[Suspect]:
+    """The registered plugins of ``names`` (kind -> names; unknown ones left out), as suspects
+    before their components are built, third-party ones first."""
+    found = []
+    for kind, listed in names.items():
+        for name in dict.fromkeys(listed):
+            if name in registry.names(kind):
+                entry = registry.get(kind, name)
+                files = _files(entry.factory)
+                found.append(Suspect(kind, name, entry.plugin.name, entry.plugin.provider, files))
+    return sorted(found, key=lambda s: not s.third_party)
 
 
 def run_plugins(task=None, model=None, loss=None, truncation=None) -> list[Suspect]:

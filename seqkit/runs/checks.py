@@ -124,19 +124,25 @@ def _check_stack(model, name: str, cells, registry: Registry) -> None:
     entry = registry.get("cell", name)
     who = f"cell {name!r} from {entry.plugin.provider} (plugin {entry.plugin.name!r})"
     for cell in {id(c): c for c in cells}.values():
-        batch = 2
-        state = cell.initial_state(batch, model.dtype)
-        inputs = tf.zeros([batch, cell.input_size], model.dtype)
-        calls = {  # as a user calls it, and as a runner does (the projection over time)
-            "one step": lambda: cell(inputs, state),  # noqa: B023 (called in this iteration)
-            "step": lambda: cell.step(cell.project_inputs(inputs[:, None])[:, 0], state),  # noqa: B023
-        }
-        for call, run in calls.items():
-            try:
-                output, new_state = run()
-            except Exception as exc:  # a plugin's bug, reported with the plugin's name
-                raise PluginFailure(f"The {who} failed on {call}: {error_text(exc)}", exc) from None
-            _check_step(who, cell, batch, output, new_state, model.dtype)
+        _check_one_cell(who, cell, model.dtype)
+
+
+def _check_one_cell(who: str, cell, dtype, batch: int = 2) -> None:
+    """One step of ``cell`` on zeros, as a user calls it and as a runner does."""
+    inputs = tf.zeros([batch, cell.input_size], dtype)
+    calls = {
+        "one step": lambda: cell(inputs, cell.initial_state(batch, dtype)),
+        "one step as a runner calls it (step(project_inputs(x), state))": lambda: cell.step(
+            cell.project_inputs(inputs[:, None])[:, 0], cell.initial_state(batch, dtype)
+        ),
+    }
+    for call, run in calls.items():
+        try:
+            output, new_state = run()
+        except Exception as exc:  # a plugin's bug, reported with the plugin's name
+            text = f"failed on {call}: {error_text(exc)}; {CONTRACTS['cell']}."
+            raise PluginFailure(f"The {who} {text}", exc) from None
+        _check_step(who, cell, batch, output, new_state, dtype)
 
 
 def _check_step(who: str, cell, batch: int, output, new_state, dtype) -> None:

@@ -14,8 +14,9 @@ from seqkit import distribute
 from seqkit.config import Config, load_config
 from seqkit.errors import DataError
 from seqkit.interfaces import LanguageModelTask, SequenceBatch, Task
+from seqkit.registry import default_registry
 from seqkit.runs import checks
-from seqkit.runs.blame import Suspect, plugin_contract, run_plugins
+from seqkit.runs.blame import Suspect, named_plugins, plugin_contract, run_plugins
 from seqkit.runs.checkpoints import RunCheckpoints, restore_newest_intact
 from seqkit.runs.compose import (
     build_model,
@@ -130,9 +131,12 @@ def build_parts(config: Config, vocabulary=None) -> dict:
     if strategy is not None:
         for size in sorted({len(batch.inputs) for batch in data}):
             distribute.check_batch(strategy, size)
-    model = _allocated(lambda: build_model(config, info, strategy))
-    checks.check_cells(model)
-    trainer = build_trainer(config, model, task, strategy)
+    with plugin_contract(
+        _configured(config, task, suspects), "building the model, before training"
+    ):
+        model = _allocated(lambda: build_model(config, info, strategy))
+        checks.check_cells(model)
+        trainer = build_trainer(config, model, task, strategy)
     suspects = run_plugins(task, model, trainer.loss, trainer.truncation)
     with plugin_contract(suspects, "on the data's lengths, before training"):
         check_truncation(trainer.truncation, data, trainer.loss.per_step, suspects)
@@ -143,6 +147,18 @@ def build_parts(config: Config, vocabulary=None) -> dict:
         header = columns(["loss", *scorer.derive(1.0)], scorer.names(model, eval_data))
     return dict(task=task, data=data, eval_data=eval_data, info=info, model=model,
                 trainer=trainer, scorer=scorer, header=header, suspects=suspects)  # fmt: skip
+
+
+def _configured(config: Config, task, suspects: list[Suspect]) -> list[Suspect]:
+    """The run's plugins by the names its config gives, before they are built."""
+    model = config["model"]
+    names = {
+        "cell": [model["cell"], model["encoder_cell"] or model["cell"]],
+        "runner": [model["runner"]],
+        "loss": [loss_name(config, task)],
+        "truncation": [truncation_name(config, task)],
+    }
+    return [*suspects, *named_plugins(default_registry(), names)]
 
 
 def _writer(source: RunDirectory, trainer: Trainer) -> RunDirectory:

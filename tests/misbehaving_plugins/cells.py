@@ -107,6 +107,17 @@ class OutOfMemoryCell(GoodCell):
         return super().__call__(inputs, state)
 
 
+class StateSizeRaises(GoodCell):
+    @property
+    def state_size(self):
+        raise AttributeError("'StateSizeRaises' object has no attribute 'units'")
+
+
+class InitialStateRaises(GoodCell):
+    def initial_state(self, batch_size, dtype=None):
+        raise TypeError("initial_state() takes 2 positional arguments but 3 were given")
+
+
 class NanCell(GoodCell):
     """Its output is NaN wherever the state is 0 (0 / 0): from the first step on."""
 
@@ -126,4 +137,6 @@ def seqkit_register_cells(register):
     register("bad-recurrence", MismatchedRecurrence)
     register("bad-raises-in-graph", RaisesInGraphCell)
     register("bad-out-of-memory", OutOfMemoryCell)
+    register("bad-state-size", StateSizeRaises)
+    register("bad-initial-state", InitialStateRaises)
     register("bad-nan", NanCell)
