@@ -178,6 +178,9 @@ WHILE_TRAINING = [
           rf"The loss 'bad-raises-in-validation' {DIST} failed in __call__ while training \(2 of "
           rf"4 steps done\): ValueError: this loss takes at most 16 steps, not \d+; {LOSS}.*"
           rf"{RESUME}{HINT}", 1),
+    Later("loss-exits-in-validation", ["train.loss=bad-exits-in-validation"],
+          rf"The loss 'bad-exits-in-validation' {DIST} failed in __call__ while training \(2 of 4 "
+          rf"steps done\): SystemExit with exit code 3; {LOSS}.*{RESUME}{HINT}", 1),
     Later("task-metric-raises-in-validation", ["task.name=bad-counts-raise-in-validation"],
           rf"The task 'bad-counts-raise-in-validation' {DIST} failed in counts while training "
           rf"\(2 of 4 steps done\): IndexError: index 16 is out of bounds .*; {TASK}.*{RESUME}"

@@ -212,8 +212,9 @@ def plugin_contract(
     except SeqkitError:
         raise
     except (Exception, SystemExit) as exc:
-        if isinstance(exc, SystemExit):
-            exc = PluginExit(exc)
+        if isinstance(exc, SystemExit):  # a plugin's sys.exit must not end a run silently
+            exc, exited = PluginExit(exc), exc
+            exc.__cause__ = exited  # where it was raised, for culprit()
         if _is_out_of_memory(exc):
             raise
         text = blame_text(exc, suspects, _text(doing))
