@@ -163,6 +163,10 @@ WHILE_TRAINING = [
     Later("cell-raises-for-the-batch-size", ["model.cell=bad-raises-in-graph"],
           rf"The cell 'bad-raises-in-graph' {DIST} failed in __call__ while training \(0 of 4 "
           rf"steps done\): ValueError: cannot take a batch of 8; {CELL}.*\.{NOTHING}{HINT}", None),
+    Later("cell-assertion-in-a-compiled-step", ["model.cell=bad-asserts-at-run-time"],
+          rf"The cell 'bad-asserts-at-run-time' {DIST} failed in __call__ while training \(0 of 4 "
+          r"steps done\): InvalidArgumentError: assertion failed: \[a batch of at most 2 rows\] "
+          rf".*; {CELL}.*{NOTHING}{HINT}", None),
     Later("runner-returns-numpy-in-a-compiled-step", ["model.runner=bad-numpy"],
           rf"The runner 'bad-numpy' {DIST} failed in run while training \(0 of 4 steps done\): "
           rf"NotImplementedError: Cannot convert a symbolic tf\.Tensor .*; {RUNNER}.*{NOTHING}"

@@ -166,7 +166,8 @@ def error_text(exc: BaseException) -> str:
     if isinstance(exc, PluginExit):
         return describe_exit(exc.original)
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    useful = [x for x in lines if not x.startswith(("in user code", "File ", "Graph execution"))]
+    noise = ("in user code", "File ", "Graph execution", "Detected at node", "[[")
+    useful = [x for x in lines if not x.startswith(noise)]
     text = (useful or lines or [""])[-1 if "in user code" in str(exc) else 0]
     text = text.removeprefix(f"{type(exc).__name__}: ")
     if text.startswith(f"{LossNotScalar.__name__}: "):  # TensorFlow's StagingError around it

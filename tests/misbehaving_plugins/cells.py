@@ -97,6 +97,14 @@ class RaisesInGraphCell(GoodCell):
         return super().__call__(inputs, state)
 
 
+class AssertsAtRunTime(GoodCell):
+    """An assertion that TensorFlow checks when the compiled step runs: a batch of at most 2."""
+
+    def __call__(self, inputs, state):
+        tf.debugging.assert_less(tf.shape(inputs)[0], 3, message="a batch of at most 2 rows")
+        return super().__call__(inputs, state)
+
+
 class OutOfMemoryCell(GoodCell):
     """As a cell too large for the machine: TensorFlow runs out of memory for a batch of more
     than 2 rows (the one-step check before training passes)."""
@@ -136,6 +144,7 @@ def seqkit_register_cells(register):
     register("bad-float64", Float64Cell)
     register("bad-recurrence", MismatchedRecurrence)
     register("bad-raises-in-graph", RaisesInGraphCell)
+    register("bad-asserts-at-run-time", AssertsAtRunTime)
     register("bad-out-of-memory", OutOfMemoryCell)
     register("bad-state-size", StateSizeRaises)
     register("bad-initial-state", InitialStateRaises)
