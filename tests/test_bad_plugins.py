@@ -130,6 +130,9 @@ BEFORE_TRAINING = [
     _bad("task-float-ids", _task("bad-float-ids"),
          rf"The task 'bad-float-ids' {DIST} gave inputs of dtype float64 in batch 0 of "
          r"train_batches, not integer ids"),
+    _bad("task-nan-inputs", _task("bad-nan-inputs"),
+         rf"The task 'bad-nan-inputs' {DIST} gave inputs holding NaN or infinite values in batch "
+         r"0 of train_batches"),
     _bad("task-targets-shorter-than-inputs", _task("bad-short-targets"),
          rf"The task 'bad-short-targets' {DIST} gave targets of shape \[8, 9\] for inputs of "
          r"shape \[8, 12\] in batch 0 of train_batches; a target per step needs \[B, T\] = "

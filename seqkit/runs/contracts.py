@@ -71,6 +71,10 @@ def _batch_problem(batch, dims: dict, form: str, where: str) -> str | None:
             f"{list(inputs.shape)} {where}; a target per step needs [B, T] = "
             f"{list(inputs.shape[:2])}"
         )
+    for name, value in (("inputs", inputs), ("targets", targets)):
+        array = np.asarray(value)
+        if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
+            return f"gave {name} holding NaN or infinite values {where}"
     if "vocab_size" in dims:
         problem = _id_range("inputs", inputs, dims["vocab_size"], where)
         if problem:

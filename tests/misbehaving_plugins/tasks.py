@@ -81,6 +81,18 @@ class FloatIds(GoodTask):
         ]
 
 
+class NanInputs(GoodTask):
+    """Dense inputs (a vector per step), one of them NaN."""
+
+    def model_dims(self):
+        return {"input_size": 3, "output_size": VOCAB}
+
+    def train_batches(self, batch_size, seed):
+        inputs = np.ones((batch_size, 12, 3), np.float32)
+        inputs[1, 4, 2] = np.nan
+        return [seqkit.SequenceBatch(inputs, batch(batch_size, 12, seed).targets)]
+
+
 class ShortTargets(GoodTask):
     def train_batches(self, batch_size, seed):
         return [
@@ -119,6 +131,7 @@ def seqkit_register_tasks(register):
     register("bad-not-batches", NotBatches)
     register("bad-lists", ListBatches)
     register("bad-float-ids", FloatIds)
+    register("bad-nan-inputs", NanInputs)
     register("bad-short-targets", ShortTargets)
     register("bad-counts-raise", CountsRaise)
     register("bad-counts-raise-in-validation", CountsRaiseInValidation)
