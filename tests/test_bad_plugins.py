@@ -286,3 +286,23 @@ def test_seqkit_debug_shows_the_traceback_of_a_check_before_training(tmp_path, m
     assert "Traceback (most recent call last)" in result.output
     assert 'fake_seqkit_misbehaving_tasks.py", line' in result.output
     assert result.output.rstrip().splitlines()[-1].startswith("Error: The task 'bad-train-raises'")
+
+
+def test_a_run_stopped_by_a_plugin_resumes_once_the_plugin_is_fixed(corpus, tmp_path, monkeypatch):
+    install_misbehaving(Context(tmp_path, tmp_path, corpus), monkeypatch)
+    case = next(c for c in WHILE_TRAINING if c.id == "loss-raises-in-validation")
+    out = tmp_path / "run"
+    assert _run_later(case, corpus, out).exit_code != 0
+    losses = sys.modules["fake_seqkit_misbehaving_losses"]
+
+    def fixed(self, targets, outputs, mask=None):  # the plugin's new release
+        import tensorflow as tf
+
+        return tf.reduce_mean(losses.cross_entropy(targets, outputs))
+
+    monkeypatch.setattr(losses.RaisesForLongSequences, "__call__", fixed)
+    result = CliRunner().invoke(cli, ["run", "--resume", str(out)])
+    assert result.exit_code == 0, result.output
+    steps = [line.split(",")[0] for line in (out / "metrics.csv").read_text().splitlines()[1:]]
+    assert steps == ["2", "4"]  # the rows of steps 2 and 4, once each
+    assert (out / "checkpoints" / "last" / "ckpt-4.index").exists()
