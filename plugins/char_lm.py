@@ -5,7 +5,8 @@
     task.decode(task.encode("hello"))                                # "hello"
 
 The corpus is a UTF-8 text file, or a directory whose text files (``*.txt``, ``*.md``,
-``*.rst``, ``*.text``, sorted by path, recursively) are joined with a newline; a byte-order
+``*.rst``, ``*.text``, sorted by path, recursively, none from inside a seqkit run directory) are
+joined with a newline; a byte-order
 mark at the start of a file is dropped, and at most ``MAX_DATA_BYTES`` (200 MB) are read. The
 vocabulary is the sorted set of the corpus' characters. The last ``val_fraction`` of the text is the
 validation split. Each split is cut into B contiguous streams of equal length N: stream b is
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import seqkit
-from seqkit.data_files import MAX_DATA_BYTES, decode_text, read_data_file
+from seqkit.data_files import MAX_DATA_BYTES, decode_text, outside_runs, read_data_file
 from seqkit.errors import DataError, OptionError
 from seqkit_plugins.task_data import no_validation_split
 
@@ -63,9 +64,8 @@ def read_corpus(corpus: str | Path | None) -> str:
 def _text_files(directory: Path) -> list[Path]:
     """The text files under ``directory``, sorted; a DataError if there are none or if they
     hold more than ``MAX_DATA_BYTES`` together."""
-    files = sorted(
-        p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES
-    )
+    found = [p for p in directory.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES]
+    files = sorted(outside_runs(found, directory))
     if not files:
         raise DataError(
             f"char-lm: the directory {str(directory)!r} holds no text files "

@@ -28,6 +28,7 @@ import seqkit
 from seqkit.data_files import split_lines
 from seqkit.errors import DataError
 from seqkit_plugins.task_data import (
+    UNK,
     Vocabulary,
     accuracy,
     check_choice,
@@ -116,6 +117,13 @@ class ClassifyTask(seqkit.Task):
     def encode(self, text: str) -> np.ndarray:
         """A text to ids ``[n]`` int32; unknown tokens are id 1."""
         return self.vocabulary.encode(self.tokenise(text))
+
+    def serving_terms(self) -> seqkit.ServingTerms:
+        """An export reads raw text as this task splits it, and answers with label names."""
+        split = "chars" if self.tokens == "chars" else "words"
+        return seqkit.ServingTerms(
+            tuple(self.vocabulary.tokens), split, UNK, output_names=tuple(self.labels)
+        )
 
     def model_dims(self) -> dict[str, int]:
         return {"vocab_size": len(self.vocabulary), "output_size": len(self.labels)}

@@ -120,9 +120,17 @@ class CompiledPerCell:
     def __call__(self, cell, *args):
         function = self._functions.get(cell)
         if function is None:
-            function = tf.function(functools.partial(self._unroll, cell))
+            function = tf.function(
+                functools.partial(_unroll_alive, self._unroll, weakref.ref(cell))
+            )
             self._functions[cell] = function
         return function(*args)
+
+
+def _unroll_alive(unroll, cell_ref, *args):
+    """``unroll`` of the cell behind ``cell_ref``: a function that held the cell itself would
+    keep its own key of the ``WeakKeyDictionary`` alive, and no cell would ever be freed."""
+    return unroll(cell_ref(), *args)
 
 
 class GraphRunner(seqkit.Runner):

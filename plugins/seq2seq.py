@@ -38,7 +38,6 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
-import weakref
 
 import numpy as np
 
@@ -154,7 +153,7 @@ class Seq2SeqTask(ListedSplits, seqkit.Task, DecodingTask):
         self.val = ([source_ids[i] for i in val_rows], [target_ids[i] for i in val_rows])
         longest = max(len(t) for t in self.train[1]) if len(train_rows) else 1
         self.max_length = check_int(NAME, "max_length", max_length, 0) or 2 * longest + 1
-        self._decoders = weakref.WeakKeyDictionary()  # model -> its compiled Seq2SeqDecoder
+        self._decoder: Seq2SeqDecoder | None = None  # the last model's (it holds that model)
 
     def vocabulary_fingerprint(self) -> str:
         """A SHA-256 of both vocabularies' tokens in id order."""
@@ -204,10 +203,11 @@ class Seq2SeqTask(ListedSplits, seqkit.Task, DecodingTask):
     # -- decoded output ------------------------------------------------------------------------
 
     def decoder(self, model) -> Seq2SeqDecoder:
-        """The model's compiled decoder for this task's symbols and length bound (made once)."""
-        if model not in self._decoders:
-            self._decoders[model] = Seq2SeqDecoder(model, START, END, self.max_length)
-        return self._decoders[model]
+        """The model's compiled decoder for this task's symbols and length bound, kept for the
+        last model only: a cache of every model's would keep every model alive."""
+        if self._decoder is None or self._decoder.model is not model:
+            self._decoder = Seq2SeqDecoder(model, START, END, self.max_length)
+        return self._decoder
 
     def decode(self, model, batch, beam_width: int = 1) -> list[np.ndarray]:
         """Each row's predicted target ids: greedy, or a beam search of ``beam_width``."""

@@ -121,6 +121,12 @@ class TagTask(seqkit.Task):
         """Tokens to ids ``[n]`` int32; unknown tokens are id 1."""
         return self.vocabulary.encode(tokens)
 
+    def serving_terms(self) -> seqkit.ServingTerms:
+        """An export reads a sentence of white-space tokens and answers with a tag a token."""
+        return seqkit.ServingTerms(
+            tuple(self.vocabulary.tokens), "words", UNK, output_names=tuple(self.labels)
+        )
+
     def model_dims(self) -> dict[str, int]:
         return {"vocab_size": len(self.vocabulary), "output_size": len(self.labels)}
 

@@ -26,51 +26,26 @@ from seqkit.version import __version__
 
 quiet_tensorflow.install()  # a one-shot import hook: TensorFlow itself is not imported here
 
-_EXPORTS = {
-    "seqkit.config": ["Config", "load_config"],
-    "seqkit.runs.reporting": ["Progress", "RunSummary"],
-    "seqkit.runs.run": ["Run", "open_run"],
-    "seqkit.runs.training": ["train"],
-    "seqkit.errors": [
-        "OptionError",
-        "PluginError",
-        "SeqkitError",
-        "ShapeError",
-        "StateDictError",
-        "UnknownNameError",
-    ],
-    "seqkit.hookspecs": ["hookimpl"],
-    "seqkit.interfaces": [
-        "Cell",
-        "LanguageModelTask",
-        "DecodingTask",
-        "Loss",
-        "ProjectedCell",
-        "Recurrence",
-        "Runner",
-        "SequenceBatch",
-        "Task",
-        "TruncationStrategy",
-        "Window",
-    ],
-    "seqkit.model": ["SequenceModel"],
-    "seqkit.vocabulary": ["TextVocabulary"],
-    "seqkit.window_walk": ["tbptt_gradients"],
-    "seqkit.seq2seq_model": ["Seq2SeqModel"],
-    "seqkit.seq2seq_decoding": ["Decoded", "Seq2SeqDecoder"],
-    "seqkit.ctc_decoding": ["ctc_beam_decode", "ctc_greedy_decode"],
-    "seqkit.decoded_evaluation": ["evaluate_decoded"],
-    "seqkit.trainer": ["Callback", "Trainer", "set_seed"],
-    "seqkit.registry": [
-        "available",
-        "make_cell",
-        "make_loss",
-        "make_runner",
-        "make_task",
-        "make_truncation",
-    ],
-}
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+def _lazy_exports() -> dict[str, str]:
+    """name -> module, read from the ``TYPE_CHECKING`` imports at the end of this file: the one
+    list of what ``seqkit.X`` offers, for type checkers and for the lazy look-up alike."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    block = next(
+        n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING"
+    )
+    return {
+        alias.name: node.module
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+
+
+_MODULE_OF = _lazy_exports()
 
 __all__ = ["__version__", *_MODULE_OF]
 
@@ -92,6 +67,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from seqkit.ctc_decoding import ctc_beam_decode, ctc_greedy_decode  # noqa: F401
     from seqkit.decoded_evaluation import evaluate_decoded  # noqa: F401
     from seqkit.errors import (  # noqa: F401
+        ConfigError,
+        DataError,
+        NonFiniteError,
         OptionError,
         PluginError,
         SeqkitError,
@@ -110,6 +88,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         Recurrence,
         Runner,
         SequenceBatch,
+        ServingTerms,
+        TargetForm,
         Task,
         TruncationStrategy,
         Window,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 from seqkit.errors import DataError
 
@@ -109,3 +110,20 @@ def split_lines(text: str) -> list[str]:
     U+0085, ...), so that line n is the n-th line of a text editor; no final empty line."""
     lines = [line.removesuffix("\r") for line in text.split("\n")]
     return lines[:-1] if lines[-1] == "" else lines
+
+
+def outside_runs(files: list[Path], root: Path) -> list[Path]:
+    """``files`` (under the folder ``root``) less those inside a seqkit run directory (a folder
+    holding ``config.toml`` and ``task.json``): a run kept in a corpus folder is no corpus, so
+    that its ``samples.txt`` never becomes training text."""
+    from seqkit.runs.directory import MARKERS
+
+    verdicts: dict[Path, bool] = {}
+
+    def in_run(folder: Path) -> bool:
+        if folder not in verdicts:
+            marked = all((folder / name).is_file() for name in MARKERS)
+            verdicts[folder] = marked or (folder != root and in_run(folder.parent))
+        return verdicts[folder]
+
+    return [path for path in files if not in_run(path.parent)]

@@ -76,10 +76,21 @@ def auto_runners(cells: Sequence[Cell]) -> tuple[str, ...]:
 def resolve_runner(runner: str | Runner, cells: Sequence[Cell], registry: Registry) -> Runner:
     """A runner by name, or for ``"auto"`` the first of ``auto_runners(cells)`` that is
     installed and supports every cell."""
-    if isinstance(runner, Runner):
-        return runner
-    if runner != "auto":
-        return registry.make("runner", runner)
+    if not isinstance(runner, Runner) and runner == "auto":
+        return _auto_runner(cells, registry)
+    chosen = runner if isinstance(runner, Runner) else registry.make("runner", runner)
+    refused = [cell for cell in cells if not chosen.supports(cell)]
+    if refused:
+        name = runner if isinstance(runner, str) else type(runner).__name__
+        raise OptionError(
+            f"runner {name!r} does not support {type(refused[0]).__name__} (its supports() is "
+            "false: a runner that needs a declared recurrence, for one); use runner 'auto', which "
+            "picks one that does, or 'graph'."
+        )
+    return chosen
+
+
+def _auto_runner(cells: Sequence[Cell], registry: Registry) -> Runner:
     installed = set(registry.names("runner"))
     names = auto_runners(cells)
     for name in names:

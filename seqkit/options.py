@@ -116,13 +116,20 @@ def resolve_cell_options(
     )
 
 
-def check_required_cell_options(cell: str, options: Mapping[str, Any]) -> None:
-    """A ConfigError naming the first option of ``cell`` that the config leaves unset."""
+CONFIG_CELL_OPTION = "--set model.cell_options.{key}=VALUE or under [model.cell_options]"
+
+
+def check_required_cell_options(
+    cell: str, options: Mapping[str, Any], how: str = CONFIG_CELL_OPTION
+) -> None:
+    """A ConfigError naming the first option of ``cell`` left unset, and ``how`` to set it (a
+    template of ``{key}``: the config's way by default, ``--cell-option {key}=VALUE`` for
+    ``seqkit bench``)."""
     missing = [k for k, v in options.items() if v is REQUIRED]
     if missing:
         raise ConfigError(
             f"Cell {cell!r} needs the option {missing[0]!r}, which has no default: set it with "
-            f"--set model.cell_options.{missing[0]}=VALUE or under [model.cell_options]."
+            f"{how.format(key=missing[0])}."
         )
 
 

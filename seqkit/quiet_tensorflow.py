@@ -18,9 +18,10 @@ back is then:
 
 Later, TensorFlow's C++ code logs at INFO level too ("XLA service ... initialized", "Compiled
 cluster using XLA!" at the first compiled step). It reads ``TF_CPP_MIN_LOG_LEVEL`` once, while
-it is imported; so if the user has not set it, the import runs with it at 1 (INFO dropped,
-warnings and errors kept) and it is unset again right after, so that the user's environment,
-and that of the processes they start, stays as it was.
+it is imported; so if the user has not set it, the import runs with it at 2 (INFO and WARNING
+dropped, errors kept: its runtime warnings differ from CPU to CPU, such as oneDNN's fallback
+notes on CPUs without some AVX-512 feature) and it is unset again right after, so that the
+user's environment, and that of the processes they start, stays as it was.
 
 ``SEQKIT_TF_LOGS=1`` turns all this off: TensorFlow writes as it does without seqkit. A
 TensorFlow the user imported before seqkit is left as it is. The hook removes itself at the
@@ -39,7 +40,10 @@ from collections.abc import Iterator
 
 SHOW_VARIABLE = "SEQKIT_TF_LOGS"  # set to 1 to see TensorFlow's start-up lines as they come
 LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
-RUNTIME_LEVEL = "1"  # TensorFlow's later C++ lines when the user sets no level: no INFO
+# TensorFlow's later C++ lines when the user sets no level: errors only. Its runtime warnings
+# depend on the CPU (on some AVX-512 CPUs: "oneDNN supports DT_INT32 only on platforms with
+# AVX-512. Falling back ...") and say nothing a seqkit user can act on.
+RUNTIME_LEVEL = "2"
 
 # absl's line prefix: severity (Info, Warning, Error, Fatal), then MMDD: "I0000 00:00:17..."
 _RECORD = re.compile(r"^([IWEF])\d{4} ")

@@ -1,6 +1,6 @@
 """Generation from a trained model, inside the graph: a while loop over ``model.step``.
 
-    ids = generate(model, prime_ids, length=500, temperature=0.8, seed=1)   # [length] int32
+    ids = Sampler(model)(prime_ids, length=500, temperature=0.8, seed=1)   # [length] int32
 
 The prime runs through the model's runner in one call; then each new id comes from
 ``model.step``, drawn from softmax(logits / temperature) by the inverse of its cumulative
@@ -121,7 +121,7 @@ class Sampler:
     def __init__(self, model, jit_compile: bool | None = None):
         self.model = model
         if jit_compile is None:
-            jit_compile = bool(getattr(model.runner, "jit_compile", False))
+            jit_compile = bool(model.runner.jit_compile)
         # functools.partial, not a closure: a closure's code is shared by every Sampler, and
         # TensorFlow counts the first trace of each model's own function, keyed by that code,
         # as a retrace of one function ("5 out of the last 5 calls ... triggered retracing").
@@ -165,8 +165,3 @@ def prime_ids(vocabulary, prime: str) -> list[int]:
             "use characters of the training corpus."
         )
     return [int(i) for i in vocabulary.encode(prime)]
-
-
-def generate(model, prime_ids, length: int, temperature: float = 1.0, seed: int = 0):
-    """``length`` ids that follow ``prime_ids``; see ``Sampler`` to sample again without a trace."""
-    return Sampler(model)(prime_ids, length, temperature, seed)

@@ -185,9 +185,10 @@ class Seq2SeqModel(StateDict, tf.Module):
 
     @property
     def learns_initial_state(self) -> bool:
-        """True: the decoder's start state is made from the source inside each update (by the
-        encoder and the bridge), so that the encoder gets its gradient."""
-        return True
+        """False: it learns no start state. (Its decoder's start state is made from the source
+        by the encoder and the bridge; the window walk makes it inside each update, where the
+        encoder gets its gradient, because the batch has a context.)"""
+        return False
 
     def initial_state(self, batch_size: int) -> tuple[State, ...]:
         """The decoder's zero state (the shape of its state); a sequence's real start state is

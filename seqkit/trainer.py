@@ -185,7 +185,7 @@ class Trainer:
             self.progress = TrainingProgress(sizes, model.dtype)
         self.callbacks = list(callbacks)
         if jit_compile is None:
-            jit_compile = bool(getattr(model.runner, "jit_compile", False))
+            jit_compile = bool(model.runner.jit_compile)
         # Each trainer's functions are its own (partials): TensorFlow counts traces by the
         # function wrapped, so bound methods of several trainers would read as retracing.
         if self.strategy is None:
@@ -390,11 +390,12 @@ class Trainer:
     # -- evaluation --------------------------------------------------------------------------
 
     def evaluate(self, data, chunk: int = 256) -> float:
-        """The mean loss over ``data`` (as ``fit`` takes it), forward only, state carried.
+        """The mean loss over ``data`` (as ``fit`` takes it), forward only, state carried; NaN
+        for no data (there is no mean), as a run's validation scores it.
 
         Long streams are run ``chunk`` steps at a time; the mean weighs every counted step
         equally (``seqkit.evaluation.evaluate``, which also gives a task's metrics).
         """
         batches = [data] if isinstance(data, SequenceBatch | tuple) else data
         result = evaluate(self.model, self.loss, [_as_batch(b) for b in batches], chunk=chunk)
-        return result.get("loss", 0.0)  # no batches: no loss
+        return result.get("loss", float("nan"))  # no batches: no loss (as the Scorer says)

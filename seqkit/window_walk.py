@@ -168,7 +168,7 @@ class WindowWalk:
 
     def _job(self, index: int, window: Window, following: Window | None) -> WindowJob:
         start = window.backprop_from
-        made_inside = getattr(self.model, "learns_initial_state", False) or self.context is not None
+        made_inside = self.model.learns_initial_state or self.context is not None
         # None: the state is made inside the update, so that its gradient is taken
         state = None if start == 0 and made_inside else self._state_at(start)
         keep = window.end

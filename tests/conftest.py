@@ -1,10 +1,44 @@
-"""Shared test settings: quiet TensorFlow, and a fresh default registry for each test."""
+"""Shared test settings: quiet TensorFlow, a fresh default registry for each test, and the
+example plugin's cells registered in this process where the plugin is not installed."""
 
+import importlib.util
 import os
+import sys
+import tomllib
+from importlib import metadata
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
+
+EXAMPLE_PLUGIN = Path(__file__).parents[1] / "examples" / "seqkit-plugin-example"
+
+
+def _register_the_example_plugin_in_process() -> None:
+    """Where ``pip install ./examples/seqkit-plugin-example`` was not run (README's test
+    command installs only seqkit), its source is put on ``sys.path`` and its entry points, as
+    its pyproject.toml declares them, are added to the installed ones: the tests that use its
+    cells (mgu, janet) run either way. Tests of the installation itself
+    (``test_plugin_example.py``) still need the installed distribution, and say so."""
+    if importlib.util.find_spec("seqkit_plugin_example") is not None:
+        return
+    from seqkit import plugin_manager
+
+    project = tomllib.loads((EXAMPLE_PLUGIN / "pyproject.toml").read_text(encoding="utf-8"))
+    declared = project["project"]["entry-points"]["seqkit"]
+    example = [metadata.EntryPoint(name, value, "seqkit") for name, value in declared.items()]
+    installed = plugin_manager.seqkit_entry_points
+
+    def with_the_example():
+        return [*installed(), *example]
+
+    with_the_example.installed_only = installed  # for tests that list the installed plugins
+    sys.path.insert(0, str(EXAMPLE_PLUGIN))
+    plugin_manager.seqkit_entry_points = with_the_example
+
+
+_register_the_example_plugin_in_process()
 
 
 @pytest.fixture(autouse=True)

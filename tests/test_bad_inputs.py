@@ -213,7 +213,8 @@ CASES = [
                     "run", "--resume", str(c.run)][1:],
          r"The config file '.*config\.toml' is not valid TOML \(.*\); fix that line"),
     Case("out-holds-a-run", lambda c: ["run", "--out", str(c.run)],
-         r"'.*run' already holds a run; use --resume .*run or another --out\."),
+         r"'.*run' already holds a run; continue it \(seqkit run --resume .*run, or resume=True in "
+         r"seqkit.train\) or give the new run another directory \(--out\)\."),
     Case("out-is-a-file", lambda c: ["run", "--out", str(c.file("f", "x"))],
          r"--out '.*f' is a file; give a directory for the run\."),
     # -- sample and eval -------------------------------------------------------------------

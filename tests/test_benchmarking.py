@@ -78,8 +78,11 @@ def test_bench_runs_any_cell_with_its_options_and_names_what_auto_picked(monkeyp
         (["--cell", "lsmt"], "Error: Unknown cell 'lsmt'. Did you mean 'lstm'?"),
         (
             ["--cell", "lstm", "--cell-option", "activation=1"],
-            "Error: cell 'lstm': got an unexpected keyword argument 'activation'; its options "
-            "are: dtype, name.",
+            "Error: Cell 'lstm' has no option 'activation'. Its options are: none.",
+        ),
+        (
+            ["--cell", "vanilla", "--cell-option", 'activaton="relu"'],
+            "Error: Cell 'vanilla' has no option 'activaton'. Did you mean 'activation'?",
         ),
     ],
 )

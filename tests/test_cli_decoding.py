@@ -66,6 +66,23 @@ def test_sample_decodes_a_source_greedily_or_by_beam_search(dates):
     assert _invoke("sample", dates, "--source", "1 may 2000", "--beam-width", 3).exit_code == 0
 
 
+def test_sample_decodes_each_line_of_a_file_or_of_standard_input(dates, tmp_path):
+    sources = ["5 march 1991", "1 may 2000", "12 december 1850"]
+    expected = seqkit.open_run(dates, "last").decode_all(sources)
+    assert expected[0] == seqkit.open_run(dates, "last").decode(sources[0])
+    path = tmp_path / "sources.txt"
+    path.write_text("\n".join(sources[:2]) + "\n\n" + sources[2] + "\n", encoding="utf-8")
+    from_file = _invoke("sample", dates, "--sources", path, "--checkpoint", "last")
+    assert from_file.exit_code == 0, from_file.output
+    assert from_file.stdout.splitlines() == expected  # one result a line, blank lines skipped
+    piped = CliRunner().invoke(
+        cli, ["sample", str(dates), "--sources", "-", "--checkpoint", "last"],
+        input="\n".join(sources) + "\n",
+    )  # fmt: skip
+    assert piped.exit_code == 0, piped.output
+    assert piped.stdout.splitlines() == expected
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -103,6 +120,14 @@ def test_encoder_decoder_keys_are_refused_for_a_single_stack(tmp_path):
         "model.attention is an encoder-decoder's (a seq2seq task's); task 'char-lm'"
         in result.output
     )
+
+
+@pytest.mark.parametrize("key", ["model.initial_state=learned", "model.encoder=onehot"])
+def test_single_stack_keys_are_refused_for_an_encoder_decoder(tmp_path, key):
+    result = _invoke("run", *_sets(["task.name=seq2seq", key]), "--out", tmp_path / "x")
+    assert result.exit_code == 1 and not (tmp_path / "x").exists()  # it was silently ignored
+    assert f"{key.split('=')[0]} = " in result.output
+    assert "task 'seq2seq' trains an encoder-decoder" in result.output
 
 
 def test_a_data_file_changed_since_training_is_refused_on_resume_and_decode(tmp_path):

@@ -109,6 +109,15 @@ def test_sample_repeats_with_a_seed_and_argmax_ignores_it(run_dir):
     assert text("--temperature", 0, "--seed", 1) == text("--temperature", 0, "--seed", 2)
 
 
+def test_a_sample_of_white_space_only_says_what_to_change(run_dir, monkeypatch):
+    from seqkit.runs.run import Run
+
+    monkeypatch.setattr(Run, "sample", lambda self, *args: "\n\n\n")  # greedy, stuck on "\n"
+    result = _invoke("sample", run_dir, "--temperature", "0")
+    assert result.exit_code == 0
+    assert "white space only" in result.stderr and "--prime" in result.stderr
+
+
 def test_sample_rejects_characters_outside_the_vocabulary(run_dir):
     result = _invoke("sample", run_dir, "--prime", "Zebra#")
     assert result.exit_code == 1
@@ -195,7 +204,8 @@ def test_resume_of_a_directory_that_is_no_run(tmp_path):
 
 def test_a_second_run_into_the_same_directory_is_refused(run_dir):
     result = _invoke("run", "--out", run_dir)
-    assert result.exit_code == 1 and "already holds a run; use --resume" in result.output
+    assert result.exit_code == 1
+    assert "already holds a run; continue it (seqkit run --resume" in result.output
 
 
 def test_an_unknown_cell_names_the_closest(corpus, tmp_path):

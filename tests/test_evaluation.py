@@ -58,3 +58,8 @@ def test_last_step_loss_and_counts_summed_over_batches():
     assert got["accuracy"] == pytest.approx(correct / 8)
     means = [float(loss(b.targets, net(b.inputs)[0])) for b in batches]
     assert got["loss"] == pytest.approx((3 * means[0] + 5 * means[1]) / 8)
+
+
+def test_no_data_has_no_mean_loss_in_the_trainer_as_in_a_runs_scores():
+    trainer = seqkit.Trainer(model(), loss="cross-entropy", truncation="bptt")
+    assert np.isnan(trainer.evaluate([]))  # not 0.0, a perfect loss that nothing earned

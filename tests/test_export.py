@@ -254,3 +254,87 @@ def test_torch_export_wants_an_npz_name(run_dir, tmp_path):
     result = _invoke("export", run_dir, "--format", "torch", tmp_path / "weights.pt")
     assert result.exit_code == 1
     assert "--format torch writes an .npz file; give OUT a name like model.npz." in result.output
+
+
+# -- SavedModel of the other tasks: predict in the task's terms ------------------------------------
+
+PREDICT_LOADER = """
+import json, sys
+try:
+    import seqkit
+    seqkit_found = True
+except ImportError:
+    seqkit_found = False
+import numpy as np
+import tensorflow as tf
+
+m = tf.saved_model.load(sys.argv[1])
+sig, given = m.signatures, json.loads(sys.argv[2])
+found = {"seqkit_found": seqkit_found, "signatures": sorted(sig)}
+inputs = np.array(given["inputs"], np.int32 if given["ids"] else np.float32)
+out = sig["predict"](inputs=tf.constant(inputs), mask=tf.constant(np.array(given["mask"])))
+found["last"] = out["last"].numpy().tolist()
+if "predict_text" in sig:
+    answer = sig["predict_text"](text=tf.constant(given["texts"]))
+    key = "label" if "label" in answer else "labels"
+    found["text_labels"] = np.char.decode(answer[key].numpy().astype(bytes)).tolist()
+    found["labels"] = [x.decode() for x in sig["labels"]()["labels"].numpy()]
+print(json.dumps(found))
+"""
+
+
+def _load_without_seqkit(tmp_path, out, given) -> dict:
+    script = tmp_path / "load_predict.py"
+    script.write_text(PREDICT_LOADER)
+    site = _site_packages_without_seqkit(tmp_path)
+    bootstrap = f"import sys; sys.path.append({str(site)!r}); sys.argv = sys.argv[1:]; "
+    bootstrap += f"exec(open({str(script)!r}).read())"
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", bootstrap, str(script), str(out), json.dumps(given)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"TF_CPP_MIN_LOG_LEVEL": "2", "PATH": os.environ.get("PATH", "")},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("task", ["classify", "tag", "series"])
+def test_every_task_exports_a_saved_model_that_answers_in_its_terms(task, tmp_path):
+    small = ["model.hidden_size=8", "model.embedding_size=4", "model.runner=graph",
+             "train.steps=2", "train.eval_every=2", "train.checkpoint_every=2"]  # fmt: skip
+    settings = [f"task.name={task}", *small]
+    sets = [arg for pair in settings for arg in ("--set", pair)]
+    assert _invoke("run", *sets, "--out", tmp_path / "run").exit_code == 0
+    out = tmp_path / "saved"
+    result = _invoke("export", tmp_path / "run", "--format", "saved_model", out)
+    assert result.exit_code == 0, result.output
+    run = seqkit.open_run(tmp_path / "run")
+    batch = run.task.eval_batches(2)[0]
+    given = {"inputs": batch.inputs[:2].tolist(), "ids": run.model.encoder is not None,
+             "mask": (np.ones(batch.inputs.shape[:2], bool) if batch.mask is None
+                      else batch.mask)[:2].tolist(), "texts": []}  # fmt: skip
+    terms = run.task.serving_terms()
+    if terms.input_tokens is not None:  # the same rows as text, as a user would send them
+        joiner = "" if terms.split == "chars" else " "
+        given["texts"] = [
+            joiner.join(terms.input_tokens[i] for i in row[: int(np.sum(m))])
+            for row, m in zip(given["inputs"], given["mask"], strict=True)
+        ]
+    loaded = _load_without_seqkit(tmp_path, out, given)
+    assert loaded["seqkit_found"] is False and "predict" in loaded["signatures"]
+    outputs, _ = run.model(np.array(given["inputs"]), mask=np.array(given["mask"]))
+    last = [outputs[r, int(np.sum(given["mask"][r])) - 1].numpy() for r in range(2)]
+    np.testing.assert_allclose(loaded["last"], last, rtol=1e-5, atol=1e-5)
+    if terms.output_names is not None:
+        assert loaded["labels"] == list(terms.output_names)
+        if task == "classify":
+            expected = [terms.output_names[int(np.argmax(row))] for row in last]
+            assert loaded["text_labels"] == expected
+        else:  # a tag for every real token
+            tags = np.argmax(outputs.numpy(), -1)
+            for row, got in enumerate(loaded["text_labels"]):
+                n = int(np.sum(given["mask"][row]))
+                assert got[:n] == [terms.output_names[t] for t in tags[row][:n]]

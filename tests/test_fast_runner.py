@@ -9,8 +9,6 @@ and the graph runner for other cells, and the compiled sampler gives the plain g
     .venv/bin/python -m pytest tests/test_fast_runner.py -q
 """
 
-import importlib.util
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -22,11 +20,6 @@ from seqkit.registry import default_registry
 from seqkit.sampling import Sampler, _loop
 from seqkit_plugins.fused import KERNELS, FusedRunner
 from seqkit_plugins.runners import GraphRunner
-
-HAS_EXAMPLE = importlib.util.find_spec("seqkit_plugin_example") is not None
-needs_example = pytest.mark.skipif(
-    not HAS_EXAMPLE, reason="pip install ./examples/seqkit-plugin-example for its JANET cell"
-)
 
 CELLS = [
     ("vanilla", {"activation": "tanh"}),
@@ -93,7 +86,7 @@ PATHS = (
     + [pytest.param(n, {}, {"kernels": False}, id=f"{n}-generic") for n in KERNEL_CELLS]
     + [
         pytest.param("peephole", {}, {}, id="peephole"),
-        pytest.param("janet", {}, {}, id="janet", marks=needs_example),
+        pytest.param("janet", {}, {}, id="janet"),
     ]
 )
 
@@ -182,7 +175,7 @@ MODEL_PATHS = [
         "lstm", {"kernels": False}, True, id="lstm-generic-bidirectional", marks=pytest.mark.slow
     ),
     pytest.param(  # lstm-bidirectional runs by default; janet is on the generic path above
-        "janet", {}, True, id="janet-bidirectional", marks=[needs_example, pytest.mark.slow]
+        "janet", {}, True, id="janet-bidirectional", marks=pytest.mark.slow
     ),
 ]
 
@@ -222,7 +215,7 @@ def test_stacked_model_with_mask_matches_python_runner(name, runner_options, bid
         pytest.param(
             "lstm", {"kernels": False}, 2, 6, id="lstm-generic-2-6", marks=pytest.mark.slow
         ),
-        pytest.param("janet", {}, 2, 6, id="janet-2-6", marks=needs_example),
+        pytest.param("janet", {}, 2, 6, id="janet-2-6"),
     ],
 )
 def test_tbptt_training_matches_python_runner(name, runner_options, k1, k2):

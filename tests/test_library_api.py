@@ -216,6 +216,19 @@ def test_a_plugin_cell_with_a_required_option_trains_from_the_cli(corpus, tmp_pa
     assert missing.exit_code == 1 and not (tmp_path / "no").exists()
     assert "Cell 'scaled' needs the option 'scale', which has no default: set it with --set " \
            "model.cell_options.scale=VALUE" in missing.output  # fmt: skip
+    small = ["--seq-len", "2", "--hidden-size", "4", "--warmup", "1", "--repeats", "1"]
+    bench_missing = _invoke("bench", "--cell", "scaled", *small)
+    assert bench_missing.exit_code == 1 and bench_missing.output == (
+        "Error: Cell 'scaled' needs the option 'scale', which has no default: set it with "
+        "--cell-option scale=VALUE.\n"
+    )
+    bench_fused = _invoke("bench", "--cell", "scaled", "--cell-option", "scale=0.5", "--runner",
+                          "fused", *small)  # fmt: skip
+    assert (
+        bench_fused.exit_code == 1
+        and bench_fused.output.startswith("Error: runner 'fused' does not support ScaledCell")
+        and len(bench_fused.output.splitlines()) == 1
+    ), bench_fused.output
     typo = _invoke("run", *_sets([*base, "model.cell_options.scal=0.5"]), "--out", tmp_path / "no")
     assert (
         "Cell 'scaled' has no option 'scal'. Did you mean 'model.cell_options.scale'?"
@@ -261,3 +274,14 @@ def test_nothing_but_the_cli_imports_the_cli():
         if any(name == "seqkit.cli" or name.startswith("seqkit.cli.") for name in _imports(path))
     ]
     assert len(sources) > 40 and offenders == []
+
+
+def test_every_name_seqkit_lists_resolves_and_errors_are_among_them():
+    import seqkit.errors
+
+    for name in seqkit.__all__:
+        assert getattr(seqkit, name) is not None, name  # the list and the look-up are one
+    errors = {n for n, v in vars(seqkit.errors).items() if isinstance(v, type)}
+    assert {n for n in errors if issubclass(getattr(seqkit.errors, n), Exception)} <= set(
+        seqkit.__all__
+    )

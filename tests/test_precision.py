@@ -12,7 +12,6 @@ bfloat16 tensors); the variables, their gradients, the logits and the states sta
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 
 import numpy as np
 import pytest
@@ -22,11 +21,6 @@ import seqkit
 from seqkit import config_keys
 from seqkit.ops import gate_blocks, glorot_uniform, linear
 from seqkit.precision import PRECISIONS, CastVariable, autocast, resolve_precision
-
-HAS_EXAMPLE = importlib.util.find_spec("seqkit_plugin_example") is not None
-needs_example = pytest.mark.skipif(
-    not HAS_EXAMPLE, reason="pip install ./examples/seqkit-plugin-example for JANET and MGU"
-)
 
 # bfloat16 keeps 8 significant bits: each rounding is off by up to 2^-9 relative (unit roundoff
 # u = 2^-8 ~ 0.0039 between neighbours). A step rounds its inputs, weights, the matmul's result
@@ -92,8 +86,8 @@ def forward_and_gradients(model, ids, jit: bool):
 CASES = [
     pytest.param(cell, runner, False, id=f"{cell}-{runner}", marks=marks)
     for cell, marks in [
-        ("lstm", ()), ("gru", ()), ("vanilla", ()), ("janet", needs_example),
-        ("mgu", needs_example),
+        ("lstm", ()), ("gru", ()), ("vanilla", ()), ("janet", ()),
+        ("mgu", ()),
     ]
     for runner in ("python", "graph" if cell == "mgu" else "fused")
 ] + [pytest.param("lstm", "fused", True, id="lstm-fused-xla")]  # fmt: skip

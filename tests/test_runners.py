@@ -355,3 +355,17 @@ def test_encoder_takes_integer_ids():
     with pytest.raises(seqkit.ShapeError) as info:
         model(tf.zeros([2, 3]))
     assert str(info.value) == "SequenceModel: the embedding encoder takes integer ids, got float32."
+
+
+@pytest.mark.parametrize("runner", ["graph", "fused"])
+def test_a_compiled_runner_lets_go_of_a_cell_nobody_holds(runner):
+    import gc
+    import weakref
+
+    made = seqkit.make_runner(runner)
+    cell = seqkit.make_cell("vanilla", 2, 3)
+    made.run(cell, tf.zeros([1, 4, 2]), cell.initial_state(1))
+    gone = weakref.ref(cell)
+    del cell
+    gc.collect()
+    assert gone() is None  # the runner's cache of compiled functions held it for ever

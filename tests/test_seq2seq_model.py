@@ -219,7 +219,7 @@ def test_parameter_names_follow_pytorch_and_the_state_dict_round_trips():
 
 def test_the_trainer_carries_the_decoders_state():
     model = make_model("lstm")
-    assert model.cells is model.decoder.cells and model.learns_initial_state
+    assert model.cells is model.decoder.cells and not model.learns_initial_state  # none to learn
     zeros = model.initial_state(2)
     assert [tuple(t.shape) for t in zeros[0]] == [(2, 5), (2, 5)]
 

@@ -180,3 +180,18 @@ def test_a_default_run_learns_the_dates_and_beats_the_baseline_clearly():
     assert greedy["exact_match"] > 0.9 > 0.1 > baseline["exact_match"]
     assert greedy["token_accuracy"] > 0.98 > 0.6 > baseline["token_accuracy"]
     assert beam["exact_match"] >= greedy["exact_match"] - 0.01
+
+
+def test_the_task_keeps_a_compiled_decoder_for_its_last_model_only():
+    import gc
+    import weakref
+
+    task = seqkit.make_task("seq2seq")
+    batch = task.read_sources(["5 march 1991"])
+    first = model_for(task)
+    task.decode(first, batch)
+    gone = weakref.ref(first)
+    del first
+    task.decode(model_for(task), batch)
+    gc.collect()
+    assert gone() is None  # a cache of every model's decoder kept every model alive

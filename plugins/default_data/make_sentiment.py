@@ -4,7 +4,7 @@ templates, not real ones.
     python -m seqkit_plugins.default_data.make_sentiment          # rewrites the packaged file
     python -m seqkit_plugins.default_data.make_sentiment out.tsv  # or writes another file
 
-300 lines of ``label<TAB>text`` with the labels ``pos`` and ``neg`` (about 55% pos). Some
+2,000 lines of ``label<TAB>text`` with the labels ``pos`` and ``neg`` (about 55% pos). Some
 templates negate the adjective ("was not good"), so a bag of words is not quite enough.
 Standard library only, seeded: the same file every time (``examples/data/make_sentiment.py``
 writes it too).
@@ -16,7 +16,7 @@ import random
 import sys
 from pathlib import Path
 
-LINES = 300
+LINES = 2000  # a validation split of 200 lines: a figure that means something
 SEED = 11
 POSITIVE = ["good", "great", "excellent", "lovely", "reliable", "comfortable", "fast"]
 NEGATIVE = ["bad", "awful", "poor", "flimsy", "noisy", "slow", "disappointing"]

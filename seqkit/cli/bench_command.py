@@ -38,6 +38,16 @@ def parse_cell_option(text: str) -> tuple[str, object]:
     return parse_override(text)
 
 
+def checked_cell_options(cell: str, options: dict) -> dict:
+    """``options`` of ``cell`` checked as ``seqkit run`` checks them (names, types, required
+    ones), each error one line that says how to give the option here (``--cell-option``)."""
+    from seqkit.options import cell_defaults, check_required_cell_options, resolve_options
+
+    resolved = resolve_options(f"Cell {cell!r}", "", options, cell_defaults(cell))
+    check_required_cell_options(cell, resolved, how="--cell-option {key}=VALUE")
+    return options
+
+
 @click.command("bench")
 @click.option(
     "--cell", default="lstm", show_default=True, help="any registered cell (seqkit plugins)"
@@ -76,7 +86,7 @@ def bench(
         training_step,
     )
 
-    options = dict(parse_cell_option(text) for text in cell_options)
+    options = checked_cell_options(cell, dict(parse_cell_option(text) for text in cell_options))
     sizes = dict(
         batch=batch_size, seq=seq_len, hidden=hidden_size, embed=embedding_size,
         vocab=vocab_size, layers=num_layers,

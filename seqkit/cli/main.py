@@ -16,10 +16,16 @@ import traceback
 
 import click
 
+from seqkit.cache import keep_library_files_in_cache
 from seqkit.version import __version__
 
-# TensorFlow's C++ start-up chatter hides seqkit's own output; a user can still set it.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Keras' keras.json and matplotlib's font cache go into seqkit's cache, not the user's home.
+keep_library_files_in_cache()
+
+# TensorFlow's C++ start-up chatter hides seqkit's own output; a user can still set it, or ask
+# for all of it with SEQKIT_TF_LOGS=1 (seqkit.quiet_tensorflow).
+if os.environ.get("SEQKIT_TF_LOGS", "").strip().lower() in ("", "0", "false", "no"):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 class SeqkitGroup(click.Group):

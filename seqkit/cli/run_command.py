@@ -42,11 +42,16 @@ def config_command(config_file, overrides) -> None:
     help="Continue the run in this directory up to train.steps.",
 )
 @click.option(
+    "--accept-changed-data",
+    is_flag=True,
+    help="With --resume: go on even where the data differs from the run's (task.json).",
+)
+@click.option(
     "--debug",
     is_flag=True,
     help="Show the traceback behind a plugin's one-line error (as SEQKIT_DEBUG=1 does).",
 )
-def run_command(config_file, overrides, out, resume, debug) -> None:
+def run_command(config_file, overrides, out, resume, accept_changed_data, debug) -> None:
     """Train a model as the config says, then print a sample.
 
     Ctrl-C (or SIGTERM) saves a checkpoint and exits; `seqkit run --resume DIR` goes on.
@@ -63,16 +68,24 @@ def run_command(config_file, overrides, out, resume, debug) -> None:
     from seqkit.runs.directory import RunDirectory
     from seqkit.runs.training import train
 
-    if resume:
+    if resume is not None:
+        if not resume.strip():
+            raise ConfigError("--resume is empty; give the run directory to continue.")
         if config_file:
             raise ConfigError("--resume reads the run's own config.toml; give --set, not a file.")
-        if out:
+        if out is not None:
             raise ConfigError("--resume continues the run where it is; give --resume or --out.")
         run = RunDirectory.existing(resume)  # a clear line for a folder that holds no run
         config = load_config(run.path / "config.toml", list(overrides))
     else:
         config = load_config(config_file, list(overrides))
     reporter = ConsoleReporter(checkpoint_every=config["train"]["checkpoint_every"])
-    trained = train(config, resume or out, resume=bool(resume), progress=reporter)
+    trained = train(
+        config,
+        resume or out,
+        resume=resume is not None,
+        progress=reporter,
+        accept_changed_data=accept_changed_data,
+    )
     if not (reporter.started_run or reporter.finished_run):  # a finished run: nothing done
         click.echo(f"The run is already at step {trained.step} of {config['train']['steps']}.")

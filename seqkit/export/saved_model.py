@@ -46,7 +46,7 @@ class CharModelExport(tf.Module):
                 "(a char-lm run's model); this one has "
                 f"encoder={model.encoder!r}, output_size={model.output_size!r}."
             )
-        if getattr(model, "bidirectional", False):
+        if model.bidirectional:
             raise ExportError(
                 "saved_model export: a bidirectional model reads whole sequences and has no "
                 "step to generate with; export a unidirectional model."

@@ -48,7 +48,7 @@ def torch_module(model: SequenceModel) -> str:
             f"torch export: torch.nn has no module for the cell {name!r} "
             f"(from {provider}); it has seqkit's vanilla, gru and lstm only."
         )
-    if getattr(model, "learns_initial_state", False):
+    if model.learns_initial_state:
         raise ExportError(
             "torch export: torch.nn modules have no learned initial state (they take h_0 as an "
             'argument); train with model.initial_state = "zeros" to export to torch.'
@@ -62,7 +62,7 @@ def torch_module(model: SequenceModel) -> str:
                 "and relu."
             )
         options = f", nonlinearity={activation!r}"
-    if getattr(model, "bidirectional", False):
+    if model.bidirectional:
         options += ", bidirectional=True"
     return (
         f"torch.nn.{TORCH_MODULES[name]}({model.input_size}, {model.hidden_size}, "
@@ -114,6 +114,6 @@ def describe_torch_modules(model: SequenceModel) -> list[str]:
     elif model.encoder == "onehot":
         lines.append(f"  (inputs: torch.nn.functional.one_hot(ids, {model.vocab_size}))")
     lines.append(f"  *_l<layer>        {torch_module(model)}")
-    width = model.cells[-1].output_size * (2 if getattr(model, "bidirectional", False) else 1)
+    width = model.cells[-1].output_size * (2 if model.bidirectional else 1)
     lines.append(f"  head.*            torch.nn.Linear({width}, {model.output_size})")
     return lines

@@ -64,15 +64,12 @@ def write_torch(model, out: Path) -> Path:
     return out
 
 
-def write_saved_model(model, vocabulary, out: Path) -> Path:
-    """A SavedModel of a character model into a new (or empty) folder."""
+def write_saved_model(run, out: Path) -> Path:
+    """A SavedModel of ``run``'s model into a new (or empty) folder: a character model's
+    ``generate`` and ``step``, or for any other task its ``predict`` in the task's terms."""
+    from seqkit.export.predictor import export_predictor
     from seqkit.export.saved_model import export_saved_model
 
-    if vocabulary is None or vocabulary.separator != "":
-        raise ExportError(
-            "saved_model export writes a character model (its generate signature reads and "
-            "writes characters); this run's model does not read characters."
-        )
     _check_parent(out)
     try:
         if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -80,7 +77,11 @@ def write_saved_model(model, vocabulary, out: Path) -> Path:
                 f"{str(out)!r} already exists and is not an empty directory; "
                 "give a new directory to export to."
             )
-        return export_saved_model(model, "".join(vocabulary.tokens), out)
+        vocabulary = run.vocabulary
+        if vocabulary is not None and vocabulary.separator == "":
+            return export_saved_model(run.model, "".join(vocabulary.tokens), out)
+        task = run.task
+        return export_predictor(run.model, task.serving_terms(), task.target_form, out)
     except OSError as exc:
         raise _problem(out, exc) from None
 
@@ -94,12 +95,13 @@ def export_run(run, format: str, out: Path) -> Path:  # noqa: A002
     if not isinstance(run.model, SequenceModel):
         raise ExportError(
             f"export writes a single stack (SequenceModel); the run's model is a "
-            f"{type(run.model).__name__}: read it with seqkit.open_run, or its state_dict()."
+            f"{type(run.model).__name__}: read it with seqkit.open_run (Run.decode_all), or its "
+            "state_dict()."
         )
     try:
         if format == "torch":
             return write_torch(run.model, out)
-        return write_saved_model(run.model, run.vocabulary, out)
+        return write_saved_model(run, out)
     except tf.errors.OpError as exc:  # TensorFlow's file system layer: a read-only disk, ...
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ExportError(

@@ -22,7 +22,14 @@ from seqkit.interfaces.cell import (
     declared_recurrence,
 )
 from seqkit.interfaces.components import Loss, Runner, TruncationStrategy, Window
-from seqkit.interfaces.task import DecodingTask, LanguageModelTask, SequenceBatch, Task
+from seqkit.interfaces.task import (
+    DecodingTask,
+    LanguageModelTask,
+    SequenceBatch,
+    ServingTerms,
+    TargetForm,
+    Task,
+)
 
 __all__ = [
     "Cell",
@@ -34,7 +41,9 @@ __all__ = [
     "Recurrence",
     "Runner",
     "SequenceBatch",
+    "ServingTerms",
     "State",
+    "TargetForm",
     "Task",
     "TruncationStrategy",
     "Window",

@@ -47,8 +47,11 @@ class Runner(abc.ABC):
 class Loss(abc.ABC):
     """A training loss: the mean of the per-step losses L_t over the counted steps and the batch.
 
-    ``per_step`` is false for a loss on the last step only (one label per sequence): a trainer
-    then computes it only in the window that ends the sequence.
+    ``per_step`` says whether the loss is a mean of per-step losses L_t. False for a loss of
+    the whole sequence at once: on its last step only (one label per sequence), or over every
+    step together (CTC, whose targets are not aligned with the steps). A trainer then computes
+    it only in the window that ends the sequence, and evaluation reads whole sequences; it
+    weighs a sequence, not a step.
     """
 
     per_step: bool = True

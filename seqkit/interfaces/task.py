@@ -7,6 +7,7 @@ targets are), and the protocols a task declares for what a run can do with it:
 from __future__ import annotations
 
 import abc
+import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,11 +32,41 @@ class SequenceBatch:
     context: Any = None
 
 
+class TargetForm(enum.StrEnum):
+    """What a task's targets are, which picks the model and how the loss reads them. A value
+    compares equal to its name as text (``"sequence"``), so a task may give either."""
+
+    SEQUENCE = "sequence"  # one label per sequence: the loss on the last counted step
+    STEP = "step"  # a label per step
+    SHIFTED = "shifted"  # the input shifted by one (a language model)
+    SEQ2SEQ = "seq2seq"  # another sequence, read by a Seq2SeqModel (the source in the context)
+    UNALIGNED = "unaligned"  # another, shorter sequence scored over the whole input (CTC)
+
+
+@dataclass(frozen=True)
+class ServingTerms:
+    """How a model exported from a run of a task reads and answers in the task's own terms
+    (``seqkit export --format saved_model``), beside its ``predict`` over ids or numbers.
+
+    ``input_tokens``: the token of each input id (id 0 padding, as the task's batches pad),
+    where the inputs are text: the export then takes raw text, split into ``split`` ("words"
+    at white space, or "chars"), a token outside them read as ``unknown_id``. ``output_names``:
+    the name of each output class (labels, tags), where the outputs are classes: the export
+    then answers with names. None where the task has no such terms (numbers in, numbers out).
+    """
+
+    input_tokens: tuple[str, ...] | None = None
+    split: str = "words"
+    unknown_id: int = 1
+    output_names: tuple[str, ...] | None = None
+
+
 class Task(abc.ABC):
     """Makes the data and says what the targets are.
 
-    ``target_form`` is ``"sequence"`` (one label per sequence: the loss is on the last counted
-    step), ``"step"`` (a label per step) or ``"shifted"`` (the input shifted by one).
+    ``target_form`` is a ``TargetForm``: ``"sequence"`` (one label per sequence: the loss is on
+    the last counted step), ``"step"`` (a label per step), ``"shifted"`` (the input shifted by
+    one), or for a ``DecodingTask`` ``"seq2seq"`` or ``"unaligned"``.
     ``default_loss`` names a registered loss; ``default_truncation`` the truncation strategy a
     run uses unless its config names one (``"bptt"`` for sets of whole sequences, ``"tbptt"``
     for long streams). A task whose inputs are integer ids says so with ``vocab_size`` in
@@ -78,6 +109,11 @@ class Task(abc.ABC):
         ``name -> (total, count)``; over the data the metric is sum(total) / sum(count)
         (accuracy: correct predictions, counted predictions). None by default."""
         return {}
+
+    def serving_terms(self) -> ServingTerms:
+        """How an exported model of this task reads text and names its classes
+        (``ServingTerms``); by default it takes and gives numbers only."""
+        return ServingTerms()
 
     def baselines(self) -> dict[str, float]:
         """What a model-free predictor scores on the validation data, under the names that

@@ -10,13 +10,13 @@ from __future__ import annotations
 import tensorflow as tf
 
 from seqkit.errors import ConfigError, DataError, PluginError, SeqkitError
-from seqkit.interfaces import SequenceBatch, Task
+from seqkit.interfaces import SequenceBatch, TargetForm, Task
 from seqkit.model import SequenceModel
 from seqkit.registry import Registry, default_registry
 from seqkit.runs.blame import CONTRACTS, PluginFailure, Suspect, error_text, plugin_contract
 from seqkit.runs.contracts import check_outputs
 
-TARGET_FORMS = ("sequence", "step", "shifted", "seq2seq", "unaligned")
+TARGET_FORMS = tuple(form.value for form in TargetForm)
 # What --set may change on --resume: what the checkpoint does not fix. The model, the data
 # (task, batch size, seed), the truncation schedule, the loss and the optimizer are fixed.
 # train.precision is fixed too, although a checkpoint would allow a change (its variables and

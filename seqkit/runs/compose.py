@@ -88,9 +88,22 @@ def cell_arguments(config) -> dict[str, Any]:
 ENCODER_DECODER_KEYS = {"attention": False, "bridge": "copy", "encoder_cell": ""}
 
 
+# Keys of a single stack that an encoder-decoder has no use for, with the value it runs with:
+# it embeds both sides' ids, and its decoder starts from the encoder's state (model.bridge).
+SINGLE_STACK_KEYS = {"initial_state": "zeros", "encoder": ("auto", "embedding")}
+
+
 def _check_encoder_decoder_keys(config, info: dict) -> None:
-    """The encoder-decoder's keys are for a task of target form ``seq2seq`` only."""
+    """The encoder-decoder's keys are for a task of target form ``seq2seq`` only, and the
+    single stack's ``initial_state`` and ``encoder`` are not for it."""
     if info["target_form"] == "seq2seq":
+        for key, allowed in SINGLE_STACK_KEYS.items():
+            if config["model"][key] not in (allowed if isinstance(allowed, tuple) else (allowed,)):
+                raise ConfigError(
+                    f"model.{key} = {config['model'][key]!r} is a single stack's; task "
+                    f"{config['task']['name']!r} trains an encoder-decoder, which embeds its ids "
+                    "and starts its decoder from the encoder (model.bridge): leave it out."
+                )
         return
     for key, default in ENCODER_DECODER_KEYS.items():
         if config["model"][key] != default:

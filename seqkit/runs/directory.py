@@ -19,7 +19,6 @@ import contextlib
 import errno
 import json
 import os
-import stat
 import tempfile
 from pathlib import Path
 
@@ -56,19 +55,28 @@ def lexists(path: Path) -> bool:
 class RunDirectory:
     """A run directory: where a run's files go, and the only way seqkit writes them."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, numbered: bool = False):
         self.path = Path(path)
+        self.numbered = numbered  # a default name: another run's of the same second moves it on
         self._lock_fd: int | None = None
         self._made: list[Path] = []  # folders this object created, for a failed new run
 
     # -- what a folder is ----------------------------------------------------------------------
 
     @classmethod
-    def for_new_run(cls, path: str | os.PathLike) -> RunDirectory:
+    def for_new_run(cls, path: str | os.PathLike, numbered: bool = False) -> RunDirectory:
         """``path`` checked for a new run: a new folder (on a writable file system) or an empty
-        one; a folder that holds a run or any other file is refused."""
-        run = cls(path)
+        one; a folder that holds a run or any other file is refused. ``numbered``: a name seqkit
+        chose, which moves on to ``-2``, ``-3``, ... where taken."""
+        if str(path).strip() == "":
+            raise DataError("--out is empty; give the directory for the run (or leave --out out).")
+        run = cls(path, numbered)
         target = run.path
+        if numbered:
+            while lexists(run.path):
+                run.path = target.with_name(f"{target.name}-{_next_number(run.path, target)}")
+            run._check_writable()
+            return run
         if lexists(target) and target.is_symlink() and not target.is_dir():
             raise DataError(f"--out {_describe(target)} is a link to no folder; give a directory.")
         if lexists(target) and not target.is_dir():
@@ -76,9 +84,7 @@ class RunDirectory:
         if lexists(target):
             entries = run._entries()
             if lexists(target / "config.toml"):
-                raise DataError(
-                    f"{str(target)!r} already holds a run; use --resume {target} or another --out."
-                )
+                raise DataError(already_a_run(target))
             if entries:
                 shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
                 raise DataError(
@@ -141,24 +147,29 @@ class RunDirectory:
     def lock(self) -> None:
         """Take the run's lock (``run.lock``) for this process, or refuse in one line: another
         process holds it. The operating system drops it when the process ends, however it ends,
-        so a lock left by a killed run is no lock."""
+        so a lock left by a killed run is no lock. ``unlock`` removes the file while holding it;
+        a lock taken on a file removed meanwhile is taken again on the new one."""
         import fcntl
 
         path = self._inside(LOCK_FILE)
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            raise os_problem(path, exc, "open the lock file") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
-            os.close(fd)
-            raise DataError(
-                f"The run {_describe(self.path)} is in use by another seqkit process (pid "
-                f"{holder}, {LOCK_FILE}); wait for it to finish, or stop it, then try again."
-            ) from None
-        self._lock_fd = fd
+        while True:
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            except OSError as exc:
+                raise os_problem(path, exc, "open the lock file") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+                os.close(fd)
+                raise DataError(
+                    f"The run {_describe(self.path)} is in use by another seqkit process (pid "
+                    f"{holder}, {LOCK_FILE}); wait for it to finish, or stop it, then try again."
+                ) from None
+            if _same_file(fd, path):
+                self._lock_fd = fd
+                return
+            os.close(fd)  # its holder removed that file as it let go: lock the new one
 
     def claim_lock(self) -> None:
         """Write this process's id into the held lock file (for the message others see)."""
@@ -167,33 +178,68 @@ class RunDirectory:
             os.pwrite(self._lock_fd, f"{os.getpid()}\n".encode(), 0)
 
     def unlock(self) -> None:
+        """Let go of the lock and remove ``run.lock``: a run at rest holds no lock file."""
         if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path / LOCK_FILE)  # while held, so that no one locks it meanwhile
             os.close(self._lock_fd)  # closing the descriptor releases the lock
             self._lock_fd = None
 
     # -- writing -------------------------------------------------------------------------------
 
     def create(self) -> None:
-        """Make the run's folder (and its parents), remembering which it made."""
+        """Make the run's folder (and its parents), remembering which it made. The run's own
+        folder is made atomically: where another process made it since the checks, a numbered
+        run (``for_new_run(..., numbered=True)``, the default ``runs/<time>``) takes the next
+        free name (``-2``, ``-3``, ...); a named ``--out`` is refused in one line."""
         missing = []
         probe = self.path
         while not lexists(probe):
             missing.append(probe)
             probe = probe.parent
+        if self.numbered and not missing:  # taken since the checks: the next name will do
+            missing = [self.path]
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if missing:
+                self._make_own_folder(missing)
         except OSError as exc:
             raise os_problem(self.path, exc, "make the run directory") from None
         self._made = missing
 
+    def _make_own_folder(self, missing: list[Path]) -> None:
+        base, number = self.path, 1
+        while True:
+            try:
+                os.mkdir(self.path)
+                missing[0] = self.path
+                return
+            except FileExistsError:
+                if not self.numbered:
+                    raise DataError(
+                        f"--out {str(self.path)!r} was made by another process while this run "
+                        "started; give each run its own --out."
+                    ) from None
+                number += 1
+                self.path = base.with_name(f"{base.name}-{number}")
+
     def remove_created(self) -> None:
-        """Undo ``create`` for a run that failed before it trained: the files this run wrote and
-        the folders it made, if nothing else was put there."""
+        """Undo ``create`` for a run that failed before it trained: the run's own folder (which
+        only this locked run writes) and then each parent folder it made, innermost first, only
+        while it is empty: a folder that another run (or anything else) has since put files in
+        is left as it is."""
         import shutil
 
-        if self._made:
-            shutil.rmtree(self._made[-1], ignore_errors=True)
-            self._made = []
+        if not self._made:
+            return
+        run_folder, *parents = self._made  # innermost first: the run's folder, then its parents
+        shutil.rmtree(run_folder, ignore_errors=True)
+        for parent in parents:
+            try:
+                os.rmdir(parent)  # only an empty folder goes
+            except OSError:
+                break
+        self._made = []
 
     def _inside(self, *parts: str) -> Path:
         """The path of ``parts`` in the run; an error where it would lead out of the run or
@@ -251,8 +297,12 @@ class RunDirectory:
         return self.write_bytes(name, text.encode("utf-8"))
 
     def append_text(self, name: str, text: str) -> None:
-        """Append UTF-8 text to ``name`` in one write (made where missing; never through a link)."""
+        """Append UTF-8 text to ``name`` in one write (made where missing; never through a link).
+        A file with other hard links (a copy made with ``cp -l``, a backup) is first replaced by
+        a file of its own, so that the other names keep their bytes."""
         target = self._inside(name)
+        if lexists(target) and os.lstat(target).st_nlink > 1:
+            self.write_bytes(name, target.read_bytes())
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
             fd = os.open(target, flags, 0o644)
@@ -290,16 +340,29 @@ class RunDirectory:
             raise os_problem(path, exc, "read") from None
 
 
-def _read_only(path: Path) -> bool:
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether the open ``fd`` is still the file at ``path``."""
     try:
-        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+        return os.path.samestat(os.fstat(fd), os.stat(path, follow_symlinks=False))
     except OSError:
         return False
 
 
-def is_regular_file(path: Path) -> bool:
-    """Whether ``path`` is a regular file (not a folder, device, pipe or socket), links followed."""
+def already_a_run(path: Path) -> str:
+    """The one line for a new run pointed at a folder that holds a run, for the CLI and Python."""
+    return (
+        f"{str(path)!r} already holds a run; continue it (seqkit run --resume {path}, or "
+        "resume=True in seqkit.train) or give the new run another directory (--out)."
+    )
+
+
+def _next_number(current: Path, base: Path) -> int:
+    """2 after ``base``, then one more than ``current``'s suffix."""
+    return 2 if current == base else int(current.name.rsplit("-", 1)[1]) + 1
+
+
+def _read_only(path: Path) -> bool:
     try:
-        return stat.S_ISREG(os.stat(path).st_mode)
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
     except OSError:
         return False

@@ -1,9 +1,10 @@
 """``loss.png``: how training went, at a glance.
 
 The training loss of every logged row (the mean of ``train.log_every`` updates each) faint,
-an exponential moving average of it on top, the validation losses as points, the task's
-baseline as a dashed line where it has a loss-like one, and, for a loss in nats with bits per
-character derived from it, a second axis in bits per character. Drawn from ``metrics.csv`` at
+a centred moving average of it on top (no lag behind the raw curve), the validation losses as
+points, the task's baseline as a dashed line where it has a loss-like one, and, for a loss in
+nats with bits per character derived from it, a second axis in bits per character; the loss
+axis is logarithmic where the losses span more than two decades. Drawn from ``metrics.csv`` at
 each validation and at the end, and written whole through the run directory.
 """
 
@@ -18,22 +19,30 @@ from seqkit.runs.directory import RunDirectory
 PLOT_FILE = "loss.png"
 
 
-def smoothing_weight(points: int) -> float:
-    """The moving average's weight of the past: about a tenth of the points are averaged
-    (at most the last 10), so that a short run's curve does not lag behind its points."""
-    return min(0.9, max(0.0, 1.0 - 10.0 / max(points, 1)))
+def smoothing_half_width(points: int) -> int:
+    """How many rows on each side the smoothing averages: about a tenth of the rows in all (a
+    short run's curve is left as it is)."""
+    return points // 20
 
 
-def smoothed(values: Sequence[float], weight: float | None = None) -> list[float]:
-    """An exponential moving average, bias-corrected so that it starts at the first value."""
-    weight = smoothing_weight(len(values)) if weight is None else weight
-    if weight == 0.0:
-        return list(values)
-    out, average = [], 0.0
-    for n, value in enumerate(values, start=1):
-        average = weight * average + (1 - weight) * value
-        out.append(average / (1 - weight**n))
+def smoothed(values: Sequence[float], half_width: int | None = None) -> list[float]:
+    """A centred moving average: each row the mean of the rows up to ``half_width`` on either
+    side (fewer near the ends, the same number on both sides), so that the curve does not trail
+    the raw one as a moving average of the past does, and a steady trend is drawn where it is."""
+    half = smoothing_half_width(len(values)) if half_width is None else half_width
+    out = []
+    for n in range(len(values)):
+        reach = min(half, n, len(values) - 1 - n)
+        window = values[n - reach : n + reach + 1]
+        out.append(sum(window) / len(window))
     return out
+
+
+def log_scale_suits(values: Sequence[float]) -> bool:
+    """Whether the losses span more than two decades (a loss that falls to 0.001): then a
+    logarithmic axis shows the end of the curve that a linear one flattens."""
+    positive = [v for v in values if v > 0]
+    return len(positive) == len(values) > 1 and max(positive) > 100 * min(positive)
 
 
 def _baseline(baselines: Mapping[str, float]) -> tuple[str, float] | None:
@@ -66,6 +75,8 @@ def draw(rows: Sequence[Mapping], baselines: Mapping[str, float], title: str) ->
     if found is not None:
         ax.axhline(found[1], color="grey", linestyle="--", label=f"baseline {found[1]:.3f}")
     ax.set(xlabel="update", ylabel="loss", title=title)
+    if log_scale_suits([loss for _, loss in train + val]):
+        ax.set_yscale("log")
     if any("train_bpc" in r or "val_bpc" in r for r in rows):  # nats -> bits per character
         second = ax.secondary_yaxis("right", functions=(_bits, _nats))
         second.set_ylabel("bits per character")

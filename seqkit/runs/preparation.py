@@ -17,7 +17,7 @@ from seqkit.interfaces import LanguageModelTask, SequenceBatch, Task
 from seqkit.registry import default_registry
 from seqkit.runs import checks
 from seqkit.runs.blame import Suspect, named_plugins, plugin_contract, run_plugins
-from seqkit.runs.checkpoints import RunCheckpoints, restore_newest_intact
+from seqkit.runs.checkpoints import RunCheckpoints, restore_newest_intact, step_of
 from seqkit.runs.compose import (
     build_model,
     build_task,
@@ -27,6 +27,7 @@ from seqkit.runs.compose import (
     truncation_name,
 )
 from seqkit.runs.contracts import check_batches, check_truncation
+from seqkit.runs.data_identity import check_same_data, data_record
 from seqkit.runs.directory import RunDirectory
 from seqkit.runs.logs import Board, MetricsLog, SampleLog, columns
 from seqkit.runs.records import (
@@ -123,7 +124,7 @@ def build_parts(config: Config, vocabulary=None) -> dict:
         data = task.train_batches(train["batch_size"], train["seed"])
         eval_data = task.eval_batches(train["batch_size"])
         check_batches(task, data, eval_data, suspects)
-        info = task_info(task)
+        info = {**task_info(task), "data": data_record(data, eval_data)}
     checks.check_windows(truncation_name(config, task), train["k1"], data)
     set_seed(train["seed"])
     # the strategy comes before TensorFlow's first op (cpu_devices needs that)
@@ -167,27 +168,49 @@ def _writer(source: RunDirectory, trainer: Trainer) -> RunDirectory:
     return source if folder == source.path else RunDirectory(folder)
 
 
-def prepare_new(out, config) -> Prepared:
-    """A new run into ``out`` (a new or empty folder), every check done; nothing written."""
-    source = RunDirectory.for_new_run(out)
+def prepare_new(out, config, numbered: bool = False) -> Prepared:
+    """A new run into ``out`` (a new or empty folder), every check done; nothing written.
+    ``numbered``: ``out`` is a name seqkit chose, moved on to ``-2``, ``-3``, ... where taken."""
+    source = RunDirectory.for_new_run(out, numbered)
     config = config if isinstance(config, Config) else load_config(config)
     built = build_parts(config)
     return Prepared(config, source, _writer(source, built["trainer"]), False, **built)
 
 
-def prepare_resume(out, config, progress: Progress) -> Prepared:
+def prepare_resume(out, config, progress: Progress, accept_changed_data: bool = False) -> Prepared:
     """The run in ``out`` with ``config`` (None: its own), restored from its newest intact
-    checkpoint, every check done. The caller holds the run's lock from here on."""
+    checkpoint, every check done; data other than the run's is refused unless
+    ``accept_changed_data``. The caller holds the run's lock from here on."""
     source = RunDirectory.existing(out)
     source.lock()
     try:
-        return _prepare_locked(source, config, progress)
+        return _prepare_locked(source, config, progress, accept_changed_data)
     except BaseException:
         source.unlock()
         raise
 
 
-def _prepare_locked(source: RunDirectory, config, progress: Progress) -> Prepared:
+def _restore(prepared: Prepared, source: RunDirectory, progress: Progress) -> None:
+    """The newest intact checkpoint of ``checkpoints/last``; where none is left, the best one
+    (the run goes on from there), so that a resume never starts again from step 0 over an
+    intact best checkpoint."""
+    folder = source.path / "checkpoints"
+    for which in ("last", "best"):
+        found = restore_newest_intact(
+            prepared.checkpoint, folder / which, source.path, progress.note
+        )
+        if found is not None:
+            if which == "best":
+                progress.note(
+                    f"checkpoints/last holds no intact checkpoint; the run goes on from its best "
+                    f"checkpoint, step {step_of(found)}."
+                )
+            return
+
+
+def _prepare_locked(
+    source: RunDirectory, config, progress: Progress, accept_changed_data: bool
+) -> Prepared:
     record = read_format(source)
     saved_info = read_task_info(source)
     check_resumable(source, record)
@@ -199,11 +222,11 @@ def _prepare_locked(source: RunDirectory, config, progress: Progress) -> Prepare
     vocabulary = read_vocabulary(source, saved_info)
     built = build_parts(config, vocabulary)
     checks.check_task_dims(built["info"], saved_info, str(source.path))
+    if not accept_changed_data:
+        check_same_data(built["info"]["data"], saved_info, str(source.path))
     prepared = Prepared(config, source, _writer(source, built["trainer"]), True, **built)
     prepared.record, prepared.saved_config = record, saved
-    restore_newest_intact(  # every worker restores the chief's checkpoint
-        prepared.checkpoint, source.path / "checkpoints" / "last", source.path, warn=progress.note
-    )
+    _restore(prepared, source, progress)  # every worker restores the chief's checkpoint
     progress_vars = prepared.trainer.progress
     checks.check_resume_progress(
         config,

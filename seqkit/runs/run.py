@@ -22,6 +22,7 @@ from seqkit.errors import DataError, OptionError
 from seqkit.interfaces import DecodingTask, LanguageModelTask, Task
 from seqkit.progress import TrainingProgress
 from seqkit.runs.checkpoints import restore_newest_intact
+from seqkit.runs.data_identity import batches_fingerprint, check_same_data
 from seqkit.runs.directory import RunDirectory
 from seqkit.runs.logs import METRICS_FILE, parse_rows
 from seqkit.runs.records import read_format, read_task_info, read_vocabulary
@@ -42,6 +43,7 @@ class Run:
         self.config, self.model, self.step, self.checkpoint = config, model, step, checkpoint
         self._task, self.vocabulary = task, vocabulary
         self._sampler = None
+        self.accept_changed_data = False  # evaluate(): validation data other than the run's
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r}, step={self.step}, checkpoint={self.checkpoint!r})"
@@ -107,7 +109,11 @@ class Run:
         batch_size = self.config["train"]["batch_size"]
         scorer = self.scorer(beam_width)
         if corpus is None:
-            return scorer(self.model, self.task.eval_batches(batch_size))
+            batches = self.task.eval_batches(batch_size)
+            if not self.accept_changed_data:
+                found = {"eval_sha256": batches_fingerprint(batches)}
+                check_same_data(found, self.task_info, str(self.path), splits=("eval",))
+            return scorer(self.model, batches)
         if not isinstance(self.task, LanguageModelTask):
             raise DataError(
                 f"--corpus is for a language model's run; the run {str(self.path)!r} trained "
@@ -119,6 +125,10 @@ class Run:
         """The model's output for one ``source`` as the task reads it (a date in words, a typed
         digit string rendered as frames), as text: greedy, or a beam search of ``beam_width``
         (``sample.beam_width`` unless given)."""
+        return self.decode_all([source], beam_width)[0]
+
+    def decode_all(self, sources, beam_width: int | None = None) -> list[str]:
+        """``decode`` of each of ``sources``, a batch (``train.batch_size``) at a time."""
         task = self.task
         if not isinstance(task, DecodingTask):
             raise DataError(
@@ -127,10 +137,18 @@ class Run:
             )
         width = self.config["sample"]["beam_width"] if beam_width is None else beam_width
         _check_beam_width(width)
-        if not isinstance(source, str) or not source.strip():
-            raise OptionError("--source must be some text to decode, e.g. '5 march 1991'.")
-        predicted = task.decode(self.model, task.read_sources([source]), width)[0]
-        return task.target_text(predicted)
+        sources = list(sources)
+        for number, source in enumerate(sources, 1):
+            if not isinstance(source, str) or not source.strip():
+                where = f" (source {number})" if len(sources) > 1 else ""
+                raise OptionError(
+                    f"--source must be some text to decode, e.g. '5 march 1991'{where}."
+                )
+        size, decoded = self.config["train"]["batch_size"], []
+        for start in range(0, len(sources), size):
+            batch = task.read_sources(sources[start : start + size])
+            decoded += [task.target_text(ids) for ids in task.decode(self.model, batch, width)]
+        return decoded
 
     def export(self, format: str, out) -> Path:  # noqa: A002 (the CLI's --format)
         """Write the model to ``out``: ``"saved_model"`` (a folder that runs without seqkit) or
@@ -162,10 +180,12 @@ def _check_sampling(length, temperature, seed, max_length: int, seed_limit: int)
         raise OptionError(f"--seed must be a whole number from 0 to 2^63 - 1, got {seed!r}.")
 
 
-def open_run(path, checkpoint: str = "best", *, warn=None) -> Run:
+def open_run(path, checkpoint: str = "best", *, warn=None, accept_changed_data=False) -> Run:
     """The run in ``path``, its model restored from its ``"best"`` (lowest validation loss) or
     ``"last"`` checkpoint; a damaged one is reported through ``warn`` (a function of one
-    message; by default a ``RuntimeWarning``), left as it is, and the one before used."""
+    message; by default a ``RuntimeWarning``), left as it is, and the one before used.
+    ``evaluate()`` refuses validation data that differs from the run's unless
+    ``accept_changed_data``."""
     from seqkit.runs.compose import build_model
 
     if checkpoint not in CHECKPOINTS:
@@ -191,8 +211,10 @@ def open_run(path, checkpoint: str = "best", *, warn=None) -> Run:
             f"The run {str(directory.path)!r} has no intact {checkpoint!r} checkpoint; try "
             f"--checkpoint {other}, or resume the run to write one."
         )
-    return Run(directory.path, config, model, int(progress.step.numpy()), checkpoint,
-               vocabulary=vocabulary, task_info=info)  # fmt: skip
+    run = Run(directory.path, config, model, int(progress.step.numpy()), checkpoint,
+              vocabulary=vocabulary, task_info=info)  # fmt: skip
+    run.accept_changed_data = bool(accept_changed_data)
+    return run
 
 
 def _warn(message: str) -> None:

@@ -28,7 +28,7 @@ from seqkit.errors import OptionError, TrainingInterrupted
 from seqkit.interfaces import LanguageModelTask
 from seqkit.runs.checkpoints import step_of
 from seqkit.runs.checks import is_streams
-from seqkit.runs.directory import MARKERS
+from seqkit.runs.directory import MARKERS, already_a_run
 from seqkit.runs.failures import training_failures
 from seqkit.runs.plot import write_plot
 from seqkit.runs.preparation import Prepared, prepare_new, prepare_resume
@@ -55,6 +55,7 @@ def train(
     resume: bool = False,
     callbacks: Iterable[Callback] = (),
     progress: Progress | None = None,
+    accept_changed_data: bool = False,
 ) -> Run:
     """Train as ``config`` says (a ``Config``, a TOML path, a dict, or None for the defaults; on
     resume None is the run's own) into the run directory ``out``; return the trained ``Run``.
@@ -63,14 +64,16 @@ def train(
     ``train.steps``; only ``train.*`` keys that the checkpoint does not fix and ``sample.*`` may
     differ from the run's own config. ``callbacks`` are ``seqkit.Callback``s of the trainer;
     ``progress`` receives the run's report (``seqkit.Progress``; None prints nothing).
+    A resume refuses data that differs from what the run trained on (``task.json``'s
+    fingerprint) unless ``accept_changed_data``.
     """
     progress = progress or Progress()
     if resume:
         if out is None:
             raise OptionError("train(resume=True) needs out: the run directory to continue.")
-        prepared = prepare_resume(out, config, progress)
+        prepared = prepare_resume(out, config, progress, accept_changed_data)
     else:
-        prepared = prepare_new(default_out() if out is None else out, config)
+        prepared = prepare_new(default_out() if out is None else out, config, out is None)
     try:
         return _train_prepared(prepared, list(callbacks), progress)
     finally:
@@ -116,7 +119,7 @@ def _open(p: Prepared) -> None:
             directory.lock()
             if any(directory.exists(name) for name in MARKERS):  # another run started there
                 directory.unlock()
-                raise OptionError(f"{str(directory.path)!r} already holds a run; use --resume.")
+                raise OptionError(already_a_run(directory.path))
             p.owns_new_folder = not p.resume  # from here on, a failure empties it again
         write_format(directory)
         directory.write_text(TASK_FILE, json.dumps(p.info, indent=1) + "\n")
