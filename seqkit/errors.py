@@ -53,11 +53,12 @@ class ConfigError(SeqkitError, ValueError):
 
 
 class NonFiniteError(SeqkitError, ArithmeticError):
-    """A training update whose loss or gradient norm was NaN or infinite (not applied)."""
+    """A training update whose loss or gradient norm was NaN or infinite (not applied);
+    ``job`` is its window (a ``seqkit.window_walk.WindowJob``), where the trainer knows it."""
 
-    def __init__(self, message: str, step: int, loss: float, grad_norm: float):
+    def __init__(self, message: str, step: int, loss: float, grad_norm: float, job=None):
         super().__init__(message)
-        self.step, self.loss, self.grad_norm = step, loss, grad_norm
+        self.step, self.loss, self.grad_norm, self.job = step, loss, grad_norm, job
 
 
 class TrainingInterrupted(SeqkitError):

@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqkit.interfaces import Loss, SequenceBatch
+from seqkit.window_walk import scalar_loss
 
 Counts = Callable[..., dict[str, tuple[float, float]]]
 
@@ -58,7 +59,7 @@ def evaluate(
         extra = {} if batch.context is None else {"context": batch.context}
         if not loss.per_step:  # one label per sequence: the whole sequence at once
             outputs, _ = model(inputs, mask=mask, **extra)
-            totals.add("loss", float(loss(targets, outputs, mask)) * rows, rows)
+            totals.add("loss", float(scalar_loss(loss, targets, outputs, mask)) * rows, rows)
             _add_counts(totals, counts, batch.targets, outputs, batch.mask)
             continue
         state = None if extra else model.initial_state(rows)  # None: made from the context
@@ -72,7 +73,8 @@ def evaluate(
                 if m is None
                 else tf.reduce_sum(tf.cast(m, tf.float32))
             )
-            totals.add("loss", float(loss(targets[:, part], outputs, m)) * float(weight), weight)
+            value = scalar_loss(loss, targets[:, part], outputs, m)
+            totals.add("loss", float(value) * float(weight), weight)
             m_np = None if batch.mask is None else np.asarray(batch.mask)[:, part]
             _add_counts(totals, counts, np.asarray(batch.targets)[:, part], outputs, m_np)
     return totals.means()

@@ -377,13 +377,13 @@ class Trainer:
         value, norm = float(value), float(norm)
         if not (math.isfinite(value) and math.isfinite(norm)) and self.nonfinite == "stop":
             raise NonFiniteError(
-                f"Trainer: the loss ({value}) or the gradient norm ({norm}) is "
-                f"not finite at step {self.step + 1}, and that update was not applied; lower "
-                "the learning rate or clip the gradients (clip_norm), or pass "
-                "nonfinite='skip' to skip such updates.",
+                f"Trainer: the loss ({value}) or the gradient norm ({norm}) is not finite at "
+                f"step {self.step + 1}, and that update was not applied; lower the learning rate "
+                "or clip the gradients (clip_norm), or pass nonfinite='skip' to skip such updates.",
                 step=self.step + 1,
                 loss=value,
                 grad_norm=norm,
+                job=job,  # seqkit.nonfinite.locate_nonfinite tells where the value appeared
             )
         return kept, (value, norm, time.perf_counter() - started)
 

@@ -57,10 +57,32 @@ def window_loss(
         outputs, final = model(inputs, state, mask, training=True, **extra)
         kept = state if keep_at == 0 else final
     if loss.per_step:
-        value = loss(targets[:, loss_from:], outputs[:, loss_from:], _slice(mask, loss_from, None))
-    else:
-        value = loss(targets, outputs, mask)
-    return value, kept, final
+        targets, outputs, mask = (
+            targets[:, loss_from:],
+            outputs[:, loss_from:],
+            _slice(mask, loss_from, None),
+        )
+    return scalar_loss(loss, targets, outputs, mask), kept, final
+
+
+class LossNotScalar(ValueError):
+    """A loss returned something other than one number; a run names the loss's plugin
+    (``broken_contract``: the kind of plugin whose contract this is)."""
+
+    broken_contract = "loss"
+
+
+def scalar_loss(loss: Loss, targets, outputs, mask=None) -> tf.Tensor:
+    """``loss(targets, outputs, mask)``, which must be a scalar tensor (else ``LossNotScalar``,
+    raised while a compiled step is traced, before TensorFlow fails on it in a trace)."""
+    value = loss(targets, outputs, mask)
+    if not isinstance(value, tf.Tensor | tf.Variable) or value.shape.rank != 0:
+        shape = list(value.shape) if hasattr(value, "shape") else type(value).__name__
+        raise LossNotScalar(
+            f"{type(loss).__name__} returned {shape} for outputs of shape "
+            f"{list(outputs.shape)}, not one number"
+        )
+    return value
 
 
 @dataclass(frozen=True)

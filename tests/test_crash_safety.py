@@ -229,15 +229,16 @@ def test_a_nan_stops_the_run_names_the_step_and_keeps_the_last_good_checkpoint(s
     message = result.output.split("Error: ", 1)[1]
     match = re.fullmatch(
         r"Training stopped at step (\d+): the loss \((inf|nan)\) or the gradient norm "
-        r"\(([-+.e\d]+|inf|nan)\) is not finite; the learning rate \(train\.lr = 1e\+38\) is "
-        r"likely too high and the gradients are not clipped \(train\.clip_norm = 0\)\.\n"
+        r"\(([-+.e\d]+|inf|nan)\) is not finite; (the model's output|the loss|the gradient) is "
+        r"not finite: the learning rate \(train\.lr = 1e\+38\) is likely too high and the "
+        r"gradients are not clipped \(train\.clip_norm = 0\)\.\n"
         rf"Lower train\.lr or set train\.clip_norm, then `seqkit run --resume "
         rf"{re.escape(str(out))}` \(the last good checkpoint, step (\d+), is kept\); or --set "
         r"train\.nonfinite=skip to skip such updates\.\n",
         message,
     )
     assert match, message
-    step, kept = int(match.group(1)), int(match.group(4))
+    step, kept = int(match.group(1)), int(match.group(5))
     assert kept == step - 1 >= 1
     reopened = seqkit.open_run(out, "last")
     model, restored = reopened.model, reopened.step
@@ -274,3 +275,19 @@ def test_a_damaged_checkpoint_is_detected_by_its_checksum(whole, tmp_path):
     raw[len(raw) // 2] ^= 0xFF
     data.write_bytes(bytes(raw))
     assert "Checksum does not match" in verify(newest)
+
+
+def test_a_run_trained_further_logs_the_rows_of_one_that_never_stopped(settings, whole, tmp_path):
+    """A run that ended at step 7 (not a multiple of train.log_every = 5 or eval_every) and is
+    resumed to step 20 writes the uninterrupted run's metrics.csv: the training window's sums
+    go on from the checkpoint, and the rows only the end of the short run wrote are gone."""
+    out = tmp_path / "run"
+    short = [*settings, "train.steps=7"]
+    assert _invoke("run", *_sets(short), "--out", out).exit_code == 0
+    assert [r["step"] for r in _rows(out)][-2:] == ["5", "7"]  # the short run's end row
+    result = _invoke("run", "--resume", out, "--set", "train.steps=20")
+    assert result.exit_code == 0, result.output
+    assert _without_timing(out) == _without_timing(whole)
+    a, b = seqkit.open_run(whole, "last").model, seqkit.open_run(out, "last").model
+    for key, value in a.state_dict().items():
+        np.testing.assert_allclose(b.state_dict()[key], value, rtol=0, atol=1e-6, err_msg=key)

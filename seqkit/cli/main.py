@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 
 import click
 
@@ -39,6 +40,7 @@ class SeqkitGroup(click.Group):
             click.echo(f"\n{exc}", err=True)
             ctx.exit(exc.exit_code)
         except SeqkitError as exc:
+            _show_traceback_if_debugging(exc)
             raise click.ClickException(str(exc)) from None
 
     def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
@@ -60,6 +62,16 @@ class SeqkitGroup(click.Group):
             click.echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)  # ctx.exit(130) comes back as 130
+
+
+def _show_traceback_if_debugging(exc: Exception) -> None:
+    """With SEQKIT_DEBUG=1 (``seqkit run --debug``), the traceback behind a one-line error that
+    came from another error (a plugin's), for the plugin's author; nothing otherwise."""
+    from seqkit.runs.blame import debugging
+
+    original = getattr(exc, "original", None) or exc.__cause__
+    if debugging() and original is not None:
+        click.echo("".join(traceback.format_exception(original)).rstrip(), err=True)
 
 
 @click.group("seqkit", cls=SeqkitGroup, context_settings={"help_option_names": ["-h", "--help"]})

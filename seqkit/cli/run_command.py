@@ -46,11 +46,22 @@ def config_command(config_file, overrides) -> None:
     is_flag=True,
     help="With --resume: go on even where the data differs from the run's (task.json).",
 )
-def run_command(config_file, overrides, out, resume, accept_changed_data) -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show the traceback behind a plugin's one-line error (as SEQKIT_DEBUG=1 does).",
+)
+def run_command(config_file, overrides, out, resume, accept_changed_data, debug) -> None:
     """Train a model as the config says, then print a sample.
 
     Ctrl-C (or SIGTERM) saves a checkpoint and exits; `seqkit run --resume DIR` goes on.
     """
+    import os
+
+    from seqkit.runs.blame import DEBUG_VARIABLE
+
+    if debug:
+        os.environ[DEBUG_VARIABLE] = "1"  # this process's: the error handler reads it too
     from seqkit.cli.console import ConsoleReporter
     from seqkit.config import load_config
     from seqkit.errors import ConfigError

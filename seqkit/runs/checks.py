@@ -13,6 +13,8 @@ from seqkit.errors import ConfigError, DataError, PluginError, SeqkitError
 from seqkit.interfaces import SequenceBatch, TargetForm, Task
 from seqkit.model import SequenceModel
 from seqkit.registry import Registry, default_registry
+from seqkit.runs.blame import CONTRACTS, PluginFailure, Suspect, error_text, plugin_contract
+from seqkit.runs.contracts import check_outputs
 
 TARGET_FORMS = tuple(form.value for form in TargetForm)
 # What --set may change on --resume: what the checkpoint does not fix. The model, the data
@@ -57,25 +59,34 @@ def sliver(batch: SequenceBatch, per_step: bool) -> SequenceBatch:
     )
 
 
-def check_loss(model: SequenceModel, loss, data) -> None:
-    """The loss on the model's outputs for a sliver of the first batch, run eagerly, so that a
-    loss that cannot score this task's outputs says so in one line before training (inside the
-    compiled step TensorFlow would wrap its message in a trace)."""
+def check_loss(model: SequenceModel, loss, data, suspects: list[Suspect] = ()) -> None:
+    """The model and the loss on a sliver of the first batch, run eagerly, so that a runner or
+    a loss that cannot take this task's data says so in one line before training (inside the
+    compiled step TensorFlow would wrap its message in a trace): the outputs a tensor
+    ``[B, T, output_size]``, the loss a scalar tensor."""
+    suspects = list(suspects)
     part = sliver(data[0], loss.per_step)
     extra = {} if part.context is None else {"context": part.context}
-    outputs, _ = model(part.inputs, mask=part.mask, **extra)
+    with plugin_contract(suspects, "on a sliver of the first batch, before training"):
+        outputs, _ = model(part.inputs, mask=part.mask, **extra)
+    check_outputs(model, outputs, part, suspects)
+    who = f"loss {type(loss).__name__}"
+    who = next((s.describe() for s in suspects if s.kind == "loss"), who)
     try:
         value = loss(part.targets, outputs, part.mask)
     except SeqkitError:
         raise
     except Exception as exc:  # a plugin's bug, reported in one line
-        raise PluginError(
-            f"The loss {type(loss).__name__} failed on this task's outputs: "
-            f"{type(exc).__name__}: {str(exc)[:200]}"
+        raise PluginFailure(
+            f"The {who} failed on this task's outputs: {error_text(exc)}", exc
         ) from None
+    if not isinstance(value, tf.Tensor) or not value.dtype.is_floating:
+        got = type(value).__name__
+        got += f" of {value.dtype.name}" if isinstance(value, tf.Tensor) else ""
+        raise PluginFailure(f"The {who} returned a {got}; {CONTRACTS['loss']}.")
     if tuple(value.shape) != ():
         raise PluginError(
-            f"The loss {type(loss).__name__} returned shape {list(value.shape)}; a loss returns "
+            f"The {who} returned shape {list(value.shape)}; a loss returns "
             "one number (the mean over counted steps)."
         )
 
@@ -113,25 +124,47 @@ def _check_stack(model, name: str, cells, registry: Registry) -> None:
     entry = registry.get("cell", name)
     who = f"cell {name!r} from {entry.plugin.provider} (plugin {entry.plugin.name!r})"
     for cell in {id(c): c for c in cells}.values():
-        batch = 2
-        state = cell.initial_state(batch, model.dtype)
-        inputs = tf.zeros([batch, cell.input_size], model.dtype)
+        _check_one_cell(who, cell, model.dtype)
+
+
+def _check_one_cell(who: str, cell, dtype, batch: int = 2) -> None:
+    """One step of ``cell`` on zeros, as a user calls it and as a runner does."""
+    inputs = tf.zeros([batch, cell.input_size], dtype)
+    calls = {
+        "one step": lambda: cell(inputs, cell.initial_state(batch, dtype)),
+        "one step as a runner calls it (step(project_inputs(x), state))": lambda: cell.step(
+            cell.project_inputs(inputs[:, None])[:, 0], cell.initial_state(batch, dtype)
+        ),
+    }
+    for call, run in calls.items():
         try:
-            output, new_state = cell(inputs, state)
-            shapes = [tuple(t.shape) for t in tf.nest.flatten(new_state)]
-            output_shape = tuple(output.shape)
+            output, new_state = run()
         except Exception as exc:  # a plugin's bug, reported with the plugin's name
-            raise PluginError(
-                f"The {who} failed on one step: {type(exc).__name__}: {str(exc)[:200]}"
-            ) from None
-        expected = [(batch, n) for n in tf.nest.flatten(cell.state_size)]
-        if output_shape != (batch, cell.output_size) or shapes != expected:
-            raise PluginError(
-                f"The {who} returned an output of shape {list(output_shape)} and a state of "
-                f"shapes {[list(x) for x in shapes]} for a batch of {batch}; expected "
-                f"{[batch, cell.output_size]} and {[list(x) for x in expected]} "
-                "(its output_size and state_size): report this to the plugin's authors."
-            )
+            text = f"failed on {call}: {error_text(exc)}; {CONTRACTS['cell']}."
+            raise PluginFailure(f"The {who} {text}", exc) from None
+        _check_step(who, cell, batch, output, new_state, dtype)
+
+
+def _check_step(who: str, cell, batch: int, output, new_state, dtype) -> None:
+    """A cell's step result: tensors of ``dtype``, of its declared sizes."""
+    states = list(new_state) if isinstance(new_state, tuple | list) else [new_state]
+    for what, value in [("an output", output), *(("a state", x) for x in states)]:
+        if not isinstance(value, tf.Tensor):
+            problem = f"returned {what} that is a {type(value).__name__}, not a tensor"
+        elif value.dtype != dtype:
+            problem = f"returned {what} of {value.dtype.name} in a {dtype.name} model"
+        else:
+            continue
+        raise PluginFailure(f"The {who} {problem}; {CONTRACTS['cell']}.")
+    shapes = [tuple(t.shape) for t in states]
+    expected = [(batch, n) for n in tf.nest.flatten(cell.state_size)]
+    if tuple(output.shape) != (batch, cell.output_size) or shapes != expected:
+        raise PluginError(
+            f"The {who} returned an output of shape {list(output.shape)} and a state of "
+            f"shapes {[list(x) for x in shapes]} for a batch of {batch}; expected "
+            f"{[batch, cell.output_size]} and {[list(x) for x in expected]} "
+            "(its output_size and state_size): report this to the plugin's authors."
+        )
 
 
 def check_resume_keys(saved, config) -> None:

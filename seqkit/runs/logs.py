@@ -97,6 +97,25 @@ class MetricsLog:
         if trimmed != text:
             self.run.write_text(METRICS_FILE, trimmed)
 
+    def blank(self, step: int, training: bool, validation: bool) -> None:
+        """Empty the training and/or the validation cells of ``step``'s row, and drop the row
+        if nothing is left: what only the end of a run wrote, when a resume trains further."""
+        if not self.run.exists(METRICS_FILE) or not (training or validation):
+            return
+        text = self.run.read_text(METRICS_FILE)
+        lines = text.split("\n")
+        for index, line in enumerate(lines[1:-1], 1):
+            cells = line.split(",")
+            if cells[0] != str(step):
+                continue
+            for column, name in enumerate(self.header[1:], 1):
+                if (validation if name.startswith("val_") else training) and column < len(cells):
+                    cells[column] = ""
+            lines[index] = ",".join(cells) if any(cells[1:]) else None
+        kept = "\n".join(line for line in lines if line is not None)
+        if kept != text:
+            self.run.write_text(METRICS_FILE, kept)
+
     def rows(self) -> list[dict[str, float | int | None]]:
         """The rows, numbers parsed (the step an int, empty cells None)."""
         if not self.run.exists(METRICS_FILE):

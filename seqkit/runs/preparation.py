@@ -14,7 +14,9 @@ from seqkit import distribute
 from seqkit.config import Config, load_config
 from seqkit.errors import DataError
 from seqkit.interfaces import LanguageModelTask, SequenceBatch, Task
+from seqkit.registry import default_registry
 from seqkit.runs import checks
+from seqkit.runs.blame import Suspect, named_plugins, plugin_contract, run_plugins
 from seqkit.runs.checkpoints import RunCheckpoints, restore_newest_intact, step_of
 from seqkit.runs.compose import (
     build_model,
@@ -24,6 +26,7 @@ from seqkit.runs.compose import (
     task_info,
     truncation_name,
 )
+from seqkit.runs.contracts import check_batches, check_truncation
 from seqkit.runs.data_identity import check_same_data, data_record
 from seqkit.runs.directory import RunDirectory
 from seqkit.runs.logs import Board, MetricsLog, SampleLog, columns
@@ -56,6 +59,7 @@ class Prepared:
     trainer: Trainer
     scorer: Scorer
     header: list[str]
+    suspects: list[Suspect] = field(default_factory=list)  # the run's plugins, for its errors
     state: RunState = field(default_factory=RunState)
     record: dict = field(default_factory=dict)  # run.json of a resumed run
     saved_config: Config | None = None
@@ -115,9 +119,12 @@ def build_parts(config: Config, vocabulary=None) -> dict:
     train = config["train"]
     task = build_task(config, vocabulary=vocabulary)
     checks.check_task(task)
-    data = task.train_batches(train["batch_size"], train["seed"])
-    eval_data = task.eval_batches(train["batch_size"])
-    info = {**task_info(task), "data": data_record(data, eval_data)}
+    suspects = run_plugins(task=task)
+    with plugin_contract(suspects, "making its data, before training"):
+        data = task.train_batches(train["batch_size"], train["seed"])
+        eval_data = task.eval_batches(train["batch_size"])
+        check_batches(task, data, eval_data, suspects)
+        info = {**task_info(task), "data": data_record(data, eval_data)}
     checks.check_windows(truncation_name(config, task), train["k1"], data)
     set_seed(train["seed"])
     # the strategy comes before TensorFlow's first op (cpu_devices needs that)
@@ -125,15 +132,34 @@ def build_parts(config: Config, vocabulary=None) -> dict:
     if strategy is not None:
         for size in sorted({len(batch.inputs) for batch in data}):
             distribute.check_batch(strategy, size)
-    model = _allocated(lambda: build_model(config, info, strategy))
-    checks.check_cells(model)
-    trainer = build_trainer(config, model, task, strategy)
-    checks.check_loss(model, trainer.loss, data)
+    with plugin_contract(
+        _configured(config, task, suspects), "building the model, before training"
+    ):
+        model = _allocated(lambda: build_model(config, info, strategy))
+        checks.check_cells(model)
+        trainer = build_trainer(config, model, task, strategy)
+    suspects = run_plugins(task, model, trainer.loss, trainer.truncation)
+    with plugin_contract(suspects, "on the data's lengths, before training"):
+        check_truncation(trainer.truncation, data, trainer.loss.per_step, suspects)
+    checks.check_loss(model, trainer.loss, data, suspects)
     derived = loss_name(config, task) == task.default_loss
     scorer = Scorer(task, trainer.loss, derived, beam_width=config["sample"]["beam_width"])
-    header = columns(["loss", *scorer.derive(1.0)], scorer.names(model, eval_data))
+    with plugin_contract(suspects, "scoring a sliver of the validation data, before training"):
+        header = columns(["loss", *scorer.derive(1.0)], scorer.names(model, eval_data))
     return dict(task=task, data=data, eval_data=eval_data, info=info, model=model,
-                trainer=trainer, scorer=scorer, header=header)  # fmt: skip
+                trainer=trainer, scorer=scorer, header=header, suspects=suspects)  # fmt: skip
+
+
+def _configured(config: Config, task, suspects: list[Suspect]) -> list[Suspect]:
+    """The run's plugins by the names its config gives, before they are built."""
+    model = config["model"]
+    names = {
+        "cell": [model["cell"], model["encoder_cell"] or model["cell"]],
+        "runner": [model["runner"]],
+        "loss": [loss_name(config, task)],
+        "truncation": [truncation_name(config, task)],
+    }
+    return [*suspects, *named_plugins(default_registry(), names)]
 
 
 def _writer(source: RunDirectory, trainer: Trainer) -> RunDirectory:

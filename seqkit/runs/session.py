@@ -45,12 +45,16 @@ class RunState(tf.Module):
         self.norm_sum.assign_add(norm)
         self.count.assign_add(1)
 
-    def take(self) -> tuple[float, float] | None:
-        """The mean loss and gradient norm since the last row (None for no update); reset."""
+    def take(self, reset: bool = True) -> tuple[float, float] | None:
+        """The mean loss and gradient norm since the last row (None for no update); reset,
+        unless the row only ends the run (a resume that trains further goes on with the sums
+        in its checkpoint, so that its rows are those of a run that never stopped)."""
         count = int(self.count.numpy())
         means = None
         if count:
             means = float(self.loss_sum.numpy()) / count, float(self.norm_sum.numpy()) / count
+        if not reset:
+            return means
         self.loss_sum.assign(0.0)
         self.norm_sum.assign(0.0)
         self.count.assign(0)
@@ -117,7 +121,7 @@ class RunSession(Callback):
         row = {}
         last = step == train["steps"]  # the last rows hold the rest of the updates
         if step % train["log_every"] == 0 or last:
-            row.update(self.training_row(trainer, step))
+            row.update(self.training_row(trainer, step, reset=step % train["log_every"] == 0))
         if step % train["eval_every"] == 0 or last:
             row.update(self.validate(step))
         self.write_row(step, row)
@@ -126,8 +130,8 @@ class RunSession(Callback):
         if self.interrupts.received:
             trainer.stop_training = True
 
-    def training_row(self, trainer, step: int) -> dict:
-        means = self.parts.state.take()
+    def training_row(self, trainer, step: int, reset: bool = True) -> dict:
+        means = self.parts.state.take(reset)
         if means is None:
             return {}
         loss, norm = means

@@ -24,11 +24,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from seqkit.errors import NonFiniteError, OptionError, TrainingInterrupted
+from seqkit.errors import OptionError, TrainingInterrupted
 from seqkit.interfaces import LanguageModelTask
 from seqkit.runs.checkpoints import step_of
 from seqkit.runs.checks import is_streams
 from seqkit.runs.directory import MARKERS, already_a_run
+from seqkit.runs.failures import training_failures
 from seqkit.runs.plot import write_plot
 from seqkit.runs.preparation import Prepared, prepare_new, prepare_resume
 from seqkit.runs.records import TASK_FILE, VOCABULARY_FILE, write_format
@@ -92,7 +93,8 @@ def _train_prepared(p: Prepared, callbacks: list, progress: Progress) -> Run:
             started = time.perf_counter()
             if trainer.step < steps:
                 progress.started(_summary(p))
-                _fit(p, steps - trainer.step, [session, *callbacks])
+                with training_failures(p):
+                    _fit(p, steps - trainer.step, [session, *callbacks])
         except BaseException:
             if p.owns_new_folder and trainer.step == 0:
                 _forget_new_run(p)  # a new run that never trained leaves nothing behind
@@ -100,7 +102,8 @@ def _train_prepared(p: Prepared, callbacks: list, progress: Progress) -> Run:
         if interrupts.received:
             _stop_for_signal(p, parts, interrupts)
         _write_config(p)
-        final = _finish(p, parts, session, interrupts, progress)
+        with training_failures(p):
+            final = _finish(p, parts, session, interrupts, progress)
         progress.finished(trainer.step, time.perf_counter() - started, final)
     if p.directory is not p.source:
         shutil.rmtree(p.directory.path, ignore_errors=True)  # a non-chief worker's copy
@@ -128,9 +131,13 @@ def _open(p: Prepared) -> None:
 
 def _start_logs(p: Prepared, parts: RunParts) -> None:
     """The logs trimmed back to the restored checkpoint's step, and the header in place."""
-    parts.metrics.trim(p.trainer.step)
+    step, train = p.trainer.step, p.config["train"]
+    parts.metrics.trim(step)
     if parts.samples is not None:
-        parts.samples.trim(p.trainer.step)
+        parts.samples.trim(step)
+    if p.resume and p.record.get("finished_step") == step < train["steps"]:  # trains further
+        # what only the run's end wrote goes: the rows become an uninterrupted run's
+        parts.metrics.blank(step, step % train["log_every"] != 0, step % train["eval_every"] != 0)
     parts.metrics.start()
 
 
@@ -157,8 +164,6 @@ def _fit(p: Prepared, remaining: int, callbacks: list) -> None:
     trainer.callbacks = [*before, *callbacks]
     try:
         trainer.fit(data, steps=remaining)
-    except NonFiniteError as exc:
-        raise _nonfinite_error(exc, p) from None
     finally:
         trainer.callbacks = before
 
@@ -225,28 +230,3 @@ def _run_of(p: Prepared) -> Run:
     vocabulary = p.task.vocabulary if isinstance(p.task, LanguageModelTask) else None
     return Run(p.source.path, p.config, p.model, p.trainer.step, "last", task=p.task,
                vocabulary=vocabulary, task_info=p.info)  # fmt: skip
-
-
-def _nonfinite_error(exc: NonFiniteError, p: Prepared) -> NonFiniteError:
-    """The NaN message of a run: the step, the likely cause, and what to do."""
-    from seqkit.runs.checkpoints import saved_checkpoints
-
-    train = p.config["train"]
-    causes = f"the learning rate (train.lr = {train['lr']}) is likely too high"
-    if not train["clip_norm"]:
-        causes += " and the gradients are not clipped (train.clip_norm = 0)"
-    latest = saved_checkpoints(p.source.path / "checkpoints" / "last")
-    kept = (
-        f"the last good checkpoint, step {step_of(latest[0])}, is kept"
-        if latest
-        else "no checkpoint was written yet"
-    )
-    return NonFiniteError(
-        f"Training stopped at step {exc.step}: the loss ({exc.loss}) or the gradient norm "
-        f"({exc.grad_norm}) is not finite; {causes}.\n"
-        f"Lower train.lr or set train.clip_norm, then `seqkit run --resume {p.source.path}` "
-        f"({kept}); or --set train.nonfinite=skip to skip such updates.",
-        step=exc.step,
-        loss=exc.loss,
-        grad_norm=exc.grad_norm,
-    )
