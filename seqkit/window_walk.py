@@ -24,6 +24,7 @@ import tensorflow as tf
 from seqkit.errors import OptionError
 from seqkit.interfaces import Loss, TruncationStrategy, Window
 from seqkit.progress import TrainingProgress
+from seqkit.token_streams import as_tensor
 
 
 def _slice(x, start, stop):
@@ -140,7 +141,9 @@ class WindowWalk:
             origin, state = carried_at, self.progress.carried_state(self.initial_state)
         if origin < position:
             _, state = self.model(
-                self.inputs[:, origin:position], state, _slice(self.mask, origin, position)
+                as_tensor(self.inputs[:, origin:position]),
+                state,
+                _slice(self.mask, origin, position),
             )
         return state
 

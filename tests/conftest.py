@@ -3,6 +3,10 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if not os.environ.get("SEQKIT_CACHE_DIR"):  # token files of the tests' corpora: not the home's
+    import tempfile
+
+    os.environ["SEQKIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="seqkit-test-cache-")
 
 import pytest  # noqa: E402
 

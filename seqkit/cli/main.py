@@ -66,12 +66,14 @@ def _add_commands() -> None:
     from seqkit.cli.bench_command import bench
     from seqkit.cli.export_command import export_command
     from seqkit.cli.plugins_command import plugins
+    from seqkit.cli.prepare_command import prepare_command
     from seqkit.cli.read_commands import eval_command, sample_command
     from seqkit.cli.run_command import config_command, run_command
 
     for command in (plugins, bench, run_command, config_command, sample_command, eval_command):
         cli.add_command(command)
     cli.add_command(export_command)
+    cli.add_command(prepare_command)
 
 
 _add_commands()

@@ -13,6 +13,7 @@ from seqkit.errors import ConfigError, DataError, PluginError, SeqkitError
 from seqkit.interfaces import SequenceBatch, Task
 from seqkit.model import SequenceModel
 from seqkit.registry import Registry, default_registry
+from seqkit.token_streams import materialized
 
 TARGET_FORMS = ("sequence", "step", "shifted", "seq2seq", "unaligned")
 # What --set may change on --resume: what the checkpoint does not fix. The model, the data
@@ -50,8 +51,8 @@ def sliver(batch: SequenceBatch, per_step: bool) -> SequenceBatch:
     if batch.context is not None:
         context = tf.nest.map_structure(lambda x: x[rows], batch.context)
     return SequenceBatch(
-        batch.inputs[rows][:, steps],
-        batch.targets[rows][:, steps] if cut else batch.targets[rows],
+        materialized(batch.inputs[rows][:, steps]),
+        materialized(batch.targets[rows][:, steps] if cut else batch.targets[rows]),
         None if batch.mask is None else batch.mask[rows][:, steps],
         context,
     )
