@@ -209,12 +209,13 @@ class CharLM(seqkit.LanguageModelTask):
         """Ids to text."""
         return self._vocabulary.decode(ids)
 
-    def corpus_batches(self, corpus, batch_size: int, unknown: str = "refuse"):
+    def corpus_batches(self, corpus, batch_size: int, unknown: str | None = None):
         """All of the text ``corpus`` (a file, a folder or a list) as B streams in this
         vocabulary; a token outside it is refused (naming it and its line), skipped or
-        mapped to the unknown token (``unknown``)."""
-        if self.tokens == "word" and unknown == "refuse":
-            unknown = "map"  # a word-level model reads <unk> for any word it lacks
+        mapped to the unknown token (``unknown``; None: words mapped to ``<unk>``, a
+        character refused)."""
+        if unknown is None:
+            unknown = "map" if self._vocabulary.unknown is not None else "refuse"
         made = cached_token_file(corpus, self.tokens, self.vocab_size_option,
                                  self._vocabulary, unknown, owner="char-lm")  # fmt: skip
         return [make_streams(made.ids, batch_size, "evaluation", self.unit)]
