@@ -113,3 +113,42 @@ def test_a_word_run_maps_unseen_words_to_unk_or_refuses_them(corpus, other):
     assert unk in np.asarray(batch.inputs)  # "Zcat"
     with pytest.raises(DataError, match=r"other\.txt' line 12 holds 'Zcat'"):
         task.corpus_batches(str(other), batch_size=2, unknown="refuse")
+
+
+# -- a labelled task's run evaluated on another file (classify, tag) --------------------------
+
+LABELLED = {
+    "classify": ("pos\tthe chair is good\nneg\tthe desk is bad\n", "pos\tthe dësk is good\n",
+                 "meh\tthe chair is good\n", "line 1 of"),
+    "tag": ("the\tDET\ndog\tNOUN\n\nthe\tDET\ncat\tNOUN\n", "the\tDET\nzebra\tNOUN\n",
+            "the\tDET\ndog\tVERBISH\n", "line 2 of"),
+}  # fmt: skip
+
+
+@pytest.mark.slow  # two tiny runs, ~15 s on a busy machine
+@pytest.mark.parametrize("name", list(LABELLED))
+def test_a_labelled_run_maps_unseen_tokens_and_refuses_unseen_labels(name, tmp_path):
+    from pathlib import Path
+
+    data = Path(__file__).parent.parent / "examples" / "data"
+    path = data / ("sentiment.tsv" if name == "classify" else "tagging.tsv")
+    out = tmp_path / "run"
+    tiny = ["model.hidden_size=8", "model.runner=graph", "train.steps=2", "train.batch_size=16",
+            "train.eval_every=2", "train.checkpoint_every=2"]  # fmt: skip
+    sets = [
+        a for pair in [f"task.name={name}", f"task.path={path}", *tiny] for a in ("--set", pair)
+    ]
+    code, text = _invoke("run", "--out", out, *sets)
+    assert code == 0, text
+    known, unseen_token, unseen_label, where = LABELLED[name]
+    for body in (known, unseen_token):
+        (tmp_path / "f.tsv").write_text(body, "utf-8")
+        code, text = _invoke("eval", out, "--corpus", tmp_path / "f.tsv")
+        assert code == 0 and " accuracy " in text, text  # an unseen token read as <unk>
+    code, text = _invoke("eval", out, "--corpus", tmp_path / "f.tsv", "--unknown", "refuse")
+    assert code == 1 and text.count("\n") == 1, text
+    assert f"{name}: {where} '{tmp_path / 'f.tsv'}' holds" in text and "never saw" in text
+    (tmp_path / "f.tsv").write_text(unseen_label, "utf-8")
+    code, text = _invoke("eval", out, "--corpus", tmp_path / "f.tsv")
+    assert code == 1 and text.count("\n") == 1 and "has the label" in text, text
+    assert f"{name}: {where if name == 'tag' else 'line 1 of'} " in text
