@@ -36,17 +36,15 @@ BLOCK = 1 << 20
 def _blocks(count: int = 64) -> list[bytes]:
     rng = np.random.default_rng(0)
     letters = np.array(list("etaoinshrdlucmfwypvbgkjqxz"))
-    words = ["".join(rng.choice(letters, size=rng.integers(2, 9))) for _ in range(2000)]
+    words = np.array(["".join(rng.choice(letters, size=rng.integers(2, 9))) for _ in range(2000)])
     weights = 1.0 / np.arange(1, len(words) + 1)
-    weights /= weights.sum()
     blocks = []
     for _ in range(count):
-        text, size = [], 0
-        while size < BLOCK:
-            line = " ".join(rng.choice(words, size=rng.integers(8, 17), p=weights)) + " .\n"
-            text.append(line)
-            size += len(line)
-        blocks.append("".join(text).encode("ascii")[:BLOCK])
+        drawn = words[rng.choice(len(words), size=BLOCK // 4, p=weights / weights.sum())]
+        ends = np.cumsum(rng.integers(8, 17, size=len(drawn) // 8))
+        lines = [" ".join(drawn[a:b]) + " ." for a, b in zip(ends[:-1], ends[1:], strict=True)]
+        blocks.append(("\n".join(lines) + "\n").encode("ascii")[:BLOCK])
+        assert len(blocks[-1]) == BLOCK
     return blocks
 
 

@@ -15,6 +15,7 @@ the interrupted one stopped.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -168,12 +169,16 @@ class WindowWalk:
 
     def run(self, update: Update) -> Iterator[tuple[WindowJob, Any]]:
         """Each update's job and ``update``'s result, the carried state stored in between."""
-        windows = list(self.truncation.windows(self.length))
-        for index in range(int(self.progress.window.numpy()), len(windows)):
-            window = windows[index]
+        # one window ahead at a time: a stream of a large corpus has millions of windows
+        first = int(self.progress.window.numpy())
+        windows = itertools.islice(self.truncation.windows(self.length), first, None)
+        following = next(windows, None)
+        for index in itertools.count(first):
+            window, following = following, next(windows, None)
+            if window is None:
+                return
             if not self.per_step and window.end != self.length:
                 continue
-            following = windows[index + 1] if index + 1 < len(windows) else None
             job = self._job(index, window, following)
             kept, result = update(job)
             self.progress.carry(window.backprop_from + job.keep_at, kept)

@@ -81,7 +81,8 @@ _add_commands()
 
 def main() -> None:
     args = sys.argv[1:]
-    if args and not {"-h", "--help", "--version"} & set(args):  # a command that needs TF
+    # a command that needs TF (`prepare` does not: it is NumPy, and quick to start)
+    if args and args[0] != "prepare" and not {"-h", "--help", "--version"} & set(args):
         from seqkit.quiet_tensorflow import import_tensorflow
 
         import_tensorflow()
