@@ -214,6 +214,10 @@ class CharLM(seqkit.LanguageModelTask):
         vocabulary; a token outside it is refused (naming it and its line), skipped or
         mapped to the unknown token (``unknown``; None: words mapped to ``<unk>``, a
         character refused)."""
+        if isinstance(corpus, str) and is_token_file(corpus):  # made by `seqkit prepare`
+            made = open_token_file(corpus, "char-lm")
+            remap = remap_ids(made.ids, made.vocabulary, self._vocabulary)
+            return [make_streams(made.ids, batch_size, "evaluation", self.unit, remap)]
         if unknown is None:
             unknown = "map" if self._vocabulary.unknown is not None else "refuse"
         made = cached_token_file(corpus, self.tokens, self.vocab_size_option,

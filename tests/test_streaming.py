@@ -120,3 +120,14 @@ def test_each_replica_reads_only_its_own_streams():
     # stream b starts at 249 * b; the window at step 10; replica 0 takes streams 0-1
     assert eval(rows) == [[10 % 50, 259 % 50], [508 % 50, 757 % 50]]
     assert eval(starts) == [10, 259, 508, 757]  # each stream read once, by its replica
+
+
+def test_eval_reads_a_prepared_token_file_as_its_raw_text(corpus, tmp_path):
+    from seqkit.token_files import prepare_token_file
+
+    task = seqkit.make_task("char-lm", corpus=str(corpus))
+    prepared = prepare_token_file(corpus, tmp_path / "c.tokens")
+    (raw,) = task.corpus_batches(str(corpus), batch_size=4)
+    (made,) = task.corpus_batches(str(prepared.path), batch_size=4)
+    np.testing.assert_array_equal(np.asarray(made.inputs), np.asarray(raw.inputs))
+    np.testing.assert_array_equal(np.asarray(made.targets), in_memory_streams(TEXT, 4, 0.0)[0][1])
