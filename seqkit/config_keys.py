@@ -35,6 +35,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "dropout": 0.0,  # between layers only; no need with one layer and ~12 epochs
         "encoder": "auto",  # "embedding" or "onehot" for ids, "none" for dense inputs
         "embedding_size": 64,
+        "tie_embeddings": False,  # the output layer reads with the embedding (needs E = H)
         "runner": "auto",  # the fastest installed runner that supports the cell
         "initial_state": "zeros",  # or "learned": a trained state at each sequence's start
         "bidirectional": False,  # a backward stack too (classify, tag; seq2seq's encoder)

@@ -142,6 +142,7 @@ class SequenceModel(StateDict, tf.Module):
         initial_state: str = "zeros",
         bidirectional: bool = False,
         cell_options: Mapping[str, Any] | None = None,
+        tie_embeddings: bool = False,
         dtype=tf.float32,
         precision: str | Precision = "float32",
         registry: Registry | None = None,
@@ -165,7 +166,7 @@ class SequenceModel(StateDict, tf.Module):
         self.directions = 2 if self.bidirectional else 1
         self.cells = self._make_cells(registry, cell, dict(cell_options or {}))
         self.learned_state = self._make_learned_state() if initial_state == "learned" else None
-        self.output_size = None
+        self.output_size, self.tie_embeddings = None, bool(tie_embeddings)
         if output_size is not None:
             self._make_head(check_size("SequenceModel", "output_size", output_size))
         self.runner = resolve_runner(runner, self.cells, registry)
@@ -198,6 +199,17 @@ class SequenceModel(StateDict, tf.Module):
         """W_out ``[O, H * directions]`` and b_out ``[O]``."""
         self.output_size = output_size
         width = self.cells[-1].output_size * self.directions
+        if self.tie_embeddings:  # W_out is the embedding [V, E] (Press & Wolf, 2017)
+            if self.encoder != "embedding" or tuple(self.embedding.shape) != (output_size, width):
+                raise OptionError(
+                    f"SequenceModel: tie_embeddings reads the outputs with the embedding, which "
+                    f"needs an embedding encoder of vocab_size = output_size ({output_size}) and "
+                    f"embedding_size = the top layer's width ({width}); set them so, or leave "
+                    "tie_embeddings off."
+                )
+            self.head_weight = self.embedding  # one variable in both places
+            self.head_bias = tf.Variable(tf.zeros([output_size], self.dtype), name="head_bias")
+            return
         self.head_weight = tf.Variable(
             glorot_uniform(self.output_size, width, self.dtype), name="head_weight"
         )

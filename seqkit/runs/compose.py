@@ -153,6 +153,7 @@ def build_model(config, info: dict, strategy=None):
             embedding_size=model["embedding_size"] if encoder == "embedding" else None,
             runner=model["runner"],
             initial_state=model["initial_state"],
+            tie_embeddings=model["tie_embeddings"],
             bidirectional=model["bidirectional"],
             cell_options=options,
             precision=config["train"]["precision"],  # the trainer reads it from the model

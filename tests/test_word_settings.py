@@ -1,0 +1,38 @@
+"""model.tie_embeddings: the output layer reads with the embedding matrix (one variable)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import seqkit
+from seqkit.config import load_config
+from seqkit.errors import OptionError
+
+
+def _model(**options):
+    settings = dict(hidden_size=6, output_size=11, encoder="embedding", vocab_size=11,
+                    embedding_size=6, runner="graph")  # fmt: skip
+    settings.update(options)
+    return seqkit.SequenceModel("lstm", **settings)
+
+
+def test_tied_outputs_are_the_hidden_state_times_the_embedding():
+    tied, untied = _model(tie_embeddings=True), _model()
+    assert tied.head_weight is tied.embedding
+    assert len(tied.trainable_variables) == len(untied.trainable_variables) - 1
+    hidden = np.random.default_rng(0).normal(size=(2, 3, 6)).astype(np.float32)
+    expected = hidden @ tied.embedding.numpy().T + tied.head_bias.numpy()  # NumPy, W_out = E
+    np.testing.assert_allclose(tied.head(tf.constant(hidden)).numpy(), expected, rtol=1e-5)
+    with tf.GradientTape() as tape:
+        outputs, _ = tied(tf.constant([[1, 2, 3]]))
+        loss = tf.reduce_sum(outputs[..., 4])  # reaches row 4 of E through the head only
+    grad = tf.convert_to_tensor(tape.gradient(loss, tied.embedding))
+    assert np.abs(grad.numpy()[4]).sum() > 0 and np.abs(grad.numpy()[5]).sum() == 0
+
+
+def test_tying_needs_matching_sizes_and_is_a_config_key():
+    with pytest.raises(OptionError, match=r"embedding_size = the top layer's width \(8\)"):
+        _model(tie_embeddings=True, hidden_size=8)
+    with pytest.raises(OptionError, match="needs an embedding encoder"):
+        _model(tie_embeddings=True, encoder="onehot", embedding_size=None)
+    assert load_config(None)["model"]["tie_embeddings"] is False
