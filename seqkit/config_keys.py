@@ -36,6 +36,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "encoder": "auto",  # "embedding" or "onehot" for ids, "none" for dense inputs
         "embedding_size": 64,
         "tie_embeddings": False,  # the output layer reads with the embedding (needs E = H)
+        "io_dropout": 0.0,  # on the first layer's inputs and the last's outputs (Zaremba 2014)
         "runner": "auto",  # the fastest installed runner that supports the cell
         "initial_state": "zeros",  # or "learned": a trained state at each sequence's start
         "bidirectional": False,  # a backward stack too (classify, tag; seq2seq's encoder)
@@ -108,6 +109,7 @@ _BOUNDS = {
 # Keys whose value must lie in an interval: the test and what the message says.
 _RANGES = {
     "model.dropout": (lambda v: 0 <= v < 1, "at least 0 and below 1"),
+    "model.io_dropout": (lambda v: 0 <= v < 1, "at least 0 and below 1"),
     "train.lr": (lambda v: v > 0, "above 0"),
     "train.lr_decay": (lambda v: 0 < v <= 1, "above 0 and at most 1"),
 }

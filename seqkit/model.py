@@ -143,6 +143,7 @@ class SequenceModel(StateDict, tf.Module):
         bidirectional: bool = False,
         cell_options: Mapping[str, Any] | None = None,
         tie_embeddings: bool = False,
+        io_dropout: float = 0.0,
         dtype=tf.float32,
         precision: str | Precision = "float32",
         registry: Registry | None = None,
@@ -157,6 +158,9 @@ class SequenceModel(StateDict, tf.Module):
         self.num_layers = check_size("SequenceModel", "num_layers", num_layers)
         _check_choices(dropout, encoder, output_activation, initial_state)
         self.dropout = float(dropout)
+        if not 0.0 <= float(io_dropout) < 1.0:
+            raise OptionError(f"SequenceModel: io_dropout must be in [0, 1), got {io_dropout!r}.")
+        self.io_dropout = float(io_dropout)  # on the first layer's inputs and the last's outputs
         self.encoder = encoder
         self.output_activation = output_activation
         self.vocab_size = None
@@ -296,9 +300,18 @@ class SequenceModel(StateDict, tf.Module):
         if mask is not None:
             mask = tf.cast(mask, tf.bool)
         initial_state = self.precision.compute(initial_state)
+        x = self._io_dropout(x, training)
         with self.precision.casting(self.cells):  # the cells' variables read in compute dtype
             x, final = self._stack(x, initial_state, mask, training)
-        return self.head(x), self.precision.stored(final)
+        return self.head(self._io_dropout(x, training)), self.precision.stored(final)
+
+    def _io_dropout(self, x, training: bool):
+        """Dropout on a non-recurrent connection, the stack's input or its output (Zaremba et
+        al., 2014), in training only."""
+        if not (training and self.io_dropout):
+            return x
+        seed = self.dropout_rng.make_seeds(1)[:, 0]
+        return tf.nn.experimental.stateless_dropout(x, rate=self.io_dropout, seed=seed)
 
     def _stack(self, x, initial_state, mask, training: bool):
         """The layers over ``x`` ``[B, T, I]``: ``(the top layer's outputs, each cell's final

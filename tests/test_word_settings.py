@@ -36,3 +36,21 @@ def test_tying_needs_matching_sizes_and_is_a_config_key():
     with pytest.raises(OptionError, match="needs an embedding encoder"):
         _model(tie_embeddings=True, encoder="onehot", embedding_size=None)
     assert load_config(None)["model"]["tie_embeddings"] is False
+
+
+def test_io_dropout_drops_the_stack_inputs_and_outputs_in_training_only():
+    seqkit.set_seed(1)
+    plain = _model()
+    seqkit.set_seed(1)
+    dropping = _model(io_dropout=0.5)
+    ids = tf.constant([[1, 2, 3, 4, 5, 6]])
+    np.testing.assert_array_equal(dropping(ids)[0].numpy(), plain(ids)[0].numpy())
+    assert not np.allclose(dropping(ids, training=True)[0].numpy(), plain(ids)[0].numpy())
+    # with the stack's outputs all dropped the logits are the bias: rate near 1 on [1, 6, 6]
+    seqkit.set_seed(1)
+    nearly_all = _model(io_dropout=0.999)
+    outputs = nearly_all(ids, training=True)[0].numpy()
+    rows = np.isclose(outputs, nearly_all.head_bias.numpy()).all(axis=-1)
+    assert rows.mean() > 0.9  # each step's 6 units dropped with probability 0.999^6
+    with pytest.raises(OptionError, match=r"io_dropout must be in \[0, 1\)"):
+        _model(io_dropout=1.0)

@@ -154,6 +154,7 @@ def build_model(config, info: dict, strategy=None):
             runner=model["runner"],
             initial_state=model["initial_state"],
             tie_embeddings=model["tie_embeddings"],
+            io_dropout=model["io_dropout"],
             bidirectional=model["bidirectional"],
             cell_options=options,
             precision=config["train"]["precision"],  # the trainer reads it from the model
