@@ -37,6 +37,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "embedding_size": 64,
         "tie_embeddings": False,  # the output layer reads with the embedding (needs E = H)
         "io_dropout": 0.0,  # on the first layer's inputs and the last's outputs (Zaremba 2014)
+        "init_range": 0.0,  # every parameter drawn from U(-r, r); 0: each component's own
         "runner": "auto",  # the fastest installed runner that supports the cell
         "initial_state": "zeros",  # or "learned": a trained state at each sequence's start
         "bidirectional": False,  # a backward stack too (classify, tag; seq2seq's encoder)

@@ -54,3 +54,14 @@ def test_io_dropout_drops_the_stack_inputs_and_outputs_in_training_only():
     assert rows.mean() > 0.9  # each step's 6 units dropped with probability 0.999^6
     with pytest.raises(OptionError, match=r"io_dropout must be in \[0, 1\)"):
         _model(io_dropout=1.0)
+
+
+def test_init_range_draws_every_parameter_uniformly_in_it():
+    from seqkit.runs.compose import build_model
+
+    config = load_config(None, ["model.hidden_size=8", "model.init_range=0.05"])
+    info = {"model_dims": {"vocab_size": 7, "output_size": 7}, "target_form": "shifted"}
+    model = build_model(config, info)
+    values = np.concatenate([v.numpy().ravel() for v in model.trainable_variables])
+    assert np.abs(values).max() <= 0.05 and np.abs(values).max() > 0.045
+    assert abs(values.mean()) < 0.005 and values.std() == pytest.approx(0.05 / np.sqrt(3), 0.1)
