@@ -38,6 +38,7 @@ from seqkit_plugins.task_data import (
     no_validation_split,
     padded_batches,
     read_data,
+    refuse_unseen,
     shuffled_split,
     train_order,
 )
@@ -50,6 +51,11 @@ TOKENS = ("chars", "words")
 def read_labelled_lines(path) -> list[tuple[str, str]]:
     """The ``(label, text)`` pairs of a ``label<TAB>text`` file (empty: the embedded one), in
     file order."""
+    return [(label, text) for _, label, text in read_numbered_lines(path)[1]]
+
+
+def read_numbered_lines(path) -> tuple[str, list[tuple[int, str, str]]]:
+    """The file's name as messages quote it and its ``(line number, label, text)`` triples."""
     found, text = read_data(NAME, path, DEFAULT_DATA)
     examples = []
     for number, line in enumerate(split_lines(text), start=1):
@@ -63,8 +69,8 @@ def read_labelled_lines(path) -> list[tuple[str, str]]:
                 f"{NAME}: line {number} of {found!r} is not label<TAB>text ({why}); "
                 "write one example a line, its label, a tab, then its text."
             )
-        examples.append((label, text))
-    return examples
+        examples.append((number, label, text))
+    return found, examples
 
 
 def _malformed(tab: str, label: str, text: str) -> str:
@@ -124,6 +130,21 @@ class ClassifyTask(seqkit.Task):
         return seqkit.ServingTerms(
             tuple(self.vocabulary.tokens), split, UNK, output_names=tuple(self.labels)
         )
+
+    def corpus_batches(self, corpus, batch_size: int, unknown: str = "map"):
+        """All of another ``label<TAB>text`` file in the run's vocabulary and labels
+        (``seqkit eval RUN --corpus``): a label the run never saw is refused in one line that
+        names it and its line; so is a token with ``unknown="refuse"`` (``"map"``: unknown)."""
+        found, examples = read_numbered_lines(corpus)
+        label_ids = {label: i for i, label in enumerate(self.labels)}
+        ids, classes = [], []
+        for number, label, text in examples:
+            tokens = self.tokenise(text)
+            where = f"line {number} of {found!r}"
+            refuse_unseen(NAME, where, label, self.labels, tokens, self.vocabulary, unknown)
+            ids.append(self.vocabulary.encode(tokens))
+            classes.append(label_ids[label])
+        return padded_batches(NAME, ids, classes, batch_size, np.arange(len(ids)))
 
     def model_dims(self) -> dict[str, int]:
         return {"vocab_size": len(self.vocabulary), "output_size": len(self.labels)}

@@ -38,6 +38,7 @@ from seqkit_plugins.task_data import (
     no_validation_split,
     padded_batches,
     read_data,
+    refuse_unseen,
     shuffled_split,
     train_order,
 )
@@ -49,9 +50,16 @@ DEFAULT_DATA = "tagging.tsv"  # in seqkit_plugins.default_data
 def read_tagged_sentences(path) -> list[list[tuple[str, str]]]:
     """The sentences of a ``token<TAB>tag`` file (empty: the embedded one): lists of
     ``(token, tag)``, in file order."""
+    sentences = read_numbered_sentences(path)[1]
+    return [[(token, tag) for _, token, tag in sentence] for sentence in sentences]
+
+
+def read_numbered_sentences(path) -> tuple[str, list[list[tuple[int, str, str]]]]:
+    """The file's name as messages quote it and its sentences of ``(line number, token,
+    tag)``."""
     found, text = read_data(NAME, path, DEFAULT_DATA)
-    sentences: list[list[tuple[str, str]]] = []
-    current: list[tuple[str, str]] = []
+    sentences: list[list[tuple[int, str, str]]] = []
+    current: list[tuple[int, str, str]] = []
     for number, line in enumerate(split_lines(text), start=1):
         if not line.strip():
             if current:
@@ -69,12 +77,12 @@ def read_tagged_sentences(path) -> list[list[tuple[str, str]]]:
                 "write one token a line, the token, a tab, then its tag, and a blank line "
                 "between sentences."
             )
-        current.append((token, tag))
+        current.append((number, token, tag))
     if current:
         sentences.append(current)
     if not sentences:
         raise DataError(f"{NAME}: {found!r} holds no sentence; give token<TAB>tag lines.")
-    return sentences
+    return found, sentences
 
 
 def _malformed(fields: list[str], token: str, tag: str) -> str:
@@ -126,6 +134,21 @@ class TagTask(seqkit.Task):
         return seqkit.ServingTerms(
             tuple(self.vocabulary.tokens), "words", UNK, output_names=tuple(self.labels)
         )
+
+    def corpus_batches(self, corpus, batch_size: int, unknown: str = "map"):
+        """All of another ``token<TAB>tag`` file in the run's vocabulary and tags (``seqkit
+        eval RUN --corpus``): a tag the run never saw is refused in one line that names it and
+        its line; so is a token with ``unknown="refuse"`` (``"map"``: the unknown token)."""
+        found, sentences = read_numbered_sentences(corpus)
+        tag_ids = {tag: i for i, tag in enumerate(self.labels)}
+        ids, tags = [], []
+        for sentence in sentences:
+            for number, token, tag in sentence:
+                where = f"line {number} of {found!r}"
+                refuse_unseen(NAME, where, tag, self.labels, [token], self.vocabulary, unknown)
+            ids.append(self.encode([token for _, token, _ in sentence]))
+            tags.append(np.array([tag_ids[tag] for _, _, tag in sentence], dtype=np.int32))
+        return padded_batches(NAME, ids, tags, batch_size, np.arange(len(ids)))
 
     def model_dims(self) -> dict[str, int]:
         return {"vocab_size": len(self.vocabulary), "output_size": len(self.labels)}

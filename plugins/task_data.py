@@ -209,9 +209,34 @@ class Vocabulary:
             (self._index.get(t, UNK) for t in tokens), dtype=np.int32, count=len(tokens)
         )
 
+    def first_unknown(self, tokens: Sequence[str]) -> str | None:
+        """The first of ``tokens`` that the vocabulary lacks (None: it has them all)."""
+        return next((t for t in tokens if t not in self._index), None)
+
     def decode(self, ids) -> list[str]:
         """Ids to token strings (padding and unknown as ``<pad>`` and ``<unk>``)."""
         return [self.tokens[int(i)] for i in np.asarray(ids).reshape(-1)]
+
+
+def refuse_unseen(owner: str, where: str, label: str, labels: Sequence[str], tokens: Sequence[str],
+                  vocabulary: Vocabulary, unknown: str) -> None:  # fmt: skip
+    """A labelled file read with a run's vocabulary and labels (``seqkit eval RUN --corpus``):
+    a DataError naming a ``label`` the run never saw and ``where`` it is (``line 7 of
+    'x.tsv'``), or, with ``unknown="refuse"``, the first of ``tokens`` it never saw (``"map"``:
+    such a token is read as the unknown token, id 1)."""
+    check_choice(owner, "unknown", unknown, ("map", "refuse"))
+    if label not in labels:
+        shown = ", ".join(labels[:10]) + (", ..." if len(labels) > 10 else "")
+        raise DataError(
+            f"{owner}: {where} has the label {label!r}, which the run never saw (its labels: "
+            f"{shown}); evaluate on data labelled as the run's training data."
+        )
+    unseen = vocabulary.first_unknown(tokens) if unknown == "refuse" else None
+    if unseen is not None:
+        raise DataError(
+            f"{owner}: {where} holds {unseen!r}, which the run never saw; pass --unknown map "
+            "to read such tokens as the unknown token."
+        )
 
 
 # Padded lengths are rounded up to a multiple of this, so that a compiled training step sees

@@ -35,6 +35,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "dropout": 0.0,  # between layers only; no need with one layer and ~12 epochs
         "encoder": "auto",  # "embedding" or "onehot" for ids, "none" for dense inputs
         "embedding_size": 64,
+        "tie_embeddings": False,  # the output layer reads with the embedding (needs E = H)
+        "io_dropout": 0.0,  # on the first layer's inputs and the last's outputs (Zaremba 2014)
+        "init_range": 0.0,  # every parameter drawn from U(-r, r); 0: each component's own
         "runner": "auto",  # the fastest installed runner that supports the cell
         "initial_state": "zeros",  # or "learned": a trained state at each sequence's start
         "bidirectional": False,  # a backward stack too (classify, tag; seq2seq's encoder)
@@ -107,6 +110,7 @@ _BOUNDS = {
 # Keys whose value must lie in an interval: the test and what the message says.
 _RANGES = {
     "model.dropout": (lambda v: 0 <= v < 1, "at least 0 and below 1"),
+    "model.io_dropout": (lambda v: 0 <= v < 1, "at least 0 and below 1"),
     "train.lr": (lambda v: v > 0, "above 0"),
     "train.lr_decay": (lambda v: 0 < v <= 1, "above 0 and at most 1"),
 }

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from seqkit.errors import DataError
 
-# 200 MB: ten times the largest corpus the char-lm defaults train on in an hour on a CPU, and
-# less than a tenth of a small machine's memory once held as text and as int32 ids.
+# 200 MB: the most a task holds in memory as text (a labelled task's file); a language model's
+# corpus has no limit: it is read in chunks into a token file (``seqkit.token_files``).
 MAX_DATA_BYTES = 200 * 1000 * 1000
 
 # O_NONBLOCK: should a FIFO be swapped in after the stat, opening it does not wait for a writer
@@ -58,17 +58,11 @@ def _refuse_too_large(owner: str, path: str, size: int, limit: int) -> None:
         )
 
 
-def read_data_file(
-    owner: str,
-    path: str | os.PathLike,
-    limit: int | None = None,
-    if_missing: str = "give an existing file",
-) -> bytes:
-    """The bytes of the regular file ``path``, at most ``limit`` of them (None:
-    ``MAX_DATA_BYTES``); a ``DataError`` (naming ``owner``, the task) if it is missing
-    (``if_missing`` says what to do then), unreadable, not a regular file or larger."""
+def open_data_file(owner: str, path: str | os.PathLike, if_missing: str = "give an existing file"):
+    """The regular file ``path`` opened for binary reading (of any size: the caller reads it
+    in bounded chunks); a ``DataError`` (naming ``owner``) if it is missing (``if_missing``
+    says what to do then), unreadable or not a regular file."""
     shown = str(path)
-    limit = MAX_DATA_BYTES if limit is None else limit
     try:
         mode = os.stat(path).st_mode
         if stat.S_ISREG(mode):
@@ -83,10 +77,27 @@ def read_data_file(
             "its permissions."
         ) from None
     _refuse_non_regular(owner, shown, mode)
-    with os.fdopen(fd, "rb") as file:
-        opened = os.fstat(file.fileno())
+    file = os.fdopen(fd, "rb")
+    opened = os.fstat(file.fileno())
+    if not stat.S_ISREG(opened.st_mode):
+        file.close()
         _refuse_non_regular(owner, shown, opened.st_mode)
-        _refuse_too_large(owner, shown, opened.st_size, limit)
+    return file
+
+
+def read_data_file(
+    owner: str,
+    path: str | os.PathLike,
+    limit: int | None = None,
+    if_missing: str = "give an existing file",
+) -> bytes:
+    """The bytes of the regular file ``path``, at most ``limit`` of them (None:
+    ``MAX_DATA_BYTES``); a ``DataError`` (naming ``owner``, the task) if it is missing
+    (``if_missing`` says what to do then), unreadable, not a regular file or larger."""
+    shown = str(path)
+    limit = MAX_DATA_BYTES if limit is None else limit
+    with open_data_file(owner, path, if_missing) as file:
+        _refuse_too_large(owner, shown, os.fstat(file.fileno()).st_size, limit)
         data = file.read(limit + 1)  # a file that grew since the stat is still bounded
     _refuse_too_large(owner, shown, len(data), limit)
     return data

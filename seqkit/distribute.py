@@ -22,6 +22,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from seqkit.errors import OptionError, ShapeError
+from seqkit.token_streams import as_tensor
 
 STRATEGIES = ("none", "mirrored", "multi-worker")
 
@@ -142,14 +143,15 @@ def check_batch(strategy: tf.distribute.Strategy, batch_size: int) -> int:
 
 def split_streams(strategy: tf.distribute.Strategy, values):
     """A nest of ``[B, ...]`` tensors as per-replica values: replica r takes streams
-    ``[r * B/R, (r + 1) * B/R)`` (None leaves stay None)."""
+    ``[r * B/R, (r + 1) * B/R)`` (None leaves stay None). A leaf of lazy ``Streams`` is read
+    by each replica for its own rows only, so that a worker reads only its streams."""
     flat = tf.nest.flatten(values)
     present = [x for x in flat if x is not None]
     local = check_batch(strategy, int(present[0].shape[0]))
 
     def value_fn(context):
         start = context.replica_id_in_sync_group * local
-        return [x[start : start + local] for x in present]
+        return [as_tensor(x[start : start + local]) for x in present]
 
     parts = iter(strategy.experimental_distribute_values_from_function(value_fn))
     return tf.nest.pack_sequence_as(values, [None if x is None else next(parts) for x in flat])

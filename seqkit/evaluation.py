@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqkit.interfaces import Loss, SequenceBatch
+from seqkit.token_streams import Streams, as_tensor
 from seqkit.window_walk import scalar_loss
 
 Counts = Callable[..., dict[str, tuple[float, float]]]
@@ -52,14 +53,16 @@ def evaluate(
     """``{"loss": mean loss, **task metrics}`` of ``model`` on ``data``, forward only."""
     totals = _Totals()
     for batch in _as_batches(data):
-        inputs = tf.convert_to_tensor(batch.inputs)
-        targets = tf.convert_to_tensor(batch.targets)
+        lazy = isinstance(batch.inputs, Streams)  # long streams: read a chunk at a time
+        inputs = batch.inputs if lazy else tf.convert_to_tensor(batch.inputs)
+        targets = batch.targets if lazy else tf.convert_to_tensor(batch.targets)
         mask = None if batch.mask is None else tf.convert_to_tensor(batch.mask, tf.bool)
         rows, length = int(inputs.shape[0]), int(inputs.shape[1])
         extra = {} if batch.context is None else {"context": batch.context}
         if not loss.per_step:  # one label per sequence: the whole sequence at once
-            outputs, _ = model(inputs, mask=mask, **extra)
-            totals.add("loss", float(scalar_loss(loss, targets, outputs, mask)) * rows, rows)
+            outputs, _ = model(as_tensor(inputs), mask=mask, **extra)
+            value = scalar_loss(loss, as_tensor(targets), outputs, mask)
+            totals.add("loss", float(value) * rows, rows)
             _add_counts(totals, counts, batch.targets, outputs, batch.mask)
             continue
         state = None if extra else model.initial_state(rows)  # None: made from the context
@@ -67,16 +70,17 @@ def evaluate(
         for start in range(0, length, step):
             part = slice(start, min(start + step, length))
             m = None if mask is None else mask[:, part]
-            outputs, state = model(inputs[:, part], state, m, **extra)
+            outputs, state = model(as_tensor(inputs[:, part]), state, m, **extra)
             weight = (
                 rows * (part.stop - part.start)
                 if m is None
                 else tf.reduce_sum(tf.cast(m, tf.float32))
             )
-            value = scalar_loss(loss, targets[:, part], outputs, m)
+            part_targets = as_tensor(targets[:, part])
+            value = scalar_loss(loss, part_targets, outputs, m)
             totals.add("loss", float(value) * float(weight), weight)
             m_np = None if batch.mask is None else np.asarray(batch.mask)[:, part]
-            _add_counts(totals, counts, np.asarray(batch.targets)[:, part], outputs, m_np)
+            _add_counts(totals, counts, np.asarray(part_targets), outputs, m_np)
     return totals.means()
 
 

@@ -153,6 +153,8 @@ class SequenceModel(StateDict, tf.Module):
         initial_state: str = "zeros",
         bidirectional: bool = False,
         cell_options: Mapping[str, Any] | None = None,
+        tie_embeddings: bool = False,
+        io_dropout: float = 0.0,
         dtype=tf.float32,
         precision: str | Precision = "float32",
         registry: Registry | None = None,
@@ -167,6 +169,9 @@ class SequenceModel(StateDict, tf.Module):
         self.num_layers = check_size("SequenceModel", "num_layers", num_layers)
         _check_choices(dropout, encoder, output_activation, initial_state)
         self.dropout = float(dropout)
+        if not 0.0 <= float(io_dropout) < 1.0:
+            raise OptionError(f"SequenceModel: io_dropout must be in [0, 1), got {io_dropout!r}.")
+        self.io_dropout = float(io_dropout)  # on the first layer's inputs and the last's outputs
         self.encoder = encoder
         self.output_activation = output_activation
         self.vocab_size = None
@@ -176,7 +181,7 @@ class SequenceModel(StateDict, tf.Module):
         self.directions = 2 if self.bidirectional else 1
         self.cells = self._make_cells(registry, cell, dict(cell_options or {}))
         self.learned_state = self._make_learned_state() if initial_state == "learned" else None
-        self.output_size = None
+        self.output_size, self.tie_embeddings = None, bool(tie_embeddings)
         if output_size is not None:
             self._make_head(check_size("SequenceModel", "output_size", output_size))
         self.runner = resolve_runner(runner, self.cells, registry)
@@ -209,6 +214,17 @@ class SequenceModel(StateDict, tf.Module):
         """W_out ``[O, H * directions]`` and b_out ``[O]``."""
         self.output_size = output_size
         width = self.cells[-1].output_size * self.directions
+        if self.tie_embeddings:  # W_out is the embedding [V, E] (Press & Wolf, 2017)
+            if self.encoder != "embedding" or tuple(self.embedding.shape) != (output_size, width):
+                raise OptionError(
+                    f"SequenceModel: tie_embeddings reads the outputs with the embedding, which "
+                    f"needs an embedding encoder of vocab_size = output_size ({output_size}) and "
+                    f"embedding_size = the top layer's width ({width}); set them so, or leave "
+                    "tie_embeddings off."
+                )
+            self.head_weight = self.embedding  # one variable in both places
+            self.head_bias = tf.Variable(tf.zeros([output_size], self.dtype), name="head_bias")
+            return
         self.head_weight = tf.Variable(
             glorot_uniform(self.output_size, width, self.dtype), name="head_weight"
         )
@@ -295,9 +311,18 @@ class SequenceModel(StateDict, tf.Module):
         if mask is not None:
             mask = tf.cast(mask, tf.bool)
         initial_state = self.precision.compute(initial_state)
+        x = self._io_dropout(x, training)
         with self.precision.casting(self.cells):  # the cells' variables read in compute dtype
             x, final = self._stack(x, initial_state, mask, training)
-        return self.head(x), self.precision.stored(final)
+        return self.head(self._io_dropout(x, training)), self.precision.stored(final)
+
+    def _io_dropout(self, x, training: bool):
+        """Dropout on a non-recurrent connection, the stack's input or its output (Zaremba et
+        al., 2014), in training only."""
+        if not (training and self.io_dropout):
+            return x
+        seed = self.dropout_rng.make_seeds(1)[:, 0]
+        return tf.nn.experimental.stateless_dropout(x, rate=self.io_dropout, seed=seed)
 
     def _stack(self, x, initial_state, mask, training: bool):
         """The layers over ``x`` ``[B, T, I]``: ``(the top layer's outputs, each cell's final

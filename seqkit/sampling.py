@@ -156,8 +156,9 @@ class Sampler:
 def prime_ids(vocabulary, prime: str) -> list[int]:
     """The ids of ``prime`` in a ``TextVocabulary`` (a newline, else the first token, where it
     is empty); a token outside the vocabulary fails, naming it."""
-    if not prime:
-        prime = "\n" if "\n" in vocabulary.tokens else vocabulary.tokens[0]
+    if not prime:  # a word-level vocabulary reads a newline as its end-of-line token
+        newline = "\n" in vocabulary.tokens or getattr(vocabulary, "end_of_line", None)
+        prime = "\n" if newline else vocabulary.tokens[0]
     missing = sorted(vocabulary.missing(prime))
     if missing:
         raise DataError(

@@ -37,6 +37,7 @@ from seqkit.evaluation import evaluate
 from seqkit.interfaces import Loss, SequenceBatch, TruncationStrategy
 from seqkit.progress import TrainingProgress
 from seqkit.registry import Registry, default_registry
+from seqkit.token_streams import Streams, as_tensor
 from seqkit.window_walk import WindowWalk, window_loss
 
 OPTIMIZERS = {
@@ -328,13 +329,15 @@ class Trainer:
         return history
 
     def _train_batch(self, batch: SequenceBatch):
-        inputs = tf.convert_to_tensor(batch.inputs)
-        targets = tf.convert_to_tensor(batch.targets)
+        # streams of a token file stay lazy: each window is read when its update needs it
+        lazy = isinstance(batch.inputs, Streams) and isinstance(batch.targets, Streams)
+        inputs = batch.inputs if lazy else tf.convert_to_tensor(batch.inputs)
+        targets = batch.targets if lazy else tf.convert_to_tensor(batch.targets)
         mask = None if batch.mask is None else tf.convert_to_tensor(batch.mask, tf.bool)
         context = None  # an encoder-decoder's source: never cut into windows
         if batch.context is not None:
             context = tf.nest.map_structure(tf.convert_to_tensor, batch.context)
-        if inputs.shape.rank is None or inputs.shape.rank < 2:
+        if len(inputs.shape or ()) < 2:
             raise ShapeError(f"Trainer: inputs must be [batch, time, ...], got {inputs.shape}.")
         if self.strategy is not None:
             dist.check_batch(self.strategy, int(inputs.shape[0]))
@@ -371,8 +374,10 @@ class Trainer:
         a NaN or infinite one raises with ``nonfinite="stop"`` (nothing is recorded then)."""
         started = time.perf_counter()
         args = (job.state, job.inputs, job.targets, job.mask, job.context)
-        if self.strategy is not None:  # each replica takes its streams
+        if self.strategy is not None:  # each replica takes (and reads) its own streams
             args = dist.split_streams(self.strategy, args)
+        else:
+            args = (*args[:1], *map(as_tensor, args[1:3]), *args[3:])
         value, norm, kept = self._update(*args, job.loss_from, job.keep_at)
         value, norm = float(value), float(norm)
         if not (math.isfinite(value) and math.isfinite(norm)) and self.nonfinite == "stop":

@@ -7,6 +7,7 @@ id the meaning it was trained with.
     chars.decode([2, 3])         # "ab"
     words = TextVocabulary(("<unk>", "cat", "the"), separator=" ", unknown="<unk>")
     words.encode("the dog")      # [2, 0]: "dog" is unknown
+    TextVocabulary.of_bytes().encode("é")                           # [195, 169]: UTF-8 bytes
 """
 
 from __future__ import annotations
@@ -21,17 +22,22 @@ import numpy as np
 from seqkit.errors import DataError
 
 SEPARATORS = ("", " ")  # characters, or whitespace-separated words
+BYTE_TOKENS = tuple(chr(i) for i in range(256))  # byte b is the token chr(b)
 
 
 @dataclass(frozen=True)
 class TextVocabulary:
     """Tokens by id. ``separator`` ``""``: each character is a token; ``" "``: tokens are the
     text's whitespace-separated words, joined by a space. ``unknown`` names the token that
-    stands for any other (None: a token outside the vocabulary is an error)."""
+    stands for any other (None: a token outside the vocabulary is an error). ``byte_level``:
+    the 256 tokens are a text's UTF-8 bytes (token i is ``chr(i)``). ``end_of_line`` (words
+    only) names the token a line end stands for (``<eos>``), decoded as a newline."""
 
     tokens: tuple[str, ...]
     separator: str = ""
     unknown: str | None = None
+    byte_level: bool = False
+    end_of_line: str | None = None
     _index: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -49,7 +55,17 @@ class TextVocabulary:
             raise DataError("A vocabulary holds each token once; this one repeats some.")
         if self.unknown is not None and self.unknown not in tokens:
             raise DataError(f"The unknown token {self.unknown!r} is not in the vocabulary.")
+        if self.byte_level and tokens != BYTE_TOKENS:
+            raise DataError("A byte-level vocabulary holds the 256 bytes in order.")
+        eol = self.end_of_line
+        if eol is not None and (self.separator != " " or eol not in tokens):
+            raise DataError(f"The end-of-line token {eol!r} is no word of the vocabulary.")
         object.__setattr__(self, "_index", {t: i for i, t in enumerate(tokens)})
+
+    @classmethod
+    def of_bytes(cls) -> TextVocabulary:
+        """The 256 byte values: a text is read as its UTF-8 bytes."""
+        return cls(BYTE_TOKENS, byte_level=True)
 
     @classmethod
     def of_text(cls, text: str) -> TextVocabulary:
@@ -63,8 +79,15 @@ class TextVocabulary:
         return token in self._index
 
     def split(self, text: str) -> list[str]:
-        """The text's tokens: its characters, or its whitespace-separated words."""
-        return list(text) if self.separator == "" else text.split()
+        """The text's tokens: its characters (or UTF-8 bytes), or its whitespace-separated
+        words (with ``end_of_line`` at each line end)."""
+        if self.byte_level:
+            return list(text.encode("utf-8").decode("latin-1"))
+        if self.separator == "":
+            return list(text)
+        if self.end_of_line is not None:
+            text = text.replace("\n", f" {self.end_of_line} ")
+        return text.split()
 
     def missing(self, text: str) -> list[str]:
         """The tokens of ``text`` that the vocabulary lacks, in the order they first appear
@@ -88,12 +111,28 @@ class TextVocabulary:
         return np.asarray(ids, dtype=np.int32)
 
     def decode(self, ids: Iterable[int]) -> str:
-        """Ids to text, the tokens joined by the separator."""
-        return self.separator.join(self.tokens[int(i)] for i in np.asarray(ids).reshape(-1))
+        """Ids to text, the tokens joined by the separator (bytes decoded as UTF-8, a byte
+        that ends no character shown as U+FFFD; an end-of-line token as a newline)."""
+        tokens = [self.tokens[int(i)] for i in np.asarray(ids).reshape(-1)]
+        if self.byte_level:
+            return "".join(tokens).encode("latin-1").decode("utf-8", errors="replace")
+        if self.end_of_line is None:
+            return self.separator.join(tokens)
+        lines: list[list[str]] = [[]]
+        for token in tokens:
+            if token == self.end_of_line:
+                lines.append([])
+            else:
+                lines[-1].append(token)
+        return "\n".join(" ".join(line) for line in lines)
 
     def to_json(self) -> str:
         """``vocab.json``'s text."""
         record = {"tokens": list(self.tokens), "separator": self.separator, "unknown": self.unknown}
+        if self.byte_level:  # only where set: older runs' vocab.json and fingerprints stay
+            record = {"bytes": True, "separator": "", "unknown": None}
+        if self.end_of_line is not None:
+            record["end_of_line"] = self.end_of_line
         return json.dumps(record, ensure_ascii=False, indent=None) + "\n"
 
     def fingerprint(self) -> str:
@@ -107,6 +146,13 @@ class TextVocabulary:
         string of characters (the form seqkit wrote before)."""
         if isinstance(data, str):
             return cls(tuple(data))
+        if isinstance(data, dict) and data.get("bytes") is True:
+            return cls.of_bytes()
         if not isinstance(data, dict) or not isinstance(data.get("tokens"), Sequence):
             raise DataError("A vocabulary is a JSON object with a list of tokens.")
-        return cls(tuple(data["tokens"]), data.get("separator", ""), data.get("unknown"))
+        return cls(
+            tuple(data["tokens"]),
+            data.get("separator", ""),
+            data.get("unknown"),
+            end_of_line=data.get("end_of_line"),
+        )

@@ -15,6 +15,7 @@ the interrupted one stopped.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ import tensorflow as tf
 from seqkit.errors import OptionError
 from seqkit.interfaces import Loss, TruncationStrategy, Window
 from seqkit.progress import TrainingProgress
+from seqkit.token_streams import as_tensor
 
 
 def _slice(x, start, stop):
@@ -162,7 +164,9 @@ class WindowWalk:
             origin, state = carried_at, self.progress.carried_state(self.initial_state)
         if origin < position:
             _, state = self.model(
-                self.inputs[:, origin:position], state, _slice(self.mask, origin, position)
+                as_tensor(self.inputs[:, origin:position]),
+                state,
+                _slice(self.mask, origin, position),
             )
         return state
 
@@ -187,12 +191,16 @@ class WindowWalk:
 
     def run(self, update: Update) -> Iterator[tuple[WindowJob, Any]]:
         """Each update's job and ``update``'s result, the carried state stored in between."""
-        windows = list(self.truncation.windows(self.length))
-        for index in range(int(self.progress.window.numpy()), len(windows)):
-            window = windows[index]
+        # one window ahead at a time: a stream of a large corpus has millions of windows
+        first = int(self.progress.window.numpy())
+        windows = itertools.islice(self.truncation.windows(self.length), first, None)
+        following = next(windows, None)
+        for index in itertools.count(first):
+            window, following = following, next(windows, None)
+            if window is None:
+                return
             if not self.per_step and window.end != self.length:
                 continue
-            following = windows[index + 1] if index + 1 < len(windows) else None
             job = self._job(index, window, following)
             kept, result = update(job)
             self.progress.carry(window.backprop_from + job.keep_at, kept)

@@ -9,6 +9,10 @@ from importlib import metadata
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if not os.environ.get("SEQKIT_CACHE_DIR"):  # token files of the tests' corpora: not the home's
+    import tempfile
+
+    os.environ["SEQKIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="seqkit-test-cache-")
 
 import pytest  # noqa: E402
 

@@ -127,7 +127,7 @@ CASES = [
          r"Unknown task 'char-lmm'\. Did you mean 'char-lm'\? Known tasks: "),
     Case("unknown-task-option", lambda c: c.train("task.corpous=x"),
          r"Task 'char-lm' has no option 'corpous'\. Did you mean 'task\.corpus'\? Its options "
-         r"are: corpus, val_fraction\."),
+         r"are: corpus, val_fraction, tokens, vocab_size, vocab_file, val_tokens\."),
     Case("dropout-out-of-range", lambda c: c.train("model.dropout=1.5"),
          r"Config key 'model\.dropout' must be at least 0 and below 1, got 1\.5\."),
     Case("lr-decay-out-of-range", lambda c: c.train("train.lr_decay=2"),

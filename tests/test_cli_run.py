@@ -231,7 +231,9 @@ def test_config_prints_the_resolved_toml_with_defaults():
     assert result.exit_code == 0, result.output
     config = tomllib.loads(result.stdout)
     assert config["model"]["cell"] == "gru" and config["train"]["lr"] == 0.001
-    assert config["task"] == {"name": "char-lm", "corpus": "", "val_fraction": 0.1}
+    assert config["task"] == {"name": "char-lm", "corpus": "", "val_fraction": 0.1,
+                              "tokens": "char", "vocab_size": 10000, "vocab_file": "",
+                              "val_tokens": 1_000_000}  # fmt: skip
     assert config["train"]["truncation"] == "auto" and config["model"]["encoder"] == "auto"
 
 

@@ -121,15 +121,12 @@ REFUSED = [
             lambda d: seqkit.make_task("classify", path=_sparse(d, "big.tsv", MAX_DATA_BYTES + 1)),
             r"classify: '.*big\.tsv' holds more than 200 MB \(the most a task reads\); give a "
             r"smaller file, or a part of it\."),
-    Refused("char-lm-too-large",
+    # a corpus has no size limit (it streams into a token file); 250 MB of NULs is refused
+    # at its first chunk, in one line
+    Refused("char-lm-large-binary",
             lambda d: seqkit.make_task("char-lm", corpus=_sparse(d, "big.txt", 250 * 10**6)),
-            r"char-lm: '.*big\.txt' holds more than 200 MB \(the most a task reads\); give a "
-            r"smaller file, or a part of it\."),
-    Refused("char-lm-directory-too-large",
-            lambda d: [_sparse(d, f"{i}.txt", 120 * 10**6) for i in range(2)]
-            and seqkit.make_task("char-lm", corpus=str(d)),
-            r"char-lm: the text files of '.*' hold more than 200 MB together \(the most a task "
-            r"reads\); give a smaller directory, or a part of it\."),
+            r"char-lm: '.*big\.txt' looks binary \(byte 0 is NUL\), not text; give a UTF-8 "
+            r"text file\."),
 ]  # fmt: skip
 
 

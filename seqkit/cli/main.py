@@ -84,12 +84,14 @@ def _add_commands() -> None:
     from seqkit.cli.bench_command import bench
     from seqkit.cli.export_command import export_command
     from seqkit.cli.plugins_command import plugins
+    from seqkit.cli.prepare_command import prepare_command
     from seqkit.cli.read_commands import eval_command, sample_command
     from seqkit.cli.run_command import config_command, run_command
 
     for command in (plugins, bench, run_command, config_command, sample_command, eval_command):
         cli.add_command(command)
     cli.add_command(export_command)
+    cli.add_command(prepare_command)
 
 
 _add_commands()
@@ -97,7 +99,8 @@ _add_commands()
 
 def main() -> None:
     args = sys.argv[1:]
-    if args and not {"-h", "--help", "--version"} & set(args):  # a command that needs TF
+    # a command that needs TF (`prepare` does not: it is NumPy, and quick to start)
+    if args and args[0] != "prepare" and not {"-h", "--help", "--version"} & set(args):
         from seqkit.quiet_tensorflow import import_tensorflow
 
         import_tensorflow()

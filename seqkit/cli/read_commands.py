@@ -75,7 +75,16 @@ def sample_command(run, prime, length, temperature, seed, source, sources, beam_
 
 @click.command("eval")
 @click.argument("run", type=click.Path(file_okay=False))
-@click.option("--corpus", type=click.Path(), help="A language model: evaluate on all of this text.")
+@click.option(
+    "--corpus", type=click.Path(), help="Evaluate on all of this file (as the task reads its data)."
+)
+@click.option(
+    "--unknown",
+    type=click.Choice(["refuse", "skip", "map"]),
+    default=None,
+    help="A token of --corpus the run never saw: refuse (naming it and its line), skip it, or "
+    "map it to the unknown token [the task's: refuse for characters, map for words].",
+)
 @beam_option
 @checkpoint_option
 @click.option(
@@ -83,10 +92,11 @@ def sample_command(run, prime, length, temperature, seed, source, sources, beam_
     is_flag=True,
     help="Evaluate even where the validation data differs from the run's (task.json).",
 )
-def eval_command(run, corpus, beam_width, which, accept_changed_data) -> None:
-    """Print the loss and the task's metrics of a run's model on its validation split."""
+def eval_command(run, corpus, unknown, beam_width, which, accept_changed_data) -> None:
+    """Print the loss and the task's metrics of a run's model on its validation split, or on
+    all of --corpus."""
     opened = open_for_reading(run, which, accept_changed_data)
-    scores = opened.evaluate(corpus, beam_width)
+    scores = opened.evaluate(corpus, beam_width, unknown=unknown)
     baselines = opened.task_info.get("baselines", {})
     shown = "  ".join(
         f"{k} {v:.4f}" + (f" (baseline {baselines[k]:.4f})" if k in baselines else "")

@@ -149,7 +149,9 @@ class LanguageModelTask(Task):
     @abc.abstractmethod
     def corpus_batches(self, corpus: str, batch_size: int) -> list[SequenceBatch]:
         """All of another text (a path, as the task's own corpus option takes it) as evaluation
-        batches in this task's vocabulary: ``seqkit eval RUN --corpus PATH``."""
+        batches in this task's vocabulary: ``seqkit eval RUN --corpus PATH``. A task may take
+        an ``unknown`` keyword (``"refuse"``, ``"skip"`` or ``"map"``): what becomes of a token
+        its vocabulary lacks (``--unknown``)."""
 
 
 class DecodingTask(abc.ABC):

@@ -15,6 +15,7 @@ from seqkit.model import SequenceModel
 from seqkit.registry import Registry, default_registry
 from seqkit.runs.blame import CONTRACTS, PluginFailure, Suspect, error_text, plugin_contract
 from seqkit.runs.contracts import check_outputs
+from seqkit.token_streams import materialized
 
 TARGET_FORMS = tuple(form.value for form in TargetForm)
 # What --set may change on --resume: what the checkpoint does not fix. The model, the data
@@ -52,8 +53,8 @@ def sliver(batch: SequenceBatch, per_step: bool) -> SequenceBatch:
     if batch.context is not None:
         context = tf.nest.map_structure(lambda x: x[rows], batch.context)
     return SequenceBatch(
-        batch.inputs[rows][:, steps],
-        batch.targets[rows][:, steps] if cut else batch.targets[rows],
+        materialized(batch.inputs[rows][:, steps]),
+        materialized(batch.targets[rows][:, steps] if cut else batch.targets[rows]),
         None if batch.mask is None else batch.mask[rows][:, steps],
         context,
     )

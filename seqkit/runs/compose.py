@@ -144,7 +144,7 @@ def build_model(config, info: dict, strategy=None):
     _check_encoder_decoder_keys(config, info)
     if info["target_form"] == "seq2seq":
         with strategy.scope() if strategy else nullcontext():
-            return build_seq2seq_model(config, dims)
+            return uniform_init(build_seq2seq_model(config, dims), model["init_range"])
     encoder = _encoder(config, dims)
     if model["bidirectional"] and info["target_form"] == "shifted":
         raise ConfigError(
@@ -154,7 +154,7 @@ def build_model(config, info: dict, strategy=None):
         )
     options = cell_arguments(config)
     with strategy.scope() if strategy else nullcontext():
-        return SequenceModel(
+        built = SequenceModel(
             model["cell"],
             input_size=dims.get("input_size"),
             hidden_size=model["hidden_size"],
@@ -166,10 +166,25 @@ def build_model(config, info: dict, strategy=None):
             embedding_size=model["embedding_size"] if encoder == "embedding" else None,
             runner=model["runner"],
             initial_state=model["initial_state"],
+            tie_embeddings=model["tie_embeddings"],
+            io_dropout=model["io_dropout"],
             bidirectional=model["bidirectional"],
             cell_options=options,
             precision=config["train"]["precision"],  # the trainer reads it from the model
         )
+        return uniform_init(built, model["init_range"])
+
+
+def uniform_init(model, limit: float):
+    """``model`` with every trainable variable drawn again from U(-limit, limit), as Zaremba
+    et al. (2014) initialise (0: the components' own initialisation kept)."""
+    if limit:
+        import tensorflow as tf
+
+        for variable in model.trainable_variables:
+            values = tf.random.uniform(variable.shape, -limit, limit, dtype=variable.dtype)
+            variable.assign(values)
+    return model
 
 
 def truncation_name(config, task: Task) -> str:

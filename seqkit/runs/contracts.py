@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from seqkit.interfaces import SequenceBatch, Window
 from seqkit.runs.blame import CONTRACTS, PluginFailure, Suspect
+from seqkit.token_streams import Streams
 
 # Target forms whose targets are class ids of the model's output, one per step or sequence.
 ID_TARGETS = ("sequence", "step", "shifted")
@@ -31,7 +32,20 @@ def _fail(suspects: list[Suspect], kind: str, fallback: str, what: str) -> Plugi
 
 
 def _array(value) -> bool:
-    return isinstance(value, np.ndarray | tf.Tensor)
+    return isinstance(value, np.ndarray | tf.Tensor | Streams)
+
+
+# Lazy streams of a token file (any size) are checked on their first steps only: reading all of
+# a corpus of gigabytes to check it would undo the streaming (seqkit's own token files hold the
+# ids of their own vocabulary by construction).
+STREAM_STEPS_CHECKED = 4096
+
+
+def _values(value):
+    """``value`` as an array to check: lazy streams cut to their first steps."""
+    if isinstance(value, Streams):
+        return np.asarray(value[:, :STREAM_STEPS_CHECKED])
+    return value
 
 
 def _id_range(name: str, values, high: int, where: str) -> str | None:
@@ -71,6 +85,7 @@ def _batch_problem(batch, dims: dict, form: str, where: str) -> str | None:
             f"{list(inputs.shape)} {where}; a target per step needs [B, T] = "
             f"{list(inputs.shape[:2])}"
         )
+    inputs, targets = _values(inputs), _values(targets)
     for name, value in (("inputs", inputs), ("targets", targets)):
         array = np.asarray(value)
         if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):

@@ -15,11 +15,14 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 
 from seqkit.errors import DataError
 from seqkit.interfaces import SequenceBatch
+from seqkit.token_files import RECORD
+from seqkit.token_streams import Streams
 
 ACCEPT_HINT = "--accept-changed-data (accept_changed_data=True in Python)"
 
@@ -34,7 +37,9 @@ def batches_fingerprint(batches: Iterable[SequenceBatch]) -> str:
 
 
 def _add(digest, value) -> None:
-    if value is None:
+    if isinstance(value, Streams):
+        _add_streams(digest, value)
+    elif value is None:
         digest.update(b"none;")
     elif isinstance(value, dict):
         for key in sorted(value):
@@ -47,6 +52,20 @@ def _add(digest, value) -> None:
         array = np.ascontiguousarray(np.asarray(value))
         digest.update(f"{array.dtype.str}{array.shape};".encode())
         digest.update(array.tobytes())
+
+
+def _add_streams(digest, streams: Streams) -> None:
+    """Lazy streams of a token file without reading the corpus: the token file's own record
+    (a SHA-256 of its sources, its tokenisation and vocabulary) and where the streams lie in
+    it; streams of an array in memory by the array's bytes."""
+    ids = streams.ids
+    record = Path(ids.filename).parent / RECORD if isinstance(ids, np.memmap) else None
+    if record is not None and record.is_file():
+        digest.update(record.read_bytes())
+    else:
+        for start in range(0, len(ids), 1 << 24):  # bounded memory, whatever the size
+            digest.update(np.ascontiguousarray(ids[start : start + (1 << 24)]).tobytes())
+    _add(digest, [streams.starts, np.asarray(streams.columns), streams.remap])
 
 
 def data_record(train_batches, eval_batches) -> dict:

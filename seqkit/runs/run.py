@@ -13,13 +13,14 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import tensorflow as tf
 
 from seqkit.config import Config, load_config
 from seqkit.errors import DataError, OptionError
-from seqkit.interfaces import DecodingTask, LanguageModelTask, Task
+from seqkit.interfaces import DecodingTask, Task
 from seqkit.progress import TrainingProgress
 from seqkit.runs.checkpoints import restore_newest_intact
 from seqkit.runs.data_identity import batches_fingerprint, check_same_data
@@ -102,10 +103,14 @@ class Run:
         generated = self._sampler(ids, length, float(temperature), seed)
         return self.vocabulary.decode([*ids, *generated])
 
-    def evaluate(self, corpus: str | None = None, beam_width: int | None = None) -> dict:
-        """The run's scores on its validation split, or on all of ``corpus`` (a language
-        model's run): ``{"loss": ..., **metrics}``, as validation computes them; a decoding
-        task's decoded metrics with ``beam_width`` (``sample.beam_width`` unless given)."""
+    def evaluate(self, corpus: str | None = None, beam_width: int | None = None,
+                 unknown: str | None = None) -> dict:  # fmt: skip
+        """The run's scores on its validation split, or on all of ``corpus`` (a file as the
+        task reads its data: a language model's text, a labelled task's file): ``{"loss":
+        ..., **metrics}``, as validation computes them; a decoding task's decoded metrics with
+        ``beam_width`` (``sample.beam_width`` unless given). ``unknown``: what becomes of a
+        token of ``corpus`` the run never saw, ``"refuse"``, ``"skip"`` or ``"map"`` (to the
+        unknown token); None: the task's default."""
         batch_size = self.config["train"]["batch_size"]
         scorer = self.scorer(beam_width)
         if corpus is None:
@@ -114,12 +119,7 @@ class Run:
                 found = {"eval_sha256": batches_fingerprint(batches)}
                 check_same_data(found, self.task_info, str(self.path), splits=("eval",))
             return scorer(self.model, batches)
-        if not isinstance(self.task, LanguageModelTask):
-            raise DataError(
-                f"--corpus is for a language model's run; the run {str(self.path)!r} trained "
-                f"task {self.config['task']['name']!r}."
-            )
-        return scorer(self.model, self.task.corpus_batches(corpus, batch_size))
+        return scorer(self.model, corpus_batches(self, corpus, batch_size, unknown))
 
     def decode(self, source: str, beam_width: int | None = None) -> str:
         """The model's output for one ``source`` as the task reads it (a date in words, a typed
@@ -158,6 +158,27 @@ class Run:
         if format not in EXPORT_FORMATS:
             raise OptionError(f"export: format must be 'saved_model' or 'torch', got {format!r}.")
         return export_run(self, format, Path(out))
+
+
+def corpus_batches(run: Run, corpus, batch_size: int, unknown: str | None):
+    """The batches of ``corpus`` in the run's task, ``unknown`` passed where it is given; a
+    DataError where the task reads no other file."""
+    task = run.task
+    if not callable(getattr(task, "corpus_batches", None)):
+        raise DataError(
+            f"--corpus is for a task that can read another file (a language model, classify, "
+            f"tag); the run {str(run.path)!r} trained task {run.config['task']['name']!r}."
+        )
+    if unknown is None:
+        return task.corpus_batches(corpus, batch_size)
+    if unknown not in ("refuse", "skip", "map"):
+        raise OptionError(f"unknown must be 'refuse', 'skip' or 'map', got {unknown!r}.")
+    if "unknown" not in inspect.signature(task.corpus_batches).parameters:
+        raise OptionError(
+            f"The task {run.config['task']['name']!r} takes no --unknown: its corpus_batches "
+            "has no 'unknown' option; leave it out."
+        )
+    return task.corpus_batches(corpus, batch_size, unknown=unknown)
 
 
 def _check_beam_width(width) -> None:
