@@ -58,10 +58,8 @@ class VanillaCell(seqkit.ProjectedCell):
 
     @property
     def recurrence(self):
-        return seqkit.Recurrence(self.weight_hh, POINTWISE[self.activation])  # b_hh: projected
-
-    def step(self, projected, state):
-        return self.recurrence.step(projected, state)
+        # b_hh is in project_inputs; step comes from this declaration
+        return seqkit.Recurrence(self.weight_hh, POINTWISE[self.activation])
 
 
 @seqkit.hookimpl

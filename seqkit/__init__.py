@@ -54,6 +54,7 @@ _EXPORTS = {
         "Window",
     ],
     "seqkit.model": ["SequenceModel"],
+    "seqkit.native": ["NativeKernel", "NativeLibrary"],
     "seqkit.vocabulary": ["TextVocabulary"],
     "seqkit.window_walk": ["tbptt_gradients"],
     "seqkit.seq2seq_model": ["Seq2SeqModel"],
@@ -115,6 +116,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         Window,
     )
     from seqkit.model import SequenceModel  # noqa: F401
+    from seqkit.native import NativeKernel, NativeLibrary  # noqa: F401
     from seqkit.registry import (  # noqa: F401
         available,
         make_cell,

@@ -9,6 +9,7 @@ and the graph runner for other cells, and the compiled sampler gives the plain g
     .venv/bin/python -m pytest tests/test_fast_runner.py -q
 """
 
+import dataclasses
 import importlib.util
 
 import numpy as np
@@ -20,7 +21,7 @@ from seqkit.model import SequenceModel, resolve_runner
 from seqkit.ops import gate_blocks, glorot_uniform, linear
 from seqkit.registry import default_registry
 from seqkit.sampling import Sampler, _loop
-from seqkit_plugins.fused import KERNELS, FusedRunner
+from seqkit_plugins.fused import FusedRunner
 from seqkit_plugins.runners import GraphRunner
 
 HAS_EXAMPLE = importlib.util.find_spec("seqkit_plugin_example") is not None
@@ -36,7 +37,7 @@ CELLS = [
     ("lstm", {}),
 ]
 IDS = [f"{name}-{opts.get('activation', '')}".rstrip("-") for name, opts in CELLS]
-KERNEL_CELLS = ["gru", "lstm"]  # the built-in cells with a hand-written kernel (KERNELS)
+KERNEL_CELLS = ["gru", "lstm"]  # the built-in cells that declare a hand-written kernel
 B, T, N_IN, H = 3, 6, 4, 5
 TOL = 1e-5
 
@@ -259,11 +260,33 @@ class PlainTanhCell(seqkit.Cell):
 
 
 def test_the_kernel_cells_are_the_cells_with_a_kernel():
-    """KERNEL_CELLS, which the generic-path tests cover, is what the fused runner overrides."""
+    """KERNEL_CELLS, which the generic-path tests cover, are the cells that declare a kernel."""
     with_kernel = [
-        n for n, o in CELLS if seqkit.make_cell(n, 2, 2, **o).recurrence.pointwise in KERNELS
+        n for n, o in CELLS if seqkit.make_cell(n, 2, 2, **o).recurrence.kernel is not None
     ]
     assert sorted(set(with_kernel)) == sorted(KERNEL_CELLS)
+
+
+def test_a_declared_kernel_is_what_the_fused_runner_runs():
+    """The fused runner calls ``Recurrence.kernel`` where a cell declares one (here a kernel
+    that halves the generic path's outputs), and ``kernels=False`` ignores it."""
+    from seqkit_plugins.fused_recurrence import fused_recurrence
+
+    def halved(recurrence, xp, state, keep):
+        outputs, final = fused_recurrence(recurrence, xp, state, keep)
+        return outputs * 0.5, final
+
+    class HalvedLSTM(type(seqkit.make_cell("lstm", 2, 2))):
+        @property
+        def recurrence(self):
+            return dataclasses.replace(super().recurrence, kernel=halved)
+
+    cell = HalvedLSTM(N_IN, H)
+    x = tf.constant(np.random.default_rng(4).normal(size=(B, T, N_IN)), tf.float32)
+    want, _ = seqkit.make_runner("python").run(cell, x, cell.initial_state(B))
+    for kernels, factor in [(True, 0.5), (False, 1.0)]:
+        got, _ = seqkit.make_runner("fused", kernels=kernels).run(cell, x, cell.initial_state(B))
+        np.testing.assert_allclose(got.numpy(), factor * want.numpy(), rtol=0, atol=TOL)
 
 
 def test_auto_picks_fused_for_declaring_cells_and_graph_for_others():
