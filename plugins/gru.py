@@ -20,6 +20,7 @@ import tensorflow as tf
 import seqkit
 from seqkit.ops import gate_blocks, glorot_uniform, linear, orthogonal
 from seqkit_plugins.gru_kernel import gru_kernel
+from seqkit_plugins.native_kernels import GRU_NATIVE
 
 
 def gru_pointwise(projected, recurrent, state):
@@ -59,7 +60,11 @@ class GRUCell(seqkit.ProjectedCell):
     def recurrence(self):
         # step comes from this declaration
         return seqkit.Recurrence(
-            self.weight_hh, gru_pointwise, bias=self.bias_hh, kernel=gru_kernel
+            self.weight_hh,
+            gru_pointwise,
+            bias=self.bias_hh,
+            kernel=gru_kernel,
+            native_kernel=GRU_NATIVE,
         )
 
 

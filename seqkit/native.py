@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import tensorflow as tf
+
 from seqkit.native_build import NativeBuildError, build_library
 
 
@@ -46,6 +48,7 @@ class NativeLibrary:
         self._ops: Any = None
         self.status = "not loaded yet (built on first use)"
 
+    @tf.autograph.experimental.do_not_convert  # plain Python, even when a trace first asks
     def load(self):
         """The loaded op module, or None where it cannot be built or loaded (said once)."""
         with self._lock:
@@ -61,8 +64,6 @@ class NativeLibrary:
             path = build_library(self.name, self.sources, self.headers, self.blas)
         except NativeBuildError as exc:
             return self._unavailable(str(exc))
-        import tensorflow as tf
-
         try:
             ops = tf.load_op_library(str(path))
         except (tf.errors.OpError, OSError) as exc:  # another TensorFlow's ABI, a bad binary

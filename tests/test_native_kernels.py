@@ -1,7 +1,8 @@
 """The native kernels (TensorFlow custom ops in C++, ``seqkit_plugins.native_kernels``) against
 the python runner: outputs, final states and the gradients of inputs, initial state, weights and
-biases agree to 1e-5, with and without masks, eagerly and in a ``tf.function``; in stacked and
-bidirectional models and in TBPTT training. Also: the build falls back in one line where it
+biases agree to 1e-5 for every built-in cell (vanilla with tanh, relu and sigmoid, GRU, LSTM),
+with and without masks, eagerly and in a ``tf.function``; in stacked and bidirectional models and
+in TBPTT training. Also: the build falls back in one line where it
 cannot build or load (turned off, no compiler, an unusable cache), ``runner="auto"`` then runs
 the XLA kernels, and a SavedModel export never holds the custom op.
 
@@ -20,7 +21,14 @@ from seqkit.model import SequenceModel
 from seqkit_plugins.native_kernels import LIBRARY
 from seqkit_plugins.native_runner import NativeRunner
 
-NATIVE_CELLS = ["lstm"]  # the built-in cells that declare a native kernel
+CELLS = [  # the built-in cells, each of which declares a native kernel
+    ("vanilla", {"activation": "tanh"}),
+    ("vanilla", {"activation": "relu"}),
+    ("vanilla", {"activation": "sigmoid"}),
+    ("gru", {}),
+    ("lstm", {}),
+]
+IDS = [f"{name}-{opts.get('activation', '')}".rstrip("-") for name, opts in CELLS]
 B, T, N_IN, H = 8, 6, 4, 5  # B 8: two shards of the batch where there are two threads
 TOL = 1e-5
 
@@ -55,10 +63,10 @@ def forward_and_gradients(runner_name, cell, x, state, mask, mode):
 
 @pytest.mark.parametrize("mode", ["eager", "tf.function"])
 @pytest.mark.parametrize("masked", [False, True], ids=["no-mask", "mask"])
-@pytest.mark.parametrize("name", NATIVE_CELLS)
-def test_native_matches_python_runner(name, masked, mode):
+@pytest.mark.parametrize(("name", "options"), CELLS, ids=IDS)
+def test_native_matches_python_runner(name, options, masked, mode):
     rng = np.random.default_rng(0)
-    cell = seqkit.make_cell(name, N_IN, H)
+    cell = seqkit.make_cell(name, N_IN, H, **options)
     for v in cell.trainable_variables:  # biases away from zero, so that they are tested too
         v.assign(v + tf.constant(rng.normal(scale=0.3, size=v.shape), v.dtype))
     x = tf.constant(rng.normal(size=(B, T, N_IN)), tf.float32)
@@ -73,9 +81,10 @@ def test_native_matches_python_runner(name, masked, mode):
         assert np.all(got[0][~mask.numpy()] == 0)
 
 
-def test_one_row_and_one_step_and_an_unknown_length():
+@pytest.mark.parametrize("name", ["vanilla", "gru", "lstm"])
+def test_one_row_and_one_step_and_an_unknown_length(name):
     """A batch of one (one shard), one step, and a length known only when it runs."""
-    cell = seqkit.make_cell("lstm", N_IN, H)
+    cell = seqkit.make_cell(name, N_IN, H)
     runner = seqkit.make_runner("native")
     for shape in [(1, 1, N_IN), (3, 9, N_IN)]:
         x = tf.constant(np.random.default_rng(1).normal(size=shape), tf.float32)
@@ -84,7 +93,7 @@ def test_one_row_and_one_step_and_an_unknown_length():
             lambda x, state: runner.run(cell, x, state),
             input_signature=[
                 tf.TensorSpec([shape[0], None, N_IN], tf.float32),
-                tuple(tf.TensorSpec([shape[0], H], tf.float32) for _ in range(2)),
+                tuple(tf.TensorSpec([shape[0], n], tf.float32) for n in cell.state_size),
             ],
         )
         got, got_final = run(x, state)
@@ -94,8 +103,10 @@ def test_one_row_and_one_step_and_an_unknown_length():
             np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=0, atol=TOL)
 
 
-@pytest.mark.parametrize("bidirectional", [False, True], ids=["one-way", "bidirectional"])
-def test_stacked_model_with_mask_matches_python_runner(bidirectional):
+@pytest.mark.parametrize(
+    ("name", "bidirectional"), [("lstm", False), ("lstm", True), ("gru", True), ("vanilla", True)]
+)
+def test_stacked_model_with_mask_matches_python_runner(name, bidirectional):
     """Two layers and a head, with a mask: outputs and every parameter's gradient."""
     rng = np.random.default_rng(1)
     tokens = tf.constant(rng.integers(0, 7, size=(B, T)), tf.int32)
@@ -104,7 +115,7 @@ def test_stacked_model_with_mask_matches_python_runner(bidirectional):
     for runner in ["python", "native"]:
         seqkit.set_seed(0)
         model = SequenceModel(
-            "lstm", hidden_size=H, output_size=7, num_layers=2, encoder="embedding",
+            name, hidden_size=H, output_size=7, num_layers=2, encoder="embedding",
             vocab_size=7, embedding_size=4, runner=runner, bidirectional=bidirectional,
         )  # fmt: skip
 
@@ -120,7 +131,8 @@ def test_stacked_model_with_mask_matches_python_runner(bidirectional):
         np.testing.assert_allclose(got, want, rtol=0, atol=TOL)
 
 
-def test_tbptt_training_matches_python_runner():
+@pytest.mark.parametrize("name", ["gru", "lstm"])
+def test_tbptt_training_matches_python_runner(name):
     """The same losses, gradient norms and weights after TBPTT(2, 6) updates, which carry the
     state from window to window."""
     rng = np.random.default_rng(2)
@@ -130,7 +142,7 @@ def test_tbptt_training_matches_python_runner():
     for runner in ["python", "native"]:
         seqkit.set_seed(0)
         model = SequenceModel(
-            "lstm", hidden_size=H, output_size=9, encoder="onehot", vocab_size=9, runner=runner
+            name, hidden_size=H, output_size=9, encoder="onehot", vocab_size=9, runner=runner
         )
         truncation = seqkit.make_truncation("tbptt", k1=2, k2=6)
         trainer = seqkit.Trainer(model, truncation=truncation, optimizer="sgd", lr=0.1)
@@ -142,11 +154,10 @@ def test_tbptt_training_matches_python_runner():
         np.testing.assert_allclose(got_params[key], want, rtol=0, atol=TOL)
 
 
-def test_auto_runs_the_native_kernel_in_a_plain_tf_function():
-    model = SequenceModel("lstm", input_size=2, hidden_size=3)
+@pytest.mark.parametrize("name", ["vanilla", "gru", "lstm"])
+def test_auto_runs_the_native_kernel_in_a_plain_tf_function(name):
+    model = SequenceModel(name, input_size=2, hidden_size=3)
     assert isinstance(model.runner, NativeRunner)
     assert not model.runner.jit_compile and model.runner.custom_ops
-    mixed = SequenceModel("lstm", input_size=2, hidden_size=3, precision="mixed_bfloat16")
+    mixed = SequenceModel(name, input_size=2, hidden_size=3, precision="mixed_bfloat16")
     assert not mixed.runner.custom_ops  # float32 kernels: mixed precision keeps XLA's
-    for name in ["gru", "vanilla"]:  # no native kernel yet: the fused runner's XLA kernels
-        assert not SequenceModel(name, input_size=2, hidden_size=3).runner.custom_ops
