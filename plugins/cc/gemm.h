@@ -7,6 +7,7 @@
 // is chosen by measurement: see seqkit_plugins/native_library.py.
 #pragma once
 
+#include <cstdlib>
 #include <functional>
 
 #include "tensorflow/core/framework/op_kernel.h"
@@ -56,10 +57,16 @@ inline void Gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, c
 #endif
 }
 
-// How many shards to split a batch of `batch` rows into: one per intra-op thread, at most one
-// per 4 rows (a GEMM over fewer rows wastes its vector registers).
+// How many shards to split a batch of `batch` rows into: one per intra-op thread (or
+// $SEQKIT_NATIVE_SHARDS, to measure), at most one per 4 rows (a GEMM over fewer rows wastes its
+// vector registers).
 inline int ShardCount(tensorflow::OpKernelContext* ctx, int batch) {
-  const int threads = ctx->device()->tensorflow_cpu_worker_threads()->num_threads;
+  static const int forced = [] {
+    const char* value = std::getenv("SEQKIT_NATIVE_SHARDS");
+    return value == nullptr ? 0 : std::atoi(value);
+  }();
+  const int threads =
+      forced > 0 ? forced : ctx->device()->tensorflow_cpu_worker_threads()->num_threads;
   const int by_rows = batch / 4 > 0 ? batch / 4 : 1;
   return threads < by_rows ? (threads > 0 ? threads : 1) : by_rows;
 }
