@@ -1,10 +1,21 @@
-"""Shared test settings: quiet TensorFlow, and a fresh default registry for each test."""
+"""Shared test settings: quiet TensorFlow, the native kernels built once before the tests, and a
+fresh default registry for each test."""
 
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _native_kernels_built():
+    """The native kernels' library, built (or loaded from the cache) before any test, so that its
+    one "compiling" line never lands in a test that checks what a program prints. Where it cannot
+    build, its one line says why and the tests that need it fail (tests/test_native_kernels.py)."""
+    from seqkit_plugins.native_kernels import LIBRARY
+
+    LIBRARY.load()
 
 
 @pytest.fixture(autouse=True)
