@@ -4,7 +4,8 @@
 
 The library is compiled with the installed TensorFlow's own flags (``tf.sysconfig``), the C++
 compiler ``$CXX`` (default ``g++``), ``-O3 -march=native``, and, where the ``scipy-openblas32``
-wheel is installed and ``blas`` is asked for, OpenBLAS's ``sgemm`` (``-DSEQKIT_OPENBLAS``).
+wheel is installed and ``blas`` is asked for, OpenBLAS's ``sgemm`` (``-DSEQKIT_OPENBLAS``; it
+measured faster than Eigen's GEMM, which ``SEQKIT_NATIVE_GEMM=eigen`` builds instead).
 It is cached under ``cache_dir()`` by a key over everything that changes the binary: the
 TensorFlow version and flags, the compiler's version, the sources and headers, the BLAS, and the
 CPU's instruction-set flags (``-march=native`` compiles for this CPU only). Two processes that
@@ -60,7 +61,10 @@ def _cpu_flags() -> str:
 
 def _blas_flags() -> tuple[list[str], list[str], str]:
     """(compile flags, link flags, version) for OpenBLAS from ``scipy-openblas32``, or empty
-    lists and "eigen" where that wheel is not installed (Eigen's GEMM is used)."""
+    lists and "eigen" where that wheel is not installed or ``SEQKIT_NATIVE_GEMM=eigen`` asks for
+    Eigen's GEMM (to compare them)."""
+    if os.environ.get("SEQKIT_NATIVE_GEMM", "").strip().lower() == "eigen":
+        return [], [], "eigen"
     try:
         import scipy_openblas32 as blas
     except ImportError:
@@ -88,6 +92,10 @@ def compile_command(sources: Sequence[Path], out: Path, blas: bool) -> list[str]
         "-march=native",  # the cache key holds the CPU flags: AVX2 here, AVX-512 there
         "-fPIC",
         "-shared",
+        # keep our -march=native copies of Eigen's templates to ourselves, and TensorFlow's
+        # copies to itself: no symbol of one binds to the other's
+        "-fvisibility=hidden",
+        "-fvisibility-inlines-hidden",
         "-w",  # TensorFlow's headers warn about their own deprecations
         *blas_compile,
         *(str(s) for s in sources),
