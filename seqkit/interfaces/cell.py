@@ -49,8 +49,9 @@ class Recurrence:
     ``state_{t-1}[hidden_index]`` ``[B, H]``. A cell declares this by returning a Recurrence from
     its ``recurrence`` property; the fused runner then owns the loop, the matmuls and the
     gradient (per step the VJP of ``pointwise`` and dz @ weight; the weight's gradient one
-    matmul after the loop). The cell's ``step`` returns ``self.recurrence.step(projected,
-    state)``, so that the python, graph and xla runners and the fused one use one equation.
+    matmul after the loop). The cell's ``step`` is ``self.recurrence.step(projected, state)``
+    (``Cell.step`` and ``ProjectedCell.step`` by default), so that the python, graph and xla
+    runners and the fused and native ones use one equation.
 
     - ``weight``: the recurrent weight in PyTorch's layout, ``weight_hh`` ``[G*H, H]`` (a
       variable, or a tensor computed from variables; gradients reach them either way).
