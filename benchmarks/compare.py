@@ -16,9 +16,11 @@ driver interleaves them: for every configuration, ``--rounds`` rounds in which e
 ``--steps`` timed training steps, so that load from others on a shared machine falls on all
 alike. Warm-up steps (and compiles) are excluded; figures are medians of all timed steps.
 A training step is forward, backward and Adam on a character model: embedding, recurrent
-layers, dense head. Ratios are to PyTorch's nn.LSTM/nn.GRU/nn.RNN and to the ceiling: sgemm
-FLOP/s over the step's matmul FLOPs a token, counted from the seqkit model's weight matrices
-(``seqkit bench`` gives the seqkit side alone).
+layers, dense head. seqkit's ``auto`` runs the native kernels (C++ custom ops in a plain
+``tf.function`` step) where a cell declares one and the library loads; its ``fused`` column is
+the XLA path (the fused runner's kernels in an XLA-compiled step). Ratios are to PyTorch's
+nn.LSTM/nn.GRU/nn.RNN and to the ceiling: sgemm FLOP/s over the step's matmul FLOPs a token,
+counted from the seqkit model's weight matrices (``seqkit bench`` gives the seqkit side alone).
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ CONFIGS = {  # name: batch, seq, embed, hidden, vocab
     "B": dict(batch=64, seq=100, embed=64, hidden=512, vocab=65),
 }
 VARIANTS = [  # (worker, variant): the seqkit runners, Keras without and with XLA, PyTorch
-    ("seqkit", "auto"),
+    ("seqkit", "auto"),  # the native kernels where the cell has them and the library loads
+    ("seqkit", "fused"),  # the XLA fused path (what auto ran before the native kernels)
     ("seqkit", "xla"),
     ("keras", "plain"),
     ("keras", "jit"),

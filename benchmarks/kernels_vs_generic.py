@@ -1,5 +1,5 @@
-"""Whether each hand-written kernel of the fused runner (``seqkit_plugins.fused.KERNELS``) still
-trains faster than the generic path of a declared recurrence, which it overrides.
+"""Whether each hand-written kernel of the fused runner (``Recurrence.kernel``, declared by the
+cell) still trains faster than the generic path of a declared recurrence, which it overrides.
 
     .venv/bin/python benchmarks/kernels_vs_generic.py               # configs A and B
     .venv/bin/python benchmarks/kernels_vs_generic.py --config A --rounds 40
@@ -49,13 +49,8 @@ def main(argv=None) -> None:
 
     import seqkit
     from seqkit.benchmarking import training_step
-    from seqkit_plugins.fused import KERNELS
 
-    cells = [
-        n
-        for n in ("vanilla", "gru", "lstm")
-        if seqkit.make_cell(n, 2, 2).recurrence.pointwise in KERNELS
-    ]
+    cells = [n for n in ("vanilla", "gru", "lstm") if seqkit.make_cell(n, 2, 2).recurrence.kernel]
     for config in a.config or sorted(CONFIGS):
         for cell in cells:
             steps = [

@@ -7,7 +7,8 @@ as in ``torch.nn.GRUCell`` and Keras' ``GRUCell(reset_after=True)``:
     h_t = (1 - z_t) * n_t + z_t * h_{t-1}
 
 The step is declared as a ``seqkit.Recurrence``: the matmul W_h h_{t-1} + b_h, then
-``gru_pointwise`` (the reset multiplies its third block), which the fused runner runs too.
+``gru_pointwise`` (the reset multiplies its third block), with a hand-written kernel for the
+fused runner (``seqkit_plugins.gru_kernel``).
 Parameters in PyTorch's names and layouts, gates in the order r, z, n: ``weight_ih`` [3H, I],
 ``weight_hh`` [3H, H], ``bias_ih`` [3H], ``bias_hh`` [3H].
 """
@@ -18,6 +19,8 @@ import tensorflow as tf
 
 import seqkit
 from seqkit.ops import gate_blocks, glorot_uniform, linear, orthogonal
+from seqkit_plugins.gru_kernel import gru_kernel
+from seqkit_plugins.native_kernels import GRU_NATIVE
 
 
 def gru_pointwise(projected, recurrent, state):
@@ -55,10 +58,14 @@ class GRUCell(seqkit.ProjectedCell):
 
     @property
     def recurrence(self):
-        return seqkit.Recurrence(self.weight_hh, gru_pointwise, bias=self.bias_hh)
-
-    def step(self, projected, state):
-        return self.recurrence.step(projected, state)
+        # step comes from this declaration
+        return seqkit.Recurrence(
+            self.weight_hh,
+            gru_pointwise,
+            bias=self.bias_hh,
+            kernel=gru_kernel,
+            native_kernel=GRU_NATIVE,
+        )
 
 
 @seqkit.hookimpl

@@ -8,7 +8,8 @@
     h_t  = o_t * tanh(c_t)
 
 The state is ``(h, c)``. The step is declared as a ``seqkit.Recurrence``: the matmul
-W_h h_{t-1}, then ``lstm_pointwise``, which the fused runner runs too. Parameters in PyTorch's
+W_h h_{t-1}, then ``lstm_pointwise``, with a hand-written kernel for the fused runner
+(``seqkit_plugins.lstm_kernel``). Parameters in PyTorch's
 names and layouts, gates in the order i, f, g, o: ``weight_ih`` [4H, I], ``weight_hh`` [4H, H],
 ``bias_ih`` [4H], ``bias_hh`` [4H].
 The forget gate's bias starts at 1 (Jozefowicz et al., 2015), so that memory is kept at first.
@@ -20,6 +21,8 @@ import tensorflow as tf
 
 import seqkit
 from seqkit.ops import gate_blocks, glorot_uniform, linear, orthogonal
+from seqkit_plugins.lstm_kernel import lstm_kernel
+from seqkit_plugins.native_kernels import LSTM_NATIVE
 
 
 def lstm_pointwise(projected, recurrent, state):
@@ -55,10 +58,10 @@ class LSTMCell(seqkit.ProjectedCell):
 
     @property
     def recurrence(self):
-        return seqkit.Recurrence(self.weight_hh, lstm_pointwise)  # b_hh is in project_inputs
-
-    def step(self, projected, state):
-        return self.recurrence.step(projected, state)
+        # b_hh is in project_inputs; step comes from this declaration
+        return seqkit.Recurrence(
+            self.weight_hh, lstm_pointwise, kernel=lstm_kernel, native_kernel=LSTM_NATIVE
+        )
 
 
 @seqkit.hookimpl

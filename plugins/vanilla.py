@@ -18,6 +18,7 @@ import tensorflow as tf
 import seqkit
 from seqkit.errors import OptionError
 from seqkit.ops import glorot_uniform, linear, orthogonal
+from seqkit_plugins.native_kernels import VANILLA_NATIVE
 
 ACTIVATIONS = {"tanh": tf.tanh, "sigmoid": tf.sigmoid, "relu": tf.nn.relu}
 
@@ -58,10 +59,9 @@ class VanillaCell(seqkit.ProjectedCell):
 
     @property
     def recurrence(self):
-        return seqkit.Recurrence(self.weight_hh, POINTWISE[self.activation])  # b_hh: projected
-
-    def step(self, projected, state):
-        return self.recurrence.step(projected, state)
+        # b_hh is in project_inputs; step comes from this declaration
+        native = VANILLA_NATIVE[self.activation]
+        return seqkit.Recurrence(self.weight_hh, POINTWISE[self.activation], native_kernel=native)
 
 
 @seqkit.hookimpl

@@ -95,6 +95,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         Window,
     )
     from seqkit.model import SequenceModel  # noqa: F401
+    from seqkit.native import NativeKernel, NativeLibrary  # noqa: F401
     from seqkit.registry import (  # noqa: F401
         available,
         make_cell,

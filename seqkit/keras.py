@@ -144,7 +144,10 @@ class RNN(keras.layers.Layer):
                 f"RNN: the cell takes {self.cell.input_size} features, the inputs have "
                 f"{input_size}."
             )
-        self.runner = resolve_runner(self.runner_name, [self.cell], default_registry())
+        # Keras compiles its train step with XLA where it can: no custom ops in a Keras layer
+        self.runner = resolve_runner(
+            self.runner_name, [self.cell], default_registry(), custom_ops=False
+        )
         # Keras variables that wrap the cell's own: one set of numbers, seen by both.
         for name, variable in self.cell.named_parameters().items():
             wrapped = keras.Variable(

@@ -59,10 +59,11 @@ def reverse_steps(x: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
 
 # ``runner="auto"``: the runners it tries, best first, by what the cell is. The rule is what
 # benchmarks/compare.py's "auto" rows measure (every runner on a declaring and a non-declaring
-# plugin cell): a cell that declares its recurrence trains fastest on the fused runner; any
-# other cell on the graph runner, which measured faster than xla for every such cell tried.
+# plugin cell): a cell that declares its recurrence trains fastest on its native kernel where it
+# has one and the library loads (the native runner supports no other cell), else on the fused
+# runner; any other cell on the graph runner, which measured faster than xla for every such cell.
 AUTO_RUNNERS = {
-    "declares its recurrence": ("fused", "graph", "xla", "python"),
+    "declares its recurrence": ("native", "fused", "graph", "xla", "python"),
     "other": ("graph", "xla", "python"),
 }
 
@@ -73,29 +74,35 @@ def auto_runners(cells: Sequence[Cell]) -> tuple[str, ...]:
     return AUTO_RUNNERS["declares its recurrence" if declares else "other"]
 
 
-def resolve_runner(runner: str | Runner, cells: Sequence[Cell], registry: Registry) -> Runner:
+def resolve_runner(
+    runner: str | Runner, cells: Sequence[Cell], registry: Registry, custom_ops: bool = True
+) -> Runner:
     """A runner by name, or for ``"auto"`` the first of ``auto_runners(cells)`` that is
-    installed and supports every cell."""
+    installed and supports every cell. ``custom_ops`` false skips runners whose graphs hold
+    custom ops (``Runner.custom_ops``): for a SavedModel, a Keras layer, mixed precision. A
+    named runner that does not support a cell is refused here, in one line."""
     if not isinstance(runner, Runner) and runner == "auto":
-        return _auto_runner(cells, registry)
+        return _auto_runner(cells, registry, custom_ops)
     chosen = runner if isinstance(runner, Runner) else registry.make("runner", runner)
     refused = [cell for cell in cells if not chosen.supports(cell)]
     if refused:
         name = runner if isinstance(runner, str) else type(runner).__name__
         raise OptionError(
             f"runner {name!r} does not support {type(refused[0]).__name__} (its supports() is "
-            "false: a runner that needs a declared recurrence, for one); use runner 'auto', which "
-            "picks one that does, or 'graph'."
+            "false: a runner that needs a declared recurrence or a native kernel, for one); use "
+            "runner 'auto', which picks one that does, or 'graph'."
         )
     return chosen
 
 
-def _auto_runner(cells: Sequence[Cell], registry: Registry) -> Runner:
+def _auto_runner(cells: Sequence[Cell], registry: Registry, custom_ops: bool) -> Runner:
     installed = set(registry.names("runner"))
     names = auto_runners(cells)
     for name in names:
         if name in installed:
             candidate = registry.make("runner", name)
+            if candidate.custom_ops and not custom_ops:
+                continue
             if all(candidate.supports(cell) for cell in cells):
                 return candidate
     raise OptionError(
@@ -184,7 +191,10 @@ class SequenceModel(StateDict, tf.Module):
         self.output_size, self.tie_embeddings = None, bool(tie_embeddings)
         if output_size is not None:
             self._make_head(check_size("SequenceModel", "output_size", output_size))
-        self.runner = resolve_runner(runner, self.cells, registry)
+        # the native kernels run float32 only: a mixed-precision model keeps the XLA kernels
+        self.runner = resolve_runner(
+            runner, self.cells, registry, custom_ops=not self.precision.mixed
+        )
         # Dropout draws from a generator the model owns, so that a checkpoint holds its state
         # and a resumed run drops the same units as an uninterrupted one.
         seed = int(tf.random.uniform([], 0, 2**31 - 1, dtype=tf.int64))  # repeats after set_seed

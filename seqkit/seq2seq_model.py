@@ -122,7 +122,8 @@ class Seq2SeqModel(StateDict, tf.Module):
         )
         self._make_stacks(source_vocab_size, source_input_size, embedding_size, common)
         if not isinstance(runner, Runner) and runner == "auto":  # one runner for both stacks
-            shared = resolve_runner(runner, self.encoder.cells + self.decoder.cells, registry)
+            cells = self.encoder.cells + self.decoder.cells  # seq2seq keeps the XLA kernels
+            shared = resolve_runner(runner, cells, registry, custom_ops=False)
             self.encoder.runner = self.decoder.runner = shared
         self._make_output(bridge, attention)
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqkit.cache import cache_dir
 from seqkit.corpus_reading import ProgressBar, corpus_files, read_chunks
 from seqkit.errors import DataError
 from seqkit.token_encoding import encode_corpus
@@ -52,15 +53,6 @@ class TokenFile:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-
-def cache_dir() -> Path:
-    """seqkit's cache: ``SEQKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/seqkit``, else
-    ``~/.cache/seqkit``."""
-    if os.environ.get("SEQKIT_CACHE_DIR"):
-        return Path(os.environ["SEQKIT_CACHE_DIR"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "seqkit"
 
 
 def _options(tokens: str, vocab_size: int, vocabulary, unknown: str) -> dict:

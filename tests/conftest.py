@@ -1,5 +1,6 @@
-"""Shared test settings: quiet TensorFlow, a fresh default registry for each test, and the
-example plugin's cells registered in this process where the plugin is not installed."""
+"""Shared test settings: quiet TensorFlow, seqkit's cache in a temporary folder, the native
+kernels built once before the tests, a fresh default registry for each test, and the example
+plugin's cells registered in this process where the plugin is not installed."""
 
 import importlib.util
 import os
@@ -43,6 +44,16 @@ def _register_the_example_plugin_in_process() -> None:
 
 
 _register_the_example_plugin_in_process()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _native_kernels_built():
+    """The native kernels' library, built (or loaded from the cache) before any test, so that its
+    one "compiling" line never lands in a test that checks what a program prints. Where it cannot
+    build, its one line says why and the tests that need it fail (tests/test_native_kernels.py)."""
+    from seqkit_plugins.native_kernels import LIBRARY
+
+    LIBRARY.load()
 
 
 @pytest.fixture(autouse=True)

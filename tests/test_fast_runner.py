@@ -9,6 +9,8 @@ and the graph runner for other cells, and the compiled sampler gives the plain g
     .venv/bin/python -m pytest tests/test_fast_runner.py -q
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -18,7 +20,7 @@ from seqkit.model import SequenceModel, resolve_runner
 from seqkit.ops import gate_blocks, glorot_uniform, linear
 from seqkit.registry import default_registry
 from seqkit.sampling import Sampler, _loop
-from seqkit_plugins.fused import KERNELS, FusedRunner
+from seqkit_plugins.fused import FusedRunner
 from seqkit_plugins.runners import GraphRunner
 
 CELLS = [
@@ -29,7 +31,7 @@ CELLS = [
     ("lstm", {}),
 ]
 IDS = [f"{name}-{opts.get('activation', '')}".rstrip("-") for name, opts in CELLS]
-KERNEL_CELLS = ["gru", "lstm"]  # the built-in cells with a hand-written kernel (KERNELS)
+KERNEL_CELLS = ["gru", "lstm"]  # the built-in cells that declare a hand-written kernel
 B, T, N_IN, H = 3, 6, 4, 5
 TOL = 1e-5
 
@@ -252,19 +254,45 @@ class PlainTanhCell(seqkit.Cell):
 
 
 def test_the_kernel_cells_are_the_cells_with_a_kernel():
-    """KERNEL_CELLS, which the generic-path tests cover, is what the fused runner overrides."""
+    """KERNEL_CELLS, which the generic-path tests cover, are the cells that declare a kernel."""
     with_kernel = [
-        n for n, o in CELLS if seqkit.make_cell(n, 2, 2, **o).recurrence.pointwise in KERNELS
+        n for n, o in CELLS if seqkit.make_cell(n, 2, 2, **o).recurrence.kernel is not None
     ]
     assert sorted(set(with_kernel)) == sorted(KERNEL_CELLS)
 
 
+def test_a_declared_kernel_is_what_the_fused_runner_runs():
+    """The fused runner calls ``Recurrence.kernel`` where a cell declares one (here a kernel
+    that halves the generic path's outputs), and ``kernels=False`` ignores it."""
+    from seqkit_plugins.fused_recurrence import fused_recurrence
+
+    def halved(recurrence, xp, state, keep):
+        outputs, final = fused_recurrence(recurrence, xp, state, keep)
+        return outputs * 0.5, final
+
+    class HalvedLSTM(type(seqkit.make_cell("lstm", 2, 2))):
+        @property
+        def recurrence(self):
+            return dataclasses.replace(super().recurrence, kernel=halved)
+
+    cell = HalvedLSTM(N_IN, H)
+    x = tf.constant(np.random.default_rng(4).normal(size=(B, T, N_IN)), tf.float32)
+    want, _ = seqkit.make_runner("python").run(cell, x, cell.initial_state(B))
+    for kernels, factor in [(True, 0.5), (False, 1.0)]:
+        got, _ = seqkit.make_runner("fused", kernels=kernels).run(cell, x, cell.initial_state(B))
+        np.testing.assert_allclose(got.numpy(), factor * want.numpy(), rtol=0, atol=TOL)
+
+
 def test_auto_picks_fused_for_declaring_cells_and_graph_for_others():
+    """fused for a declaring cell without a native kernel (or in mixed precision, or where
+    native kernels are turned off: tests/test_native_build.py), graph for any other cell."""
     for name, options in CELLS:
-        model = SequenceModel(name, input_size=2, hidden_size=3, cell_options=options)
-        assert isinstance(model.runner, FusedRunner)
+        model = SequenceModel(
+            name, input_size=2, hidden_size=3, cell_options=options, precision="mixed_bfloat16"
+        )
+        assert type(model.runner) is FusedRunner
     registry = default_registry()
-    assert isinstance(resolve_runner("auto", [PeepholeCell(2, 3)], registry), FusedRunner)
+    assert type(resolve_runner("auto", [PeepholeCell(2, 3)], registry)) is FusedRunner
     assert isinstance(resolve_runner("auto", [PlainTanhCell(3, 3)], registry), GraphRunner)
     fused = seqkit.make_runner("fused")
     assert fused.jit_compile and not fused.supports(PlainTanhCell(3, 3))

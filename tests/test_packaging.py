@@ -35,3 +35,10 @@ def test_every_data_file_of_the_tasks_is_installed():
     files = [p.name for p in (ROOT / "plugins" / "default_data").iterdir() if p.suffix != ".py"]
     files = [name for name in files if name != "__pycache__"]
     assert files and all(any(fnmatch.fnmatch(n, g) for g in data) for n in files), files
+
+
+def test_every_source_of_the_native_kernels_is_installed():
+    """The C++ sources are built on the user's machine: a wheel without them has no kernels."""
+    data = _setuptools()["package-data"]["seqkit_plugins"]
+    files = [p.relative_to(ROOT / "plugins").as_posix() for p in (ROOT / "plugins/cc").iterdir()]
+    assert files and all(any(fnmatch.fnmatch(n, g) for g in data) for n in files), files

@@ -136,18 +136,20 @@ def test_matches_torch_two_layer_rnn(name, torch_class, runner):
 
 
 def test_auto_runner_follows_the_rule_about_the_cell():
-    """A cell that declares its recurrence gets the first of fused, graph, xla, python that is
-    installed; any other cell the first of graph, xla, python."""
+    """A cell that declares its recurrence gets the first of native, fused, graph, xla, python
+    that is installed and supports it; any other cell the first of graph, xla, python."""
     declaring, other = seqkit.make_cell("vanilla", 2, 3), SumCell(3)
     assert declaring.recurrence is not None and other.recurrence is None
     assert AUTO_RUNNERS == {
-        "declares its recurrence": ("fused", "graph", "xla", "python"),
+        "declares its recurrence": ("native", "fused", "graph", "xla", "python"),
         "other": ("graph", "xla", "python"),
     }
     assert auto_runners([declaring, declaring]) == AUTO_RUNNERS["declares its recurrence"]
     assert auto_runners([declaring, other]) == AUTO_RUNNERS["other"]
     model = SequenceModel("vanilla", input_size=2, hidden_size=3, runner="auto")
-    assert type(model.runner) is type(seqkit.make_runner("fused"))
+    assert type(model.runner) is type(seqkit.make_runner("native"))  # its native kernel loads
+    mixed = SequenceModel("vanilla", input_size=2, hidden_size=3, precision="mixed_bfloat16")
+    assert type(mixed.runner) is type(seqkit.make_runner("fused"))  # native kernels: float32
     assert type(resolve_runner("auto", [other], default_registry())) is type(
         seqkit.make_runner("graph")
     )
@@ -193,6 +195,6 @@ def test_auto_takes_the_first_installed_runner_that_supports_every_cell():
     with pytest.raises(seqkit.OptionError) as info:
         resolve_runner("auto", [seqkit.make_cell("vanilla", 2, 2)], registry)
     assert str(info.value) == (
-        "runner 'auto': none of the runners it picks from (fused, graph, xla, python) is "
-        "installed and supports VanillaCell; name a runner that does."
+        "runner 'auto': none of the runners it picks from (native, fused, graph, xla, python) "
+        "is installed and supports VanillaCell; name a runner that does."
     )

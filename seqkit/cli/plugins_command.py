@@ -21,6 +21,9 @@ def plugins() -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     for kind, name, provider in rows:
         click.echo(f"{kind:<{widths[0]}}  {name:<{widths[1]}}  {provider}")
+    click.echo('\nWhat runner "auto" runs each cell on (float32):')
+    for name in registry.names("cell"):
+        click.echo(f"  {name:<{widths[1]}}  {_active_kernel(registry, name)}")
     skipped = registry.plugins.skipped
     if skipped:
         click.echo(f"\nDisabled by SEQKIT_DISABLE_PLUGINS: {', '.join(skipped)}")
@@ -33,3 +36,22 @@ def plugins() -> None:
         for broken in registry.broken:
             info = broken.plugin
             click.echo(f"  {info.name} from {info.provider}: {broken.reason}")
+
+
+def _active_kernel(registry, name: str) -> str:
+    """What ``runner="auto"`` runs a one-layer model of cell ``name`` on, in a few words."""
+    from seqkit.benchmarking import runner_name
+    from seqkit.model import resolve_runner
+
+    try:
+        cell = registry.make("cell", name, 1, 1)
+        runner = resolve_runner("auto", [cell], registry)
+    except Exception as exc:  # a plugin's cell that cannot be built at size 1: say why
+        return f"unknown ({type(exc).__name__}: {exc})"
+    recurrence, kind = cell.recurrence, runner_name(runner, registry)
+    if runner.custom_ops:
+        return f"{kind}: its native kernel (library {recurrence.native_kernel.library.status})"
+    if recurrence is None:
+        return f"{kind}: the cell's own step in a loop"
+    kernel = "its own XLA kernel" if recurrence.kernel else "the generic XLA recurrence"
+    return f"{kind}: {kernel}"

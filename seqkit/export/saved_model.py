@@ -26,12 +26,14 @@ vocabulary fails with an InvalidArgumentError that says so.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import tensorflow as tf
 
 from seqkit.export.errors import ExportError
-from seqkit.model import SequenceModel
+from seqkit.model import SequenceModel, resolve_runner
+from seqkit.registry import default_registry
 from seqkit.sampling import _loop as generation_loop
 
 
@@ -128,9 +130,23 @@ def export_saved_model(model: SequenceModel, vocabulary: str, out: str | Path) -
             "give a new directory to export to."
         )
     module = CharModelExport(model, vocabulary)
-    signatures = {
-        name: getattr(module, name).get_concrete_function()
-        for name in ("step", "generate", "initial_state", "vocabulary")
-    }
-    tf.saved_model.save(module, str(out), signatures=signatures)
+    with _without_custom_ops(model):
+        signatures = {
+            name: getattr(module, name).get_concrete_function()
+            for name in ("step", "generate", "initial_state", "vocabulary")
+        }
+        tf.saved_model.save(module, str(out), signatures=signatures)
     return out
+
+
+@contextlib.contextmanager
+def _without_custom_ops(model: SequenceModel):
+    """While the graphs are traced: a runner whose graphs hold no custom op (the fused runner's
+    XLA kernels in place of the native ones), so that the SavedModel loads without seqkit."""
+    runner = model.runner
+    if runner.custom_ops:
+        model.runner = resolve_runner("auto", model.cells, default_registry(), custom_ops=False)
+    try:
+        yield
+    finally:
+        model.runner = runner

@@ -7,13 +7,14 @@ runner runs with a hand-written gradient.
 
 Shapes are written beside the code: B batch, T time, I input size, H hidden size, G gates.
 
-    seqkit/interfaces/cell.py        Cell, ProjectedCell, Recurrence
+    seqkit/interfaces/cell.py        Cell, ProjectedCell, Recurrence, Kernel
     seqkit/interfaces/components.py  Runner, Loss, Window, TruncationStrategy
     seqkit/interfaces/task.py        SequenceBatch, Task, LanguageModelTask, DecodingTask
 """
 
 from seqkit.interfaces.cell import (
     Cell,
+    Kernel,
     Pointwise,
     ProjectedCell,
     Recurrence,
@@ -34,6 +35,7 @@ from seqkit.interfaces.task import (
 __all__ = [
     "Cell",
     "DecodingTask",
+    "Kernel",
     "LanguageModelTask",
     "Loss",
     "Pointwise",

@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqkit.errors import OptionError, ShapeError
+from seqkit.native import NativeKernel
 from seqkit.ops import linear
 from seqkit.parameters import StateDict, named_variables
 
@@ -31,6 +32,11 @@ def check_size(owner: str, what: str, value: Any) -> int:
 
 Pointwise = Callable[[tf.Tensor, tf.Tensor, State], tuple[tf.Tensor, State]]
 
+# A kernel runs a declared recurrence over a whole sequence: ``(recurrence, xp [T, B, P]
+# time-major projected inputs, state, keep [T, B, 1] bool or None) -> (outputs [T, B, O],
+# final_state)``; outputs where ``keep`` is false are unspecified (the runner zeroes them).
+Kernel = Callable[["Recurrence", tf.Tensor, State, tf.Tensor | None], tuple[tf.Tensor, State]]
+
 
 @dataclass(frozen=True, eq=False)
 class Recurrence:
@@ -43,8 +49,9 @@ class Recurrence:
     ``state_{t-1}[hidden_index]`` ``[B, H]``. A cell declares this by returning a Recurrence from
     its ``recurrence`` property; the fused runner then owns the loop, the matmuls and the
     gradient (per step the VJP of ``pointwise`` and dz @ weight; the weight's gradient one
-    matmul after the loop). The cell's ``step`` returns ``self.recurrence.step(projected,
-    state)``, so that the python, graph and xla runners and the fused one use one equation.
+    matmul after the loop). The cell's ``step`` is ``self.recurrence.step(projected, state)``
+    (``Cell.step`` and ``ProjectedCell.step`` by default), so that the python, graph and xla
+    runners and the fused and native ones use one equation.
 
     - ``weight``: the recurrent weight in PyTorch's layout, ``weight_hh`` ``[G*H, H]`` (a
       variable, or a tensor computed from variables; gradients reach them either way).
@@ -57,6 +64,11 @@ class Recurrence:
     - ``bias``: the recurrent bias ``bias_hh`` ``[G*H]``, or None where ``project_inputs``
       already adds it (allowed wherever it is only summed with the projection, as in the LSTM).
     - ``hidden_index``: which state tensor is h, the one the matmul takes (0 unless given).
+    - ``kernel``: optional, a hand-written ``Kernel`` in TensorFlow ops (XLA-compilable) that
+      the fused runner calls instead of its generic loop, with the same results.
+    - ``native_kernel``: optional, a ``seqkit.NativeKernel``: a ``Kernel`` over a TensorFlow
+      custom op (C++, not XLA-compilable), which the ``native`` runner calls where its library
+      builds and loads (``seqkit.native``).
 
     The LSTM (``seqkit_plugins.lstm``), gates i, f, g, o, ``bias_hh`` inside the projection:
 
@@ -76,8 +88,21 @@ class Recurrence:
     pointwise: Pointwise
     bias: tf.Variable | tf.Tensor | None = None
     hidden_index: int = 0
+    kernel: Kernel | None = None
+    native_kernel: NativeKernel | None = None
 
     def __post_init__(self):
+        if self.kernel is not None and not callable(self.kernel):
+            raise OptionError(
+                f"Recurrence: kernel must be a function (recurrence, xp, state, keep) -> "
+                f"(outputs, final_state) or None, got {type(self.kernel).__name__}."
+            )
+        if self.native_kernel is not None and not isinstance(self.native_kernel, NativeKernel):
+            raise OptionError(
+                f"Recurrence: native_kernel must be a seqkit.NativeKernel (a custom-op library "
+                f"and the function that calls it) or None, got "
+                f"{type(self.native_kernel).__name__}."
+            )
         if not callable(self.pointwise):
             raise OptionError(
                 f"Recurrence: pointwise must be a function (projected, recurrent, state) -> "
@@ -140,8 +165,9 @@ class Cell(StateDict, tf.Module, abc.ABC):
     store their weights in PyTorch's layouts, so their state dicts load into torch unchanged.
 
     Runners call ``project_inputs(xs)`` once over all steps and then ``step(projected_t, state)``
-    per step. By default the projection is the identity and ``step`` is ``__call__``; a cell with
-    a time-parallel part subclasses ``ProjectedCell`` instead. A cell whose step is one recurrent
+    per step. By default the projection is the identity and ``step`` is the declared recurrence's
+    step where the cell declares one, else ``__call__``; a cell with a time-parallel part
+    subclasses ``ProjectedCell`` instead. A cell whose step is one recurrent
     matmul followed by elementwise work says so in ``recurrence`` (see ``Recurrence``), and runs
     on the fused runner.
     """
@@ -179,7 +205,12 @@ class Cell(StateDict, tf.Module, abc.ABC):
         return inputs
 
     def step(self, projected: tf.Tensor, state: State) -> tuple[tf.Tensor, State]:
-        """The recurrent part of the step, given one step of ``project_inputs``' output."""
+        """The recurrent part of the step, given one step of ``project_inputs``' output: the
+        declared recurrence's step where there is one (one equation for every runner), else
+        ``__call__``."""
+        recurrence = self.recurrence
+        if recurrence is not None:
+            return recurrence.step(projected, state)
         return self(projected, state)
 
     @property
@@ -197,15 +228,23 @@ class ProjectedCell(Cell):
     """A cell split into a time-parallel input projection and a recurrent step.
 
     ``__call__`` is ``step(project_inputs(x), state)``, so a subclass writes the maths once.
+    A subclass defines ``step``, or declares its ``recurrence`` and takes ``step`` from it.
     """
 
     @abc.abstractmethod
     def project_inputs(self, inputs: tf.Tensor) -> tf.Tensor:
         """The input projection of any number of steps: ``[..., I] -> [..., P]``."""
 
-    @abc.abstractmethod
     def step(self, projected: tf.Tensor, state: State) -> tuple[tf.Tensor, State]:
-        """The recurrent step from one projected input ``[B, P]`` and ``state``."""
+        """The recurrent step from one projected input ``[B, P]`` and ``state``: by default the
+        declared recurrence's step; a cell that declares none defines its own."""
+        recurrence = self.recurrence
+        if recurrence is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} must define step(projected, state) or declare its "
+                f"recurrence (a seqkit.Recurrence)."
+            )
+        return recurrence.step(projected, state)
 
     def __call__(self, inputs: tf.Tensor, state: State) -> tuple[tf.Tensor, State]:
         return self.step(self.project_inputs(inputs), state)

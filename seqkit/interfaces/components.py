@@ -24,6 +24,9 @@ class Runner(abc.ABC):
     """
 
     jit_compile: bool = False  # ask the step that runs the model to compile itself with XLA
+    # its graphs hold TensorFlow custom ops (a native library), which run only where that library
+    # is loaded: no SavedModel is built from them, and XLA cannot compile them
+    custom_ops: bool = False
 
     def supports(self, cell: Cell) -> bool:
         """Whether this runner can unroll ``cell`` (all cells, unless a runner says otherwise)."""

@@ -65,9 +65,6 @@ class JANETCell(seqkit.ProjectedCell):
         """The step as ``janet_pointwise(projected, h @ weight_hh^T + bias_hh, state)``."""
         return seqkit.Recurrence(self.weight_hh, janet_pointwise, bias=self.bias_hh)
 
-    def step(self, projected, state):
-        return self.recurrence.step(projected, state)
-
 
 @seqkit.hookimpl
 def seqkit_register_cells(register):

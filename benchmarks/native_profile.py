@@ -1,0 +1,70 @@
+"""Where a training step on the native LSTM kernel goes: the whole step (forward, backward, Adam
+of the character model of ``benchmarks/compare.py``), and within it the native forward op and
+the native backward op timed alone at the same shapes; the rest (embedding, the input
+projection and its gradient, the head, the loss, Adam, the step's own overhead) is the step less
+the two ops. Calls interleaved round by round; medians.
+
+    .venv/bin/python benchmarks/native_profile.py                  # config A, LSTM, one layer
+    .venv/bin/python benchmarks/native_profile.py --config B --rounds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+CONFIGS = {  # name: batch, seq, embed, hidden, vocab (as compare.py's)
+    "A": dict(batch=32, seq=64, embed=64, hidden=256, vocab=65),
+    "B": dict(batch=64, seq=100, embed=64, hidden=512, vocab=65),
+}
+
+
+def op_calls(batch, seq, hidden):
+    """``(forward, backward)``: the LSTM ops alone, each a compiled call on fixed inputs."""
+    import numpy as np
+    import tensorflow as tf
+
+    from seqkit_plugins.native_kernels import LIBRARY
+
+    ops = LIBRARY.load()
+    rng = np.random.default_rng(0)
+
+    def tensor(*shape, scale=1.0):
+        return tf.constant((rng.normal(size=shape) * scale).astype(np.float32))
+
+    xp, w = tensor(seq, batch, 4 * hidden), tensor(4 * hidden, hidden, scale=hidden**-0.5)
+    h0, c0, keep = tensor(batch, hidden), tensor(batch, hidden), tf.zeros([0])
+    hs, cs, gates = ops.seqkit_lstm_forward(xp, h0, c0, w, keep)
+    dhs = tensor(seq, batch, hidden)
+    forward = tf.function(lambda: ops.seqkit_lstm_forward(xp, h0, c0, w, keep)[0])
+    backward = tf.function(
+        lambda: ops.seqkit_lstm_backward(dhs, h0, c0, gates, hs, cs, h0, c0, w, keep)[0]
+    )
+    return (lambda: forward().numpy()), (lambda: backward().numpy())
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", choices=sorted(CONFIGS), default="A")
+    p.add_argument("--rounds", type=int, default=30)
+    a = p.parse_args(argv)
+
+    from seqkit.benchmarking import interleaved_medians, training_step
+
+    c = CONFIGS[a.config]
+    step = training_step("lstm", **c, runner="native")
+    forward, backward = op_calls(c["batch"], c["seq"], c["hidden"])
+    ms = interleaved_medians(
+        {"step": step, "forward op": forward, "backward op": backward}, warmup=3, repeats=a.rounds
+    )
+    ms = {k: v * 1e3 for k, v in ms.items()}
+    ms["rest of the step"] = ms["step"] - ms["forward op"] - ms["backward op"]
+    print(f"config {a.config} LSTM x1, native runner, medians of {a.rounds} rounds:")
+    for name, value in ms.items():
+        print(f"  {name:<18} {value:8.1f} ms  {value / ms['step']:5.0%}")
+
+
+if __name__ == "__main__":
+    main()

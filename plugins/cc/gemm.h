@@ -1,0 +1,127 @@
+// seqkit native kernels: the one GEMM they all use, C = alpha * op(A) @ op(B) + beta * C on
+// row-major float32 matrices with leading dimensions, and a helper that runs shards of a batch
+// on TensorFlow's intra-op thread pool.
+//
+// Built with -DSEQKIT_OPENBLAS the GEMM is OpenBLAS's sgemm from the `scipy-openblas32` wheel
+// (symbols prefixed scipy_); otherwise Eigen's (TensorFlow's headers carry Eigen). Which one
+// is chosen by measurement: see seqkit_plugins/native_library.py.
+#pragma once
+
+#include <cstdlib>
+#include <functional>
+
+#include "tensorflow/core/framework/op_kernel.h"
+#include "tensorflow/core/platform/blocking_counter.h"
+#include "tensorflow/core/platform/threadpool.h"
+#include "unsupported/Eigen/CXX11/Tensor"
+
+#ifdef SEQKIT_OPENBLAS
+#include <cblas.h>
+#endif
+
+namespace seqkit {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using ConstMatrixMap = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
+using MatrixMap = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
+using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
+using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
+
+// C [m, n] = alpha * op(A) @ op(B) + beta * C; op(A) is [m, k], op(B) [k, n]; row-major.
+inline void Gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
+                 int lda, const float* b, int ldb, float beta, float* c, int ldc) {
+  if (m == 0 || n == 0) return;
+#ifdef SEQKIT_OPENBLAS
+  scipy_cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                    trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta,
+                    c, ldc);
+#else
+  MatrixMap cm(c, m, n, Eigen::OuterStride<>(ldc));
+  if (beta == 0.0f) {
+    cm.setZero();
+  } else if (beta != 1.0f) {
+    cm *= beta;
+  }
+  if (k == 0) return;
+  ConstMatrixMap am(a, trans_a ? k : m, trans_a ? m : k, Eigen::OuterStride<>(lda));
+  ConstMatrixMap bm(b, trans_b ? n : k, trans_b ? k : n, Eigen::OuterStride<>(ldb));
+  if (trans_a && trans_b) {
+    cm.noalias() += alpha * am.transpose() * bm.transpose();
+  } else if (trans_a) {
+    cm.noalias() += alpha * am.transpose() * bm;
+  } else if (trans_b) {
+    cm.noalias() += alpha * am * bm.transpose();
+  } else {
+    cm.noalias() += alpha * am * bm;
+  }
+#endif
+}
+
+// How many shards to split a batch of `batch` rows into: one per intra-op thread (or
+// $SEQKIT_NATIVE_SHARDS, to measure), at most one per 4 rows (a GEMM over fewer rows wastes its
+// vector registers).
+inline int ShardCount(tensorflow::OpKernelContext* ctx, int batch) {
+  static const int forced = [] {
+    const char* value = std::getenv("SEQKIT_NATIVE_SHARDS");
+    return value == nullptr ? 0 : std::atoi(value);
+  }();
+  const int threads =
+      forced > 0 ? forced : ctx->device()->tensorflow_cpu_worker_threads()->num_threads;
+  const int by_rows = batch / 4 > 0 ? batch / 4 : 1;
+  return threads < by_rows ? (threads > 0 ? threads : 1) : by_rows;
+}
+
+// Rows [begin, end) of shard s of n over `total` rows.
+inline void ShardRange(int s, int n, int total, int* begin, int* end) {
+  *begin = static_cast<int>(static_cast<long long>(total) * s / n);
+  *end = static_cast<int>(static_cast<long long>(total) * (s + 1) / n);
+}
+
+// Runs fn(0) .. fn(shards - 1) at once, fn(0) on the calling thread, and waits for all. The
+// shards share nothing they write, so no shard waits for another until the end.
+inline void RunShards(tensorflow::OpKernelContext* ctx, int shards,
+                      const std::function<void(int)>& fn) {
+  if (shards <= 1) {
+    fn(0);
+    return;
+  }
+  auto* pool = ctx->device()->tensorflow_cpu_worker_threads()->workers;
+  tensorflow::BlockingCounter counter(shards - 1);
+  for (int s = 1; s < shards; ++s) {
+    pool->Schedule([&fn, &counter, s] {
+      fn(s);
+      counter.DecrementCount();
+    });
+  }
+  fn(0);
+  counter.Wait();
+}
+
+// dW [G, H] = sum over steps and rows of dz_t^T h_{t-1} = dZ^T @ H_prev, H_prev = h0 for the
+// first step and hs[t - 1] after: one GEMM over all T * B rows, its G rows split in shards.
+inline void WeightGradient(tensorflow::OpKernelContext* ctx, int shards, int steps, int batch,
+                           int gates, int hidden, const float* dz, const float* h0,
+                           const float* hs, float* dw) {
+  const int later = (steps - 1) * batch;
+  RunShards(ctx, shards, [&](int s) {
+    int g0, g1;
+    ShardRange(s, shards, gates, &g0, &g1);
+    Gemm(true, false, g1 - g0, hidden, batch, 1.0f, dz + g0, gates, h0, hidden, 0.0f,
+         dw + g0 * hidden, hidden);
+    Gemm(true, false, g1 - g0, hidden, later, 1.0f, dz + batch * gates + g0, gates, hs, hidden,
+         1.0f, dw + g0 * hidden, hidden);
+  });
+}
+
+// Sets the GEMM library to one thread: the kernels split the batch themselves.
+inline void UseOneGemmThread() {
+#ifdef SEQKIT_OPENBLAS
+  static const bool once = [] {
+    scipy_openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)once;
+#endif
+}
+
+}  // namespace seqkit

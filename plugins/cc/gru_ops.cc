@@ -1,0 +1,216 @@
+// seqkit native kernels: the GRU (reset after the matmul, as torch.nn.GRU) over a whole
+// sequence, forward and backward, float32.
+//
+//   hh_t = h_{t-1} @ W^T + b_hh                      [B, 3H], blocks r, z, n
+//   r = sigmoid(x_r + hh_r), z = sigmoid(x_z + hh_z), n = tanh(x_n + r * hh_n)
+//   h_t = n + z * (h_{t-1} - n); where keep[t, b] is 0, h_t = h_{t-1}
+//
+// xp holds W_ih x_t + b_ih. The batch is split into shards that run the whole sequence on
+// their own. The backward loop carries only dh; dW = dHH^T @ H_prev is one GEMM after it.
+#include "gemm.h"
+#include "tensorflow/core/framework/op.h"
+#include "tensorflow/core/framework/shape_inference.h"
+
+namespace seqkit {
+namespace {
+
+using tensorflow::OpKernel;
+using tensorflow::OpKernelConstruction;
+using tensorflow::OpKernelContext;
+using tensorflow::Tensor;
+using tensorflow::TensorShape;
+
+struct Sizes {
+  int steps, batch, hidden;
+};
+
+inline Eigen::ArrayXf Sigmoid(const Eigen::ArrayXf& x) { return (x * 0.5f).tanh() * 0.5f + 0.5f; }
+
+// Rows [b0, b1) through every step: saved [T, B, 4H] = r, z, n, hh_n; hs [T, B, H].
+void ForwardShard(const Sizes& n, int b0, int b1, const float* xp, const float* h0,
+                  const float* w, const float* bias, const float* keep, float* saved,
+                  float* hs) {
+  const int H = n.hidden, G = 3 * n.hidden, rows = b1 - b0;
+  Eigen::ArrayXf hh(rows * G);
+  for (int t = 0; t < n.steps; ++t) {
+    const long long at = static_cast<long long>(t) * n.batch + b0;
+    const float* h_prev = t == 0 ? h0 + b0 * H : hs + (at - n.batch) * H;
+    for (int r = 0; r < rows; ++r) std::copy(bias, bias + G, hh.data() + r * G);
+    Gemm(false, true, rows, G, H, 1.0f, h_prev, H, w, H, 1.0f, hh.data(), G);
+    for (int r = 0; r < rows; ++r) {
+      const float* x = xp + (at + r) * G;
+      const float* hr = hh.data() + r * G;
+      float* sr = saved + (at + r) * 4 * H;
+      ArrayMap reset(sr, H), update(sr + H, H), cand(sr + 2 * H, H), hh_n(sr + 3 * H, H);
+      ConstArrayMap hp(h_prev + r * H, H);
+      ArrayMap h(hs + (at + r) * H, H);
+      reset = Sigmoid(ConstArrayMap(x, H) + ConstArrayMap(hr, H));
+      update = Sigmoid(ConstArrayMap(x + H, H) + ConstArrayMap(hr + H, H));
+      hh_n = ConstArrayMap(hr + 2 * H, H);
+      cand = (ConstArrayMap(x + 2 * H, H) + reset * hh_n).tanh();
+      if (keep == nullptr || keep[at + r] != 0.0f) {
+        h = cand + update * (hp - cand);
+      } else {
+        h = hp;
+      }
+    }
+  }
+}
+
+class GruForwardOp : public OpKernel {
+ public:
+  explicit GruForwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& xp = ctx->input(0);
+    const Tensor& w = ctx->input(2);
+    OP_REQUIRES(ctx, xp.dims() == 3 && w.dims() == 2 && w.dim_size(0) == 3 * w.dim_size(1) &&
+                         xp.dim_size(2) == w.dim_size(0),
+                tensorflow::errors::InvalidArgument("GRU: xp [T, B, 3H] and W [3H, H]"));
+    const Sizes n{static_cast<int>(xp.dim_size(0)), static_cast<int>(xp.dim_size(1)),
+                  static_cast<int>(w.dim_size(1))};
+    Tensor *hs, *saved;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n.steps, n.batch, n.hidden}), &hs));
+    OP_REQUIRES_OK(ctx,
+                   ctx->allocate_output(1, TensorShape({n.steps, n.batch, 4 * n.hidden}), &saved));
+    const Tensor& keep = ctx->input(4);
+    const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
+    UseOneGemmThread();
+    const int shards = ShardCount(ctx, n.batch);
+    RunShards(ctx, shards, [&](int s) {
+      int b0, b1;
+      ShardRange(s, shards, n.batch, &b0, &b1);
+      ForwardShard(n, b0, b1, xp.flat<float>().data(), ctx->input(1).flat<float>().data(),
+                   w.flat<float>().data(), ctx->input(3).flat<float>().data(), keep_ptr,
+                   saved->flat<float>().data(), hs->flat<float>().data());
+    });
+  }
+};
+
+// Rows [b0, b1) backwards: dxp and dhh [T, B, 3H]; dh carried in dh (dh_last on entry).
+void BackwardShard(const Sizes& n, int b0, int b1, const float* dhs, const float* saved,
+                   const float* hs, const float* h0, const float* w, const float* keep,
+                   float* dxp, float* dhh_all, float* dh) {
+  const int H = n.hidden, G = 3 * n.hidden, rows = b1 - b0;
+  Eigen::ArrayXf dh_next(rows * H);
+  for (int t = n.steps - 1; t >= 0; --t) {
+    const long long at = static_cast<long long>(t) * n.batch + b0;
+    const float* h_prev = t == 0 ? h0 + b0 * H : hs + (at - n.batch) * H;
+    float* dhh = dhh_all + at * G;
+    for (int r = 0; r < rows; ++r) {
+      ArrayMap dh_r(dh + (b0 + r) * H, H), next(dh_next.data() + r * H, H);
+      ArrayMap dx(dxp + (at + r) * G, G), dhh_r(dhh + r * G, G);
+      dh_r += ConstArrayMap(dhs + (at + r) * H, H);
+      if (keep != nullptr && keep[at + r] == 0.0f) {
+        dx.setZero();
+        dhh_r.setZero();
+        next = dh_r;  // the state passed through: so does its gradient
+        continue;
+      }
+      const float* sr = saved + (at + r) * 4 * H;
+      ConstArrayMap reset(sr, H), update(sr + H, H), cand(sr + 2 * H, H), hh_n(sr + 3 * H, H);
+      const Eigen::ArrayXf d_n = dh_r * (1.0f - update) * (1.0f - cand * cand);
+      dhh_r.segment(0, H) = d_n * hh_n * reset * (1.0f - reset);
+      dhh_r.segment(H, H) = dh_r * (ConstArrayMap(h_prev + r * H, H) - cand) * update *
+                            (1.0f - update);
+      dhh_r.segment(2 * H, H) = d_n * reset;
+      dx.segment(0, 2 * H) = dhh_r.segment(0, 2 * H);
+      dx.segment(2 * H, H) = d_n;
+      next = dh_r * update;
+    }
+    Gemm(false, false, rows, H, G, 1.0f, dhh, G, w, H, 1.0f, dh_next.data(), H);
+    std::copy(dh_next.data(), dh_next.data() + rows * H, dh + b0 * H);
+  }
+}
+
+class GruBackwardOp : public OpKernel {
+ public:
+  explicit GruBackwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    // inputs: dhs, dh_last, saved, hs, h0, weight, keep
+    const Tensor& hs = ctx->input(3);
+    const Tensor& w = ctx->input(5);
+    const Sizes n{static_cast<int>(hs.dim_size(0)), static_cast<int>(hs.dim_size(1)),
+                  static_cast<int>(w.dim_size(1))};
+    const int G = 3 * n.hidden;
+    Tensor *dxp, *dh0, *dw, *db, dhh;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n.steps, n.batch, G}), &dxp));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, ctx->input(1).shape(), &dh0));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, w.shape(), &dw));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, TensorShape({G}), &db));
+    OP_REQUIRES_OK(ctx, ctx->allocate_temp(tensorflow::DT_FLOAT,
+                                           TensorShape({n.steps, n.batch, G}), &dhh));
+    float* dh = dh0->flat<float>().data();
+    std::copy_n(ctx->input(1).flat<float>().data(), n.batch * n.hidden, dh);
+    const Tensor& keep = ctx->input(6);
+    const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
+    const float* h0 = ctx->input(4).flat<float>().data();
+    float* dhh_ptr = dhh.flat<float>().data();
+    UseOneGemmThread();
+    const int shards = ShardCount(ctx, n.batch);
+    RunShards(ctx, shards, [&](int s) {
+      int b0, b1;
+      ShardRange(s, shards, n.batch, &b0, &b1);
+      BackwardShard(n, b0, b1, ctx->input(0).flat<float>().data(),
+                    ctx->input(2).flat<float>().data(), hs.flat<float>().data(), h0,
+                    w.flat<float>().data(), keep_ptr, dxp->flat<float>().data(), dhh_ptr, dh);
+    });
+    WeightGradient(ctx, shards, n.steps, n.batch, G, n.hidden, dhh_ptr, h0,
+                   hs.flat<float>().data(), dw->flat<float>().data());
+    ConstMatrixMap all(dhh_ptr, static_cast<long long>(n.steps) * n.batch, G,
+                       Eigen::OuterStride<>(G));
+    Eigen::Map<Eigen::RowVectorXf>(db->flat<float>().data(), G) = all.colwise().sum();
+  }
+};
+
+using tensorflow::shape_inference::InferenceContext;
+using tensorflow::shape_inference::ShapeHandle;
+
+REGISTER_OP("SeqkitGruForward")
+    .Input("xp: float")      // [T, B, 3H]
+    .Input("h0: float")      // [B, H]
+    .Input("weight: float")  // [3H, H]
+    .Input("bias: float")    // [3H]
+    .Input("keep: float")    // [T, B] of 1 and 0, or [0] for no mask
+    .Output("hs: float")     // [T, B, H]
+    .Output("saved: float")  // [T, B, 4H]: r, z, n, hh_n
+    .SetShapeFn([](InferenceContext* c) {
+      ShapeHandle xp, h0;
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 3, &xp));
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(1), 2, &h0));
+      tensorflow::shape_inference::DimensionHandle four_h;
+      TF_RETURN_IF_ERROR(c->Multiply(c->Dim(h0, 1), 4, &four_h));
+      c->set_output(0, c->MakeShape({c->Dim(xp, 0), c->Dim(xp, 1), c->Dim(h0, 1)}));
+      c->set_output(1, c->MakeShape({c->Dim(xp, 0), c->Dim(xp, 1), four_h}));
+      return absl::OkStatus();
+    });
+
+REGISTER_OP("SeqkitGruBackward")
+    .Input("dhs: float")
+    .Input("dh_last: float")
+    .Input("saved: float")
+    .Input("hs: float")
+    .Input("h0: float")
+    .Input("weight: float")
+    .Input("keep: float")
+    .Output("dxp: float")      // [T, B, 3H]
+    .Output("dh0: float")      // [B, H]
+    .Output("dweight: float")  // [3H, H]
+    .Output("dbias: float")    // [3H]
+    .SetShapeFn([](InferenceContext* c) {
+      ShapeHandle hs, w;
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(3), 3, &hs));
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(5), 2, &w));
+      c->set_output(0, c->MakeShape({c->Dim(hs, 0), c->Dim(hs, 1), c->Dim(w, 0)}));
+      c->set_output(1, c->input(4));
+      c->set_output(2, c->input(5));
+      c->set_output(3, c->MakeShape({c->Dim(w, 0)}));
+      return absl::OkStatus();
+    });
+
+REGISTER_KERNEL_BUILDER(Name("SeqkitGruForward").Device(tensorflow::DEVICE_CPU), GruForwardOp);
+REGISTER_KERNEL_BUILDER(Name("SeqkitGruBackward").Device(tensorflow::DEVICE_CPU), GruBackwardOp);
+
+}  // namespace
+}  // namespace seqkit

@@ -1,0 +1,192 @@
+// seqkit native kernels: the vanilla (Elman) RNN over a whole sequence, forward and backward,
+// float32, with the activation tanh, relu or sigmoid (attr `activation`).
+//
+//   h_t = act(xp_t + h_{t-1} @ W^T); where keep[t, b] is 0, h_t = h_{t-1}
+//
+// xp holds W_ih x_t + b_ih + b_hh. The batch is split into shards that run the whole sequence
+// on their own. The backward loop carries only dh; dW = dA^T @ H_prev is one GEMM after it.
+#include <string>
+
+#include "gemm.h"
+#include "tensorflow/core/framework/op.h"
+#include "tensorflow/core/framework/shape_inference.h"
+
+namespace seqkit {
+namespace {
+
+using tensorflow::OpKernel;
+using tensorflow::OpKernelConstruction;
+using tensorflow::OpKernelContext;
+using tensorflow::Tensor;
+using tensorflow::TensorShape;
+
+enum class Activation { kTanh, kRelu, kSigmoid };
+
+Activation ParseActivation(OpKernelConstruction* ctx) {
+  std::string name = "tanh";
+  const auto status = ctx->GetAttr("activation", &name);
+  if (!status.ok()) ctx->CtxFailure(status);
+  return name == "relu" ? Activation::kRelu
+                        : (name == "sigmoid" ? Activation::kSigmoid : Activation::kTanh);
+}
+
+inline void Activate(Activation act, ArrayMap a) {
+  switch (act) {
+    case Activation::kTanh: a = a.tanh(); break;
+    case Activation::kRelu: a = a.max(0.0f); break;
+    case Activation::kSigmoid: a = (a * 0.5f).tanh() * 0.5f + 0.5f; break;
+  }
+}
+
+// d act / d pre-activation, from the activation's output h.
+inline Eigen::ArrayXf Derivative(Activation act, const ConstArrayMap& h) {
+  switch (act) {
+    case Activation::kTanh: return 1.0f - h * h;
+    case Activation::kRelu: return (h > 0.0f).cast<float>();
+    default: return h * (1.0f - h);
+  }
+}
+
+struct Sizes {
+  int steps, batch, hidden;
+};
+
+class VanillaForwardOp : public OpKernel {
+ public:
+  explicit VanillaForwardOp(OpKernelConstruction* ctx)
+      : OpKernel(ctx), act_(ParseActivation(ctx)) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& xp = ctx->input(0);
+    const Tensor& w = ctx->input(2);
+    OP_REQUIRES(ctx, xp.dims() == 3 && w.dims() == 2 && w.dim_size(0) == w.dim_size(1) &&
+                         xp.dim_size(2) == w.dim_size(0),
+                tensorflow::errors::InvalidArgument("vanilla RNN: xp [T, B, H] and W [H, H]"));
+    const Sizes n{static_cast<int>(xp.dim_size(0)), static_cast<int>(xp.dim_size(1)),
+                  static_cast<int>(w.dim_size(1))};
+    Tensor* hs;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, xp.shape(), &hs));
+    const Tensor& keep = ctx->input(3);
+    const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
+    UseOneGemmThread();
+    const int shards = ShardCount(ctx, n.batch);
+    const float *x = xp.flat<float>().data(), *h0 = ctx->input(1).flat<float>().data();
+    float* out = hs->flat<float>().data();
+    RunShards(ctx, shards, [&](int s) {
+      int b0, b1;
+      ShardRange(s, shards, n.batch, &b0, &b1);
+      const int H = n.hidden, rows = b1 - b0;
+      Eigen::ArrayXf pre(rows * H);
+      for (int t = 0; t < n.steps; ++t) {
+        const long long at = static_cast<long long>(t) * n.batch + b0;
+        const float* h_prev = t == 0 ? h0 + b0 * H : out + (at - n.batch) * H;
+        std::copy(x + at * H, x + (at + rows) * H, pre.data());
+        Gemm(false, true, rows, H, H, 1.0f, h_prev, H, w.flat<float>().data(), H, 1.0f,
+             pre.data(), H);
+        Activate(act_, ArrayMap(pre.data(), rows * H));
+        for (int r = 0; r < rows; ++r) {
+          const bool kept = keep_ptr == nullptr || keep_ptr[at + r] != 0.0f;
+          const float* from = kept ? pre.data() + r * H : h_prev + r * H;
+          std::copy(from, from + H, out + (at + r) * H);
+        }
+      }
+    });
+  }
+
+ private:
+  Activation act_;
+};
+
+class VanillaBackwardOp : public OpKernel {
+ public:
+  explicit VanillaBackwardOp(OpKernelConstruction* ctx)
+      : OpKernel(ctx), act_(ParseActivation(ctx)) {}
+
+  void Compute(OpKernelContext* ctx) override {
+    // inputs: dhs, dh_last, hs, h0, weight, keep
+    const Tensor& hs = ctx->input(2);
+    const Tensor& w = ctx->input(4);
+    const Sizes n{static_cast<int>(hs.dim_size(0)), static_cast<int>(hs.dim_size(1)),
+                  static_cast<int>(w.dim_size(1))};
+    Tensor *dxp, *dh0, *dw;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, hs.shape(), &dxp));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, ctx->input(1).shape(), &dh0));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, w.shape(), &dw));
+    float* dh = dh0->flat<float>().data();
+    std::copy_n(ctx->input(1).flat<float>().data(), n.batch * n.hidden, dh);
+    const Tensor& keep = ctx->input(5);
+    const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
+    const float *h = hs.flat<float>().data(), *dhs = ctx->input(0).flat<float>().data();
+    float* da = dxp->flat<float>().data();
+    UseOneGemmThread();
+    const int shards = ShardCount(ctx, n.batch);
+    RunShards(ctx, shards, [&](int s) {
+      int b0, b1;
+      ShardRange(s, shards, n.batch, &b0, &b1);
+      const int H = n.hidden, rows = b1 - b0;
+      Eigen::ArrayXf dh_next(rows * H);
+      for (int t = n.steps - 1; t >= 0; --t) {
+        const long long at = static_cast<long long>(t) * n.batch + b0;
+        for (int r = 0; r < rows; ++r) {
+          ArrayMap dh_r(dh + (b0 + r) * H, H), next(dh_next.data() + r * H, H);
+          ArrayMap da_r(da + (at + r) * H, H);
+          dh_r += ConstArrayMap(dhs + (at + r) * H, H);
+          const bool kept = keep_ptr == nullptr || keep_ptr[at + r] != 0.0f;
+          if (kept) {
+            da_r = dh_r * Derivative(act_, ConstArrayMap(h + (at + r) * H, H));
+            next.setZero();
+          } else {
+            da_r.setZero();
+            next = dh_r;  // the state passed through: so does its gradient
+          }
+        }
+        Gemm(false, false, rows, H, H, 1.0f, da + at * H, H, w.flat<float>().data(), H, 1.0f,
+             dh_next.data(), H);
+        std::copy(dh_next.data(), dh_next.data() + rows * H, dh + b0 * H);
+      }
+    });
+    WeightGradient(ctx, shards, n.steps, n.batch, n.hidden, n.hidden, da,
+                   ctx->input(3).flat<float>().data(), h, dw->flat<float>().data());
+  }
+
+ private:
+  Activation act_;
+};
+
+REGISTER_OP("SeqkitVanillaForward")
+    .Attr("activation: {'tanh', 'relu', 'sigmoid'}")
+    .Input("xp: float")      // [T, B, H]
+    .Input("h0: float")      // [B, H]
+    .Input("weight: float")  // [H, H]
+    .Input("keep: float")    // [T, B] of 1 and 0, or [0] for no mask
+    .Output("hs: float")     // [T, B, H]
+    .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
+      c->set_output(0, c->input(0));
+      return absl::OkStatus();
+    });
+
+REGISTER_OP("SeqkitVanillaBackward")
+    .Attr("activation: {'tanh', 'relu', 'sigmoid'}")
+    .Input("dhs: float")
+    .Input("dh_last: float")
+    .Input("hs: float")
+    .Input("h0: float")
+    .Input("weight: float")
+    .Input("keep: float")
+    .Output("dxp: float")      // [T, B, H]
+    .Output("dh0: float")      // [B, H]
+    .Output("dweight: float")  // [H, H]
+    .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
+      c->set_output(0, c->input(2));
+      c->set_output(1, c->input(3));
+      c->set_output(2, c->input(4));
+      return absl::OkStatus();
+    });
+
+REGISTER_KERNEL_BUILDER(Name("SeqkitVanillaForward").Device(tensorflow::DEVICE_CPU),
+                        VanillaForwardOp);
+REGISTER_KERNEL_BUILDER(Name("SeqkitVanillaBackward").Device(tensorflow::DEVICE_CPU),
+                        VanillaBackwardOp);
+
+}  // namespace
+}  // namespace seqkit

@@ -1,0 +1,131 @@
+"""Building and loading the native kernels' library, and what happens where it cannot: one line on
+stderr, once, and ``runner="auto"`` on the XLA kernels. A SavedModel export never holds the
+custom op. The slow test builds the library in two processes at once into an empty cache.
+
+    .venv/bin/python -m pytest tests/test_native_build.py -q
+"""
+
+import dataclasses
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import seqkit
+from seqkit.model import SequenceModel, resolve_runner
+from seqkit.registry import default_registry
+from seqkit_plugins.fused import FusedRunner
+from seqkit_plugins.native_kernels import LIBRARY, lstm_native
+from seqkit_plugins.native_runner import NativeRunner
+
+LSTMCell = type(seqkit.make_cell("lstm", 1, 1))
+
+
+def fresh_library():
+    """A library of the same sources that has not tried to load yet."""
+    return seqkit.NativeLibrary("seqkit_kernels", LIBRARY.sources, LIBRARY.headers)
+
+
+class OffLSTM(LSTMCell):
+    """The LSTM, with its native kernel over a library that cannot load."""
+
+    library = None
+
+    @property
+    def recurrence(self):
+        native = seqkit.NativeKernel(self.library, lstm_native)
+        return dataclasses.replace(super().recurrence, native_kernel=native)
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({"SEQKIT_NATIVE": "0"}, "turned off by SEQKIT_NATIVE=0"),
+        ({"CXX": "/nonexistent/g++"}, "no C++ compiler ('/nonexistent/g++' is not on PATH)"),
+        ({"SEQKIT_CACHE_DIR": "FILE"}, "is not usable: "),
+    ],
+    ids=["turned-off", "no-compiler", "unusable-cache"],
+)
+def test_a_library_that_cannot_load_says_why_once_and_auto_runs_xla(
+    env, reason, tmp_path, monkeypatch, capsys
+):
+    (tmp_path / "file").write_text("a file where the cache folder would be")
+    monkeypatch.setenv("SEQKIT_CACHE_DIR", str(tmp_path / "empty"))
+    for key, value in env.items():
+        monkeypatch.setenv(key, str(tmp_path / "file") if value == "FILE" else value)
+    OffLSTM.library = fresh_library()
+    cell = OffLSTM(2, 3)
+    assert not NativeRunner().supports(cell)
+    assert not NativeRunner().supports(cell)  # asked again: no second line
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and reason in lines[0], lines
+    assert lines[0].startswith("seqkit: native kernels (seqkit_kernels) off: ")
+    assert lines[0].endswith("; running the XLA kernels.")
+    runner = resolve_runner("auto", [cell], default_registry())
+    assert isinstance(runner, FusedRunner) and not runner.custom_ops
+    with pytest.raises(seqkit.OptionError, match="declares no native kernel, or its library"):
+        NativeRunner().run(cell, tf.zeros([1, 2, 2]), cell.initial_state(1))
+
+
+def test_the_built_library_is_found_in_the_cache_without_compiling(capsys):
+    assert LIBRARY.load() is not None, LIBRARY.status
+    capsys.readouterr()
+    again = fresh_library()
+    assert again.load() is not None
+    assert capsys.readouterr().err == ""  # no "compiling" line: the cached binary is loaded
+    assert again.status == LIBRARY.status
+
+
+def test_a_saved_model_never_holds_the_custom_op(tmp_path):
+    from seqkit.export.saved_model import export_saved_model
+    from seqkit.sampling import generate
+
+    vocabulary = "abcdefg"
+    model = SequenceModel(
+        "lstm", hidden_size=4, output_size=7, encoder="embedding", vocab_size=7,
+        embedding_size=3,
+    )  # fmt: skip
+    assert isinstance(model.runner, NativeRunner)
+    export_saved_model(model, vocabulary, tmp_path / "out")
+    assert isinstance(model.runner, NativeRunner)  # the model keeps its runner
+    saved = b"".join(p.read_bytes() for p in (tmp_path / "out").rglob("*.pb"))
+    assert b"Seqkit" not in saved and b"SeqkitLstm" not in saved
+    loaded = tf.saved_model.load(str(tmp_path / "out"))
+    out = loaded.signatures["generate"](
+        prime=tf.constant("abc"), length=tf.constant(5), temperature=tf.constant(0.0),
+        seed=tf.constant(0, tf.int64),
+    )  # fmt: skip
+    want = generate(model, [0, 1, 2], 5, temperature=0.0, seed=0)  # on the native runner
+    np.testing.assert_array_equal(out["ids"].numpy(), want)
+
+
+BUILD = """
+from seqkit_plugins.native_kernels import LIBRARY
+assert LIBRARY.load() is not None, LIBRARY.status
+print(LIBRARY.status)
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_building_at_once_both_load(tmp_path):
+    env = {**os.environ, "SEQKIT_CACHE_DIR": str(tmp_path / "cache")}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", BUILD],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    results = [p.communicate(timeout=900) for p in procs]
+    for proc, (_, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, err
+    assert results[0][0] == results[1][0]  # the same library
+    compiled = [err.count("seqkit: compiling the native kernels") for _, err in results]
+    assert sorted(compiled) == [0, 1]  # one process built it, the other waited for it
+    assert len(list((tmp_path / "cache" / "native").glob("*.so"))) == 1
