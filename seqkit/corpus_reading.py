@@ -6,9 +6,10 @@
 
 A folder stands for its text files (``*.txt``, ``*.md``, ``*.rst``, ``*.text``), sorted by path,
 recursively, none from inside a seqkit run directory. The files are joined with a newline
-(``whole_lines``: each file's last line ended instead, so that a word-level corpus has one ``<eos>`` a line). Text is UTF-8 (a byte-order mark
-at the start of a file dropped), decoded incrementally so that a chunk never splits a character;
-a NUL byte or bytes that are not UTF-8 are refused in one line that names the file.
+(``whole_lines``: each file's last line ended instead, so that a word-level corpus has one
+``<eos>`` a line). Text is UTF-8 (a byte-order mark at the start of a file dropped), decoded
+incrementally so that a chunk never splits a character; a NUL byte or bytes that are not UTF-8
+are refused in one line that names the file.
 """
 
 from __future__ import annotations
