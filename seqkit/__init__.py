@@ -43,6 +43,7 @@ _EXPORTS = {
     "seqkit.interfaces": [
         "Cell",
         "LanguageModelTask",
+        "LinearRecurrence",
         "DecodingTask",
         "Loss",
         "ProjectedCell",
@@ -105,6 +106,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         Cell,
         DecodingTask,
         LanguageModelTask,
+        LinearRecurrence,
         Loss,
         ProjectedCell,
         Recurrence,

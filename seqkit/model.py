@@ -28,7 +28,14 @@ from typing import Any
 import tensorflow as tf
 
 from seqkit.errors import OptionError, ShapeError
-from seqkit.interfaces import Cell, Runner, State, check_size, declared_recurrence
+from seqkit.interfaces import (
+    Cell,
+    Runner,
+    State,
+    check_size,
+    declared_linear_recurrence,
+    declared_recurrence,
+)
 from seqkit.ops import glorot_uniform, linear
 from seqkit.parameters import StateDict
 from seqkit.precision import Precision, resolve_precision
@@ -60,8 +67,11 @@ def reverse_steps(x: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
 # ``runner="auto"``: the runners it tries, best first, by what the cell is. The rule is what
 # benchmarks/compare.py's "auto" rows measure (every runner on a declaring and a non-declaring
 # plugin cell): a cell that declares its recurrence trains fastest on the fused runner; any
-# other cell on the graph runner, which measured faster than xla for every such cell tried.
+# other cell on the graph runner, which measured faster than xla for every such cell tried. A
+# cell that declares a linear recurrence runs every step at once on the scan runner
+# (benchmarks/scan_speed.py).
 AUTO_RUNNERS = {
+    "declares a linear recurrence": ("scan", "fused", "graph", "xla", "python"),
     "declares its recurrence": ("fused", "graph", "xla", "python"),
     "other": ("graph", "xla", "python"),
 }
@@ -69,7 +79,12 @@ AUTO_RUNNERS = {
 
 def auto_runners(cells: Sequence[Cell]) -> tuple[str, ...]:
     """The runner names ``"auto"`` tries for ``cells``, best first (``AUTO_RUNNERS``)."""
-    declares = all(declared_recurrence(cell) is not None for cell in cells)
+    if all(declared_linear_recurrence(cell) is not None for cell in cells):
+        return AUTO_RUNNERS["declares a linear recurrence"]
+    declares = all(
+        declared_recurrence(cell) is not None or declared_linear_recurrence(cell) is not None
+        for cell in cells
+    )  # the fused runner runs either declaration
     return AUTO_RUNNERS["declares its recurrence" if declares else "other"]
 
 

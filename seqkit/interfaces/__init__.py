@@ -8,6 +8,7 @@ runner runs with a hand-written gradient.
 Shapes are written beside the code: B batch, T time, I input size, H hidden size, G gates.
 
     seqkit/interfaces/cell.py        Cell, ProjectedCell, Recurrence
+    seqkit/interfaces/linear_recurrence.py  LinearRecurrence (h_t = a_t h_{t-1} + b_t)
     seqkit/interfaces/components.py  Runner, Loss, Window, TruncationStrategy
     seqkit/interfaces/task.py        SequenceBatch, Task, LanguageModelTask, DecodingTask
 """
@@ -22,12 +23,14 @@ from seqkit.interfaces.cell import (
     declared_recurrence,
 )
 from seqkit.interfaces.components import Loss, Runner, TruncationStrategy, Window
+from seqkit.interfaces.linear_recurrence import LinearRecurrence, declared_linear_recurrence
 from seqkit.interfaces.task import DecodingTask, LanguageModelTask, SequenceBatch, Task
 
 __all__ = [
     "Cell",
     "DecodingTask",
     "LanguageModelTask",
+    "LinearRecurrence",
     "Loss",
     "Pointwise",
     "ProjectedCell",
@@ -39,5 +42,6 @@ __all__ = [
     "TruncationStrategy",
     "Window",
     "check_size",
+    "declared_linear_recurrence",
     "declared_recurrence",
 ]
