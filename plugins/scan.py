@@ -36,7 +36,7 @@ def scan_unroll(cell, inputs, initial_state, mask=None):
         a = tf.where(keep, a, tf.ones_like(a))
         b = tf.where(keep, b, tf.zeros_like(b))
     h = linear_scan(a, b, tf.convert_to_tensor(h0, b.dtype))  # [T, B, H]
-    outputs = declaration.outputs(h)
+    outputs = declaration.outputs(h, projected)
     if keep is not None:
         outputs = tf.where(keep, outputs, tf.zeros_like(outputs))
     return tf.transpose(outputs, [1, 0, 2]), (h[-1],)

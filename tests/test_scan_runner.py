@@ -27,9 +27,14 @@ def decay_coefficients(projected):
     return tf.sigmoid(u), tf.tanh(v)
 
 
+def decay_output(h, projected):
+    u, _ = tf.split(projected, 2, axis=-1)
+    return tf.tanh(h) * (1.0 + u)
+
+
 class DecayCell(seqkit.ProjectedCell):
     """A plugin-style cell, not built in: it declares the linear form, and its output is a
-    function of h (tanh(h) * 2), not h itself."""
+    function of h and the projected inputs (tanh(h) * (1 + u)), not h itself."""
 
     def __init__(self, input_size, hidden_size, *, dtype=tf.float32, name=None):
         super().__init__(input_size, hidden_size, dtype=dtype, name=name)
@@ -45,7 +50,7 @@ class DecayCell(seqkit.ProjectedCell):
 
     @property
     def linear_recurrence(self):
-        return seqkit.LinearRecurrence(decay_coefficients, output=lambda h: 2.0 * tf.tanh(h))
+        return seqkit.LinearRecurrence(decay_coefficients, output=decay_output)
 
     def step(self, projected, state):
         return self.linear_recurrence.step(projected, state)

@@ -29,16 +29,17 @@ class LinearRecurrence:
 
         a_t, b_t  = coefficients(projected_t)        [..., P] -> ([..., H], [..., H])
         h_t       = a_t * h_{t-1} + b_t               elementwise
-        output_t  = output(h_t)                       (h_t itself when ``output`` is None)
+        output_t  = output(h_t, projected_t)          (h_t itself when ``output`` is None)
 
     ``projected_t`` is the cell's ``project_inputs`` output; the state is one tensor, ``(h,)``.
     ``coefficients`` is pure TensorFlow, elementwise over the leading axes, so it takes one
-    step ``[B, P]`` or all steps ``[T, B, P]`` alike. ``output`` is elementwise too (``[..., H]
-    -> [..., O]``). A cell declares this by returning a LinearRecurrence from its
-    ``linear_recurrence`` property; its ``step`` returns ``self.linear_recurrence.step(projected,
-    state)``, so that the step-by-step runners (python, graph, xla, fused) and the ``scan``
-    runner, which computes every h_t at once by a parallel scan over ``(a, b)``, use one
-    equation. A masked step is ``a = 1, b = 0``: it leaves h unchanged.
+    step ``[B, P]`` or all steps ``[T, B, P]`` alike. ``output`` is elementwise too (``[..., H]``
+    and ``[..., P]`` -> ``[..., O]``): it may read the step's projected inputs, as the output
+    gate of QRNN's fo-pooling does (h_t = o_t * c_t, the state c). A cell declares this by
+    returning a LinearRecurrence from its ``linear_recurrence`` property; its ``step`` returns
+    ``self.linear_recurrence.step(projected, state)``, so that the step-by-step runners (python,
+    graph, xla, fused) and the ``scan`` runner, which computes every h_t at once by a parallel
+    scan over ``(a, b)``, use one equation. A masked step is ``a = 1, b = 0``: h is unchanged.
 
     minGRU (Feng et al. 2024, "Were RNNs All We Needed?"; ``seqkit_plugins.mingru``), whose
     ``project_inputs`` gives ``[W_z x_t + b_z, W_h x_t + b_h]``:
@@ -59,7 +60,7 @@ class LinearRecurrence:
     """
 
     coefficients: Coefficients
-    output: Callable[[tf.Tensor], tf.Tensor] | None = None
+    output: Callable[[tf.Tensor, tf.Tensor], tf.Tensor] | None = None
 
     def __post_init__(self):
         if not callable(self.coefficients):
@@ -69,20 +70,22 @@ class LinearRecurrence:
             )
         if self.output is not None and not callable(self.output):
             raise OptionError(
-                f"LinearRecurrence: output must be a function h -> output or None, got "
+                f"LinearRecurrence: output must be a function (h, projected) -> output or None, "
+                f"got "
                 f"{type(self.output).__name__}."
             )
 
-    def outputs(self, h: tf.Tensor) -> tf.Tensor:
-        """The output of each state ``h`` ``[..., H]``: ``output(h)``, or h itself."""
-        return h if self.output is None else self.output(h)
+    def outputs(self, h: tf.Tensor, projected: tf.Tensor) -> tf.Tensor:
+        """The output of each state ``h`` ``[..., H]`` and its step's ``projected`` ``[..., P]``:
+        ``output(h, projected)``, or h itself."""
+        return h if self.output is None else self.output(h, projected)
 
     def step(self, projected: tf.Tensor, state) -> tuple[tf.Tensor, tuple[tf.Tensor]]:
         """One step from the declaration: ``(output_t, (h_t,))`` with h_t = a_t h_{t-1} + b_t."""
         a, b = self.coefficients(projected)
         (h,) = state
         h = a * h + b
-        return self.outputs(h), (h,)
+        return self.outputs(h, projected), (h,)
 
 
 def declared_linear_recurrence(cell: Cell) -> LinearRecurrence | None:
