@@ -118,8 +118,8 @@ def test_scan_matches_python_runner(name, options, masked, mode):
         assert np.all(got[0][~mask.numpy()] == 0)
 
 
-@pytest.mark.parametrize("steps", [1, 16, 17, 33])  # one chunk, exactly one, a partial one
-def test_scan_matches_python_runner_at_chunk_boundaries(steps):
+@pytest.mark.parametrize("steps", [1, 16, 17, 33])  # one step; whole blocks; a partial block
+def test_scan_matches_python_runner_at_block_boundaries(steps):
     rng = np.random.default_rng(steps)
     cell = make_test_cell("mingru", {}, rng)
     x = tf.constant(rng.normal(size=(2, steps, N_IN)), tf.float32)
