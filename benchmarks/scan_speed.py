@@ -6,11 +6,12 @@
 A row is one training step (forward, backward, Adam) of a character model: embedding 64,
 one minGRU or minLSTM layer, a dense head over 65 symbols, at sequence length T. Variants:
 
-    scan          the scan runner (what "auto" picks for these cells)
-    scan+xla      the same, the step compiled by XLA (jit_compile)
+    scan          the scan runner, the step in a plain tf.function
+    scan+xla      the same, the step compiled by XLA (jit_compile: the runner's default, what
+                  "auto" picks for these cells)
     step          the xla runner: the same declaration, step by step in an XLA-compiled loop
-    no-recurrence the same step with h_t = b_t (the recurrence removed: nothing sequential, the
-                  limit of any scan)
+    no-recurrence the same step with h_t = b_t, compiled by XLA (the recurrence removed:
+                  nothing sequential, the limit of any scan)
     torch         PyTorch, the paper's log-space minGRU (torch.logcumsumexp), where torch is
                   installed, minGRU only (its log-space variant: seqkit's cell with log_space)
 
@@ -41,12 +42,18 @@ EMBED, VOCAB = 64, 65
 
 
 class CompiledScanRunner(ScanRunner):
-    """The scan runner with the training step compiled by XLA."""
+    """The scan runner with the training step compiled by XLA (its default)."""
 
     jit_compile = True
 
 
-class NoRecurrenceRunner(ScanRunner):
+class UncompiledScanRunner(ScanRunner):
+    """The scan runner with the training step in a plain ``tf.function``."""
+
+    jit_compile = False
+
+
+class NoRecurrenceRunner(CompiledScanRunner):
     """h_t = b_t: the cell's projection and coefficients, no recurrence (the limit)."""
 
     def run(self, cell, inputs, initial_state, mask=None):
@@ -57,7 +64,7 @@ class NoRecurrenceRunner(ScanRunner):
 
 
 RUNNERS = {
-    "scan": ScanRunner,
+    "scan": UncompiledScanRunner,
     "scan+xla": CompiledScanRunner,
     "step": lambda: "xla",
     "no-recurrence": NoRecurrenceRunner,

@@ -180,7 +180,7 @@ def test_stacked_model_with_mask_and_dropout_matches_python_runner(bidirectional
         for v in model.trainable_variables:
             v.assign(v + tf.constant(perturb.normal(scale=0.1, size=v.shape), v.dtype))
 
-        @tf.function(jit_compile=model.runner.jit_compile)
+        @tf.function(jit_compile=True)  # both: XLA draws other dropout masks than TF does
         def step(tokens, mask, model=model):
             with tf.GradientTape() as tape:
                 outputs, final = model(tokens, mask=mask, training=True)
