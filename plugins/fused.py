@@ -10,7 +10,9 @@ where it declares one (``Recurrence.kernel``: the LSTM's and the GRU's), else th
 dz_t @ W_hh, and a weight gradient that is one matmul after the loop.
 ``FusedRunner(kernels=False)`` ignores declared kernels and runs the generic path for every cell.
 Like the ``xla`` runner it asks the step that runs the model to compile itself with XLA
-(``jit_compile``). A cell that declares no recurrence is not supported.
+(``jit_compile``). A cell that declares a linear recurrence (``seqkit.LinearRecurrence``) runs
+step by step from its declaration, as the ``xla`` runner runs it (the ``scan`` runner computes
+it all at once). A cell that declares neither is not supported.
 
 It agrees with the ``python`` runner to float32 rounding, outputs and gradients, with masks.
 """
@@ -24,7 +26,7 @@ import tensorflow as tf
 import seqkit
 from seqkit.interfaces import declared_recurrence
 from seqkit_plugins.fused_recurrence import fused_recurrence
-from seqkit_plugins.runners import CompiledPerCell, check_inputs, python_unroll
+from seqkit_plugins.runners import CompiledPerCell, check_inputs, python_unroll, while_unroll
 
 
 def xla_kernel(recurrence: seqkit.Recurrence, kernels: bool = True):
@@ -40,6 +42,8 @@ def fused_unroll(cell, inputs, initial_state, mask=None, kernels=True, choose=xl
     if inputs.shape[1] == 0:
         return python_unroll(cell, inputs, initial_state, mask)
     recurrence = declared_recurrence(cell)
+    if recurrence is None:  # a declared linear recurrence: step by step, from its declaration
+        return while_unroll(cell, inputs, initial_state, mask)
     xp = cell.project_inputs(tf.transpose(inputs, [1, 0, 2]))  # [T, B, P]: transpose the narrower
     state = tuple(tf.convert_to_tensor(s, xp.dtype) for s in initial_state)
     keep = None if mask is None else tf.transpose(mask)[..., None]  # [T, B, 1]
@@ -72,7 +76,7 @@ class FusedRunner(seqkit.Runner):
         self._graph_unroll = CompiledPerCell(self._unroll)
 
     def supports(self, cell: seqkit.Cell) -> bool:
-        return cell.recurrence is not None
+        return cell.recurrence is not None or cell.linear_recurrence is not None
 
     def run(self, cell, inputs, initial_state, mask=None):
         inputs = tf.convert_to_tensor(inputs, dtype_hint=cell.dtype)

@@ -83,6 +83,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         Cell,
         DecodingTask,
         LanguageModelTask,
+        LinearRecurrence,
         Loss,
         ProjectedCell,
         Recurrence,

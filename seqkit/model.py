@@ -28,7 +28,14 @@ from typing import Any
 import tensorflow as tf
 
 from seqkit.errors import OptionError, ShapeError
-from seqkit.interfaces import Cell, Runner, State, check_size, declared_recurrence
+from seqkit.interfaces import (
+    Cell,
+    Runner,
+    State,
+    check_size,
+    declared_linear_recurrence,
+    declared_recurrence,
+)
 from seqkit.ops import glorot_uniform, linear
 from seqkit.parameters import StateDict
 from seqkit.precision import Precision, resolve_precision
@@ -62,7 +69,10 @@ def reverse_steps(x: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
 # plugin cell): a cell that declares its recurrence trains fastest on its native kernel where it
 # has one and the library loads (the native runner supports no other cell), else on the fused
 # runner; any other cell on the graph runner, which measured faster than xla for every such cell.
+# A cell that declares a linear recurrence runs every step at once on the scan runner
+# (benchmarks/scan_speed.py).
 AUTO_RUNNERS = {
+    "declares a linear recurrence": ("scan", "fused", "graph", "xla", "python"),
     "declares its recurrence": ("native", "fused", "graph", "xla", "python"),
     "other": ("graph", "xla", "python"),
 }
@@ -70,7 +80,12 @@ AUTO_RUNNERS = {
 
 def auto_runners(cells: Sequence[Cell]) -> tuple[str, ...]:
     """The runner names ``"auto"`` tries for ``cells``, best first (``AUTO_RUNNERS``)."""
-    declares = all(declared_recurrence(cell) is not None for cell in cells)
+    if all(declared_linear_recurrence(cell) is not None for cell in cells):
+        return AUTO_RUNNERS["declares a linear recurrence"]
+    declares = all(
+        declared_recurrence(cell) is not None or declared_linear_recurrence(cell) is not None
+        for cell in cells
+    )  # the fused runner runs either declaration
     return AUTO_RUNNERS["declares its recurrence" if declares else "other"]
 
 

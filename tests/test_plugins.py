@@ -22,7 +22,7 @@ import seqkit
 from seqkit.cli.main import cli
 from seqkit.registry import default_registry
 
-BUILT_IN_CELLS = ["gru", "lstm", "vanilla"]
+BUILT_IN_CELLS = ["gru", "lstm", "mingru", "minlstm", "vanilla"]
 
 TINY_CELL = '''
 import seqkit
@@ -244,7 +244,7 @@ def test_factory_that_returns_no_cell_raises_plugin_error(tmp_path, monkeypatch,
 
 def test_disabled_plugin_is_not_registered_and_is_listed(monkeypatch):
     monkeypatch.setenv("SEQKIT_DISABLE_PLUGINS", "gru")
-    assert seqkit.available("cell") == ["lstm", "vanilla"]
+    assert seqkit.available("cell") == ["lstm", "mingru", "minlstm", "vanilla"]
     result = CliRunner().invoke(cli, ["plugins"])
     assert result.exit_code == 0, result.output
     assert "\nDisabled by SEQKIT_DISABLE_PLUGINS: gru\n" in result.output
@@ -256,8 +256,8 @@ def test_unknown_cell_lists_the_known_ones_and_the_closest():
     with pytest.raises(seqkit.UnknownNameError) as raised:
         seqkit.make_cell("lstn", 2, 3)
     assert (
-        str(raised.value)
-        == "Unknown cell 'lstn'. Did you mean 'lstm'? Known cells: gru, lstm, vanilla."
+        str(raised.value) == "Unknown cell 'lstn'. Did you mean 'lstm'? "
+        "Known cells: gru, lstm, mingru, minlstm, vanilla."
     )
     assert raised.value.closest == "lstm"
 

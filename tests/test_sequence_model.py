@@ -136,16 +136,24 @@ def test_matches_torch_two_layer_rnn(name, torch_class, runner):
 
 
 def test_auto_runner_follows_the_rule_about_the_cell():
-    """A cell that declares its recurrence gets the first of native, fused, graph, xla, python
-    that is installed and supports it; any other cell the first of graph, xla, python."""
+    """A cell that declares a linear recurrence gets the first of scan, fused, graph, xla,
+    python that is installed; a cell that declares its recurrence the first of native, fused,
+    graph, xla, python that supports it; any other cell the first of graph, xla, python."""
     declaring, other = seqkit.make_cell("vanilla", 2, 3), SumCell(3)
+    linear = seqkit.make_cell("mingru", 2, 3)
     assert declaring.recurrence is not None and other.recurrence is None
     assert AUTO_RUNNERS == {
+        "declares a linear recurrence": ("scan", "fused", "graph", "xla", "python"),
         "declares its recurrence": ("native", "fused", "graph", "xla", "python"),
         "other": ("graph", "xla", "python"),
     }
     assert auto_runners([declaring, declaring]) == AUTO_RUNNERS["declares its recurrence"]
     assert auto_runners([declaring, other]) == AUTO_RUNNERS["other"]
+    assert auto_runners([linear, linear]) == AUTO_RUNNERS["declares a linear recurrence"]
+    assert auto_runners([linear, declaring]) == AUTO_RUNNERS["declares its recurrence"]
+    assert type(SequenceModel("mingru", input_size=2, runner="auto").runner) is type(
+        seqkit.make_runner("scan")
+    )
     model = SequenceModel("vanilla", input_size=2, hidden_size=3, runner="auto")
     assert type(model.runner) is type(seqkit.make_runner("native"))  # its native kernel loads
     mixed = SequenceModel("vanilla", input_size=2, hidden_size=3, precision="mixed_bfloat16")

@@ -8,6 +8,7 @@ runner runs with a hand-written gradient.
 Shapes are written beside the code: B batch, T time, I input size, H hidden size, G gates.
 
     seqkit/interfaces/cell.py        Cell, ProjectedCell, Recurrence, Kernel
+    seqkit/interfaces/linear_recurrence.py  LinearRecurrence (h_t = a_t h_{t-1} + b_t)
     seqkit/interfaces/components.py  Runner, Loss, Window, TruncationStrategy
     seqkit/interfaces/task.py        SequenceBatch, Task, LanguageModelTask, DecodingTask
 """
@@ -23,6 +24,7 @@ from seqkit.interfaces.cell import (
     declared_recurrence,
 )
 from seqkit.interfaces.components import Loss, Runner, TruncationStrategy, Window
+from seqkit.interfaces.linear_recurrence import LinearRecurrence, declared_linear_recurrence
 from seqkit.interfaces.task import (
     DecodingTask,
     LanguageModelTask,
@@ -37,6 +39,7 @@ __all__ = [
     "DecodingTask",
     "Kernel",
     "LanguageModelTask",
+    "LinearRecurrence",
     "Loss",
     "Pointwise",
     "ProjectedCell",
@@ -50,5 +53,6 @@ __all__ = [
     "TruncationStrategy",
     "Window",
     "check_size",
+    "declared_linear_recurrence",
     "declared_recurrence",
 ]

@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqkit.errors import OptionError, ShapeError
+from seqkit.interfaces.linear_recurrence import LinearRecurrence
 from seqkit.native import NativeKernel
 from seqkit.ops import linear
 from seqkit.parameters import StateDict, named_variables
@@ -222,6 +223,13 @@ class Cell(StateDict, tf.Module, abc.ABC):
     def named_parameters(self) -> dict[str, tf.Variable]:
         """The variables by name, in the order they were created (``weight_ih``, ...)."""
         return named_variables(self)
+
+    @property
+    def linear_recurrence(self) -> LinearRecurrence | None:
+        """The state update as a diagonal linear recurrence h_t = a_t * h_{t-1} + b_t with
+        (a_t, b_t) from the inputs alone (``LinearRecurrence``), which the ``scan`` runner
+        computes for every step at once; or None (the default)."""
+        return None
 
 
 class ProjectedCell(Cell):

@@ -20,6 +20,7 @@ from seqkit.testing.contract import (
     max_diff,
     reference_unroll,
 )
+from seqkit.testing.linear_recurrence import check_linear_declaration, check_linear_recurrence
 from seqkit.testing.recurrence import check_declaration, check_recurrence
 
 CANDIDATE = "seqkit-testing-candidate"  # the name a checked cell gets in the private registry
@@ -251,7 +252,9 @@ def check_cell(
     trainable Keras weight. For a cell that declares its recurrence (``seqkit.Recurrence``),
     also: the declaration fits the cell's state and computes what ``step`` computes, and the
     fused runner agrees with the python runner on outputs, final state and every gradient, to
-    1e-5 (eagerly without a mask, and compiled by XLA with one). Raises ``CellContractError``
+    1e-5 (eagerly without a mask, and compiled by XLA with one). For a cell that declares a
+    linear recurrence (``seqkit.LinearRecurrence``), likewise: the declaration fits and computes
+    ``step``, and the scan runner agrees with the python runner. Raises ``CellContractError``
     at the first check that fails.
     """
     if isinstance(factory, str):
@@ -260,11 +263,13 @@ def check_cell(
     cell = checker.build()
     checker.sizes(cell)
     check_declaration(checker, cell)
+    check_linear_declaration(checker, cell)
     checker.call(cell, checker.inputs(batch_size, input_size), cell.initial_state(batch_size))
     checker.graph(cell)
     checker.gradients(cell)
     checker.state_dict(cell)
     checker.split(cell)
     check_recurrence(checker, cell)
+    check_linear_recurrence(checker, cell)
     checker.model_and_trainer()
     checker.keras_layer()
