@@ -51,6 +51,8 @@ def _active_kernel(registry, name: str) -> str:
     recurrence, kind = cell.recurrence, runner_name(runner, registry)
     if runner.custom_ops:
         return f"{kind}: its native kernel (library {recurrence.native_kernel.library.status})"
+    if recurrence is None and cell.linear_recurrence is not None:
+        return f"{kind}: its linear recurrence, every step at once"
     if recurrence is None:
         return f"{kind}: the cell's own step in a loop"
     kernel = "its own XLA kernel" if recurrence.kernel else "the generic XLA recurrence"
