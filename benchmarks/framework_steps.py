@@ -58,7 +58,7 @@ def torch_step(cell, batch, seq, embed, hidden, vocab, layers, autocast=False):
 
 def seqkit_sampling(length, repeats, jit):
     import seqkit
-    from seqkit.sampling import Sampler
+    from seqkit.decoding.sampling import Sampler
 
     seqkit.set_seed(0)
     model = seqkit.SequenceModel(

@@ -17,7 +17,7 @@ import argparse
 import time
 
 import seqkit
-from seqkit.evaluation import evaluate
+from seqkit.training.evaluation import evaluate
 
 
 def dates(steps: int, attention: bool) -> None:

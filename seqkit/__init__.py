@@ -21,10 +21,11 @@ start-up lines are held back (``seqkit.quiet_tensorflow``; ``SEQKIT_TF_LOGS=1`` 
 import importlib
 from typing import TYPE_CHECKING
 
-from seqkit import quiet_tensorflow
+from seqkit import moved_modules, quiet_tensorflow
 from seqkit.version import __version__
 
 quiet_tensorflow.install()  # a one-shot import hook: TensorFlow itself is not imported here
+moved_modules.install()  # seqkit.registry, seqkit.model, ...: the paths before subpackages
 
 
 def _lazy_exports() -> dict[str, str]:
@@ -63,9 +64,11 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
-    from seqkit.config import Config, load_config  # noqa: F401
-    from seqkit.ctc_decoding import ctc_beam_decode, ctc_greedy_decode  # noqa: F401
-    from seqkit.decoded_evaluation import evaluate_decoded  # noqa: F401
+    from seqkit.config.files import Config, load_config  # noqa: F401
+    from seqkit.data.vocabulary import TextVocabulary  # noqa: F401
+    from seqkit.decoding.ctc import ctc_beam_decode, ctc_greedy_decode  # noqa: F401
+    from seqkit.decoding.scores import evaluate_decoded  # noqa: F401
+    from seqkit.decoding.seq2seq import Decoded, Seq2SeqDecoder  # noqa: F401
     from seqkit.errors import (  # noqa: F401
         ConfigError,
         DataError,
@@ -78,7 +81,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         TrainingInterrupted,
         UnknownNameError,
     )
-    from seqkit.hookspecs import hookimpl  # noqa: F401
     from seqkit.interfaces import (  # noqa: F401
         Cell,
         DecodingTask,
@@ -95,9 +97,11 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         TruncationStrategy,
         Window,
     )
-    from seqkit.model import SequenceModel  # noqa: F401
-    from seqkit.native import NativeKernel, NativeLibrary  # noqa: F401
-    from seqkit.registry import (  # noqa: F401
+    from seqkit.models.seq2seq import Seq2SeqModel  # noqa: F401
+    from seqkit.models.sequence import SequenceModel  # noqa: F401
+    from seqkit.native.loading import NativeKernel, NativeLibrary  # noqa: F401
+    from seqkit.plugins.hookspecs import hookimpl  # noqa: F401
+    from seqkit.plugins.registry import (  # noqa: F401
         available,
         make_cell,
         make_loss,
@@ -108,8 +112,5 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from seqkit.runs.reporting import Progress, RunSummary  # noqa: F401
     from seqkit.runs.run import Run, open_run  # noqa: F401
     from seqkit.runs.training import train  # noqa: F401
-    from seqkit.seq2seq_decoding import Decoded, Seq2SeqDecoder  # noqa: F401
-    from seqkit.seq2seq_model import Seq2SeqModel  # noqa: F401
-    from seqkit.trainer import Callback, Trainer, set_seed  # noqa: F401
-    from seqkit.vocabulary import TextVocabulary  # noqa: F401
-    from seqkit.window_walk import tbptt_gradients  # noqa: F401
+    from seqkit.training.trainer import Callback, Trainer, set_seed  # noqa: F401
+    from seqkit.training.window_walk import tbptt_gradients  # noqa: F401

@@ -9,7 +9,7 @@
 A training step is forward, backward and an Adam update of a character model: embedding (vocab
 -> embed), ``layers`` recurrent layers of any registered cell, a dense head back to vocab, over
 batch x seq tokens. ``precision="mixed_bfloat16"`` trains it in bfloat16 with float32 variables
-(``seqkit.precision``), which is fast only where the CPU has bfloat16 instructions.
+(``seqkit.training.precision``), which is fast only where the CPU has bfloat16 instructions.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import numpy as np
 import tensorflow as tf
 
 from seqkit.interfaces import Runner, SequenceBatch
-from seqkit.model import SequenceModel
-from seqkit.registry import Registry, default_registry
-from seqkit.trainer import Trainer, set_seed
+from seqkit.models.sequence import SequenceModel
+from seqkit.plugins.registry import Registry, default_registry
+from seqkit.training.trainer import Trainer, set_seed
 
 
 def flops_per_token(model: SequenceModel) -> float:

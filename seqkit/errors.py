@@ -54,7 +54,8 @@ class ConfigError(SeqkitError, ValueError):
 
 class NonFiniteError(SeqkitError, ArithmeticError):
     """A training update whose loss or gradient norm was NaN or infinite (not applied);
-    ``job`` is its window (a ``seqkit.window_walk.WindowJob``), where the trainer knows it."""
+    ``job`` is its window (a ``seqkit.training.window_walk.WindowJob``), where the trainer knows
+    it."""
 
     def __init__(self, message: str, step: int, loss: float, grad_norm: float, job=None):
         super().__init__(message)

@@ -13,7 +13,7 @@ layer's trainable weights (Keras variables that wrap the very same variables), s
 trains them, ``cell.state_dict()`` reads what Keras trained, and ``.keras`` files restore them.
 A cell instance works too (``RNN(cell)``). A layer of a cell that the registry built
 (``seqkit.make_cell("gru", 8, 16)``) saves as if made by name, since the registry recorded the
-name and options (``seqkit.registry.made_by``); one of a cell constructed from its class
+name and options (``seqkit.plugins.registry.made_by``); one of a cell constructed from its class
 cannot be saved, because nothing says which options built it.
 
 As ``keras.layers.RNN``: inputs ``[B, T, I]``; ``return_sequences`` gives ``[B, T, O]``,
@@ -28,7 +28,8 @@ Loading a saved model needs ``import seqkit.keras`` first, and the plugin of its
 The layer follows its Keras dtype policy (``dtype="mixed_bfloat16"``, or
 ``keras.mixed_precision.set_global_policy("mixed_bfloat16")``): the cell's variables in the
 policy's variable dtype (float32), its maths in the compute dtype (bfloat16, the cell's
-variables read as casts: ``seqkit.precision.autocast``), the outputs and states returned in the
+variables read as casts: ``seqkit.training.precision.autocast``), the outputs and states returned
+in the
 compute dtype, as Keras' own layers give them; a saved ``.keras`` model keeps the policy.
 """
 
@@ -44,9 +45,9 @@ import tensorflow as tf
 
 from seqkit.errors import OptionError, ShapeError
 from seqkit.interfaces import Cell, check_size
-from seqkit.model import resolve_runner
-from seqkit.precision import autocast
-from seqkit.registry import default_registry, made_by
+from seqkit.models.sequence import resolve_runner
+from seqkit.plugins.registry import default_registry, made_by
+from seqkit.training.precision import autocast
 
 _BUILT_BY_LAYER = ("input_size", "hidden_size")  # cell arguments a saved layer gives itself
 

@@ -28,7 +28,7 @@ def _register_the_example_plugin_in_process() -> None:
     (``test_plugin_example.py``) still need the installed distribution, and say so."""
     if importlib.util.find_spec("seqkit_plugin_example") is not None:
         return
-    from seqkit import plugin_manager
+    from seqkit.plugins import loading as plugin_manager
 
     project = tomllib.loads((EXAMPLE_PLUGIN / "pyproject.toml").read_text(encoding="utf-8"))
     declared = project["project"]["entry-points"]["seqkit"]
@@ -59,7 +59,7 @@ def _native_kernels_built():
 @pytest.fixture(autouse=True)
 def _fresh_default_registry():
     """Tests that change the environment (SEQKIT_DISABLE_PLUGINS, fake plugins) see it."""
-    from seqkit.registry import default_registry
+    from seqkit.plugins.registry import default_registry
 
     default_registry.cache_clear()
     yield

@@ -65,7 +65,7 @@ def train(trainer, steps: int) -> list[float]:
 def main(mode: str, out: str, checkpoint_dir: str | None = None) -> None:
     import tensorflow as tf
 
-    from seqkit import distribute
+    from seqkit.training import distribute
 
     if mode == "multi-worker":
         strategy = distribute.make_strategy("multi-worker")

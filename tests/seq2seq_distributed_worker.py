@@ -48,7 +48,7 @@ def train(trainer) -> list[float]:
 
 
 def main(out: str) -> None:
-    from seqkit import distribute
+    from seqkit.training import distribute
 
     strategy = distribute.make_strategy("mirrored", cpu_devices=2)
     if strategy.num_replicas_in_sync != 2:

@@ -285,7 +285,7 @@ def test_no_third_party_plugins_loads_none_of_their_code(tmp_path, monkeypatch):
     install_fake_plugin(
         tmp_path, monkeypatch, "fakedist", "1.0", {"tiny": module}, {module: source}
     )
-    from seqkit.registry import default_registry
+    from seqkit.plugins.registry import default_registry
 
     assert "tiny" in default_registry().names("cell")
     default_registry.cache_clear()
@@ -304,7 +304,7 @@ def test_no_loader_of_seqkit_can_run_code_from_a_file():
     """Configs are TOML data, checkpoints TensorFlow's tensor bundles, exports SavedModels and
     Keras files loaded in safe mode: no pickle, eval or exec anywhere in the package."""
     root = Path(__file__).parent.parent
-    sources = [*(root / "seqkit").rglob("*.py"), *(root / "plugins").rglob("*.py")]
+    sources = [*(root / "seqkit").rglob("*.py"), *(root / "seqkit_plugins").rglob("*.py")]
     pattern = re.compile(
         r"\bimport pickle\b|\bpickle\.load|\bmarshal\.loads|[^.\w]eval\(|[^.\w]exec\(|"
         r"safe_mode\s*=\s*False|allow_pickle\s*=\s*True|weights_only\s*=\s*False|yaml\.load\("

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 import seqkit
 from seqkit.cli.main import cli
-from seqkit.config import dumps, load_config, parse_override
+from seqkit.config.files import dumps, load_config, parse_override
 from seqkit.errors import ConfigError
 
 TINY = [

@@ -113,7 +113,7 @@ def seqkit_register_losses(register):
 """
     install_fake_plugin(tmp_path, monkeypatch, "absdist", "2.0", {"absolute": module},
                         {module: source})  # fmt: skip
-    from seqkit.registry import default_registry
+    from seqkit.plugins.registry import default_registry
 
     default_registry.cache_clear()
     options, _ = TASKS["adding"]

@@ -20,7 +20,7 @@ import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit.distribute import check_batch, is_chief, make_strategy, split_cpu
+from seqkit.training.distribute import check_batch, is_chief, make_strategy, split_cpu
 
 WORKER = Path(__file__).with_name("distributed_worker.py")
 TIMEOUT = 240  # seconds for a distributed run; two CPU cores shared with other test runs

@@ -1,4 +1,5 @@
-"""``seqkit.evaluation.evaluate``: chunked streams give the whole-stream mean, masks weigh by
+"""``seqkit.training.evaluation.evaluate``: chunked streams give the whole-stream mean, masks weigh
+by
 counted steps, last-step losses weigh by sequence, and a task's counts are summed over batches."""
 
 import numpy as np
@@ -6,8 +7,8 @@ import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit.evaluation import evaluate
-from seqkit.model import SequenceModel
+from seqkit.models.sequence import SequenceModel
+from seqkit.training.evaluation import evaluate
 
 
 def model(**kw):

@@ -16,10 +16,10 @@ import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit.model import SequenceModel, resolve_runner
+from seqkit.decoding.sampling import Sampler, _loop
+from seqkit.models.sequence import SequenceModel, resolve_runner
 from seqkit.ops import gate_blocks, glorot_uniform, linear
-from seqkit.registry import default_registry
-from seqkit.sampling import Sampler, _loop
+from seqkit.plugins.registry import default_registry
 from seqkit_plugins.fused import FusedRunner
 from seqkit_plugins.runners import GraphRunner
 

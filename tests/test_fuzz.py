@@ -17,8 +17,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seqkit.config import dumps, load_config
-from seqkit.config_keys import known_keys
+from seqkit.config.files import dumps, load_config
+from seqkit.config.keys import known_keys
 from seqkit.errors import SeqkitError
 
 BOUNDED = settings(

@@ -264,7 +264,7 @@ def _imports(path: Path) -> set[str]:
 def test_nothing_but_the_cli_imports_the_cli():
     sources = [
         *(p for p in (ROOT / "seqkit").rglob("*.py") if "cli" not in p.relative_to(ROOT).parts),
-        *(ROOT / "plugins").rglob("*.py"),
+        *(ROOT / "seqkit_plugins").rglob("*.py"),
         *(ROOT / "benchmarks").rglob("*.py"),
         *(ROOT / "examples").rglob("*.py"),
     ]

@@ -6,7 +6,7 @@ Slow-marked (about 15 s on two cores): ``python -m pytest -m slow tests/test_lon
 import pytest
 
 import seqkit
-from seqkit.evaluation import evaluate
+from seqkit.training.evaluation import evaluate
 
 
 @pytest.mark.slow

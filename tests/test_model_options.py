@@ -11,7 +11,7 @@ import tensorflow as tf
 
 import seqkit
 from seqkit.errors import OptionError, ShapeError
-from seqkit.model import SequenceModel, reverse_steps
+from seqkit.models.sequence import SequenceModel, reverse_steps
 
 B, T, N_IN, H = 3, 6, 4, 5
 

@@ -15,8 +15,8 @@ import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit.model import SequenceModel, resolve_runner
-from seqkit.registry import default_registry
+from seqkit.models.sequence import SequenceModel, resolve_runner
+from seqkit.plugins.registry import default_registry
 from seqkit_plugins.fused import FusedRunner
 from seqkit_plugins.native_kernels import LIBRARY, lstm_native
 from seqkit_plugins.native_runner import NativeRunner
@@ -80,8 +80,8 @@ def test_the_built_library_is_found_in_the_cache_without_compiling(capsys):
 
 
 def test_a_saved_model_never_holds_the_custom_op(tmp_path):
+    from seqkit.decoding.sampling import generate
     from seqkit.export.saved_model import export_saved_model
-    from seqkit.sampling import generate
 
     vocabulary = "abcdefg"
     model = SequenceModel(

@@ -17,7 +17,7 @@ import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit.model import SequenceModel
+from seqkit.models.sequence import SequenceModel
 from seqkit_plugins.native_kernels import LIBRARY
 from seqkit_plugins.native_runner import NativeRunner
 

@@ -1,6 +1,6 @@
 """What `pip install .` installs: every package of the source tree and every data file of the
-built-in tasks. (The tests import seqkit from the source tree, so a package left out of
-pyproject.toml's explicit list would pass them and be missing for every user.)"""
+built-in tasks. (The tests import seqkit from the source tree, so a folder that the install
+leaves out would pass them and be missing for every user.)"""
 
 import fnmatch
 import tomllib
@@ -13,26 +13,24 @@ def _setuptools() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
 
 
-def _package_of(folder: Path) -> str:
-    parts = folder.relative_to(ROOT).parts
-    return ".".join(("seqkit_plugins", *parts[1:]) if parts[0] == "plugins" else parts)
-
-
-def test_every_package_of_the_source_tree_is_installed():
-    found = {
-        _package_of(init.parent)
-        for top in ("seqkit", "plugins")
-        for init in (ROOT / top).rglob("__init__.py")
+def test_every_folder_of_python_modules_is_a_package_that_the_install_finds():
+    include = _setuptools()["packages"]["find"]["include"]
+    folders = {
+        path.parent
+        for top in ("seqkit", "seqkit_plugins")
+        for path in (ROOT / top).rglob("*.py")
+        if "__pycache__" not in path.parts
     }
-    listed = set(_setuptools()["packages"])
-    assert found - listed == set(), "add these to [tool.setuptools] packages"
-    for package in listed:
-        assert _setuptools()["package-dir"][package]  # each has its folder named
+    for folder in sorted(folders):
+        name = ".".join(folder.relative_to(ROOT).parts)
+        assert (folder / "__init__.py").is_file(), f"{name}: add an __init__.py, or pip skips it"
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in include), name
 
 
 def test_every_data_file_of_the_tasks_is_installed():
     data = _setuptools()["package-data"]["seqkit_plugins.default_data"]
-    files = [p.name for p in (ROOT / "plugins" / "default_data").iterdir() if p.suffix != ".py"]
+    folder = ROOT / "seqkit_plugins" / "default_data"
+    files = [p.name for p in folder.iterdir() if p.suffix != ".py"]
     files = [name for name in files if name != "__pycache__"]
     assert files and all(any(fnmatch.fnmatch(n, g) for g in data) for n in files), files
 
@@ -40,5 +38,6 @@ def test_every_data_file_of_the_tasks_is_installed():
 def test_every_source_of_the_native_kernels_is_installed():
     """The C++ sources are built on the user's machine: a wheel without them has no kernels."""
     data = _setuptools()["package-data"]["seqkit_plugins"]
-    files = [p.relative_to(ROOT / "plugins").as_posix() for p in (ROOT / "plugins/cc").iterdir()]
+    folder = ROOT / "seqkit_plugins"
+    files = [p.relative_to(folder).as_posix() for p in (folder / "cc").iterdir()]
     assert files and all(any(fnmatch.fnmatch(n, g) for g in data) for n in files), files

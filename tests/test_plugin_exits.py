@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 import seqkit
 from seqkit.cli.main import cli
-from seqkit.registry import default_registry
+from seqkit.plugins.registry import default_registry
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_plugins import (  # noqa: E402

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 import seqkit
 from seqkit.cli.main import cli
-from seqkit.registry import default_registry
+from seqkit.plugins.registry import default_registry
 
 BUILT_IN_CELLS = ["gru", "lstm", "mingru", "minlstm", "vanilla"]
 
@@ -83,7 +83,7 @@ OTHER_DISTRIBUTIONS = {
 
 @pytest.fixture(autouse=True)
 def _only_seqkit_and_fake_plugins(monkeypatch):
-    from seqkit import plugin_manager
+    from seqkit.plugins import loading as plugin_manager
 
     entry_points = plugin_manager.seqkit_entry_points
     installed = getattr(entry_points, "installed_only", entry_points)  # not conftest's example

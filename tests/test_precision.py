@@ -1,4 +1,4 @@
-"""Mixed precision (``seqkit.precision``): every cell, built-in or a plugin's, computes in
+"""Mixed precision (``seqkit.training.precision``): every cell, built-in or a plugin's, computes in
 bfloat16 with float32 variables, on the python and the fused runner, with no change for float32.
 
 Each built-in cell and the example plugin's JANET and MGU in a mixed_bfloat16 model against
@@ -18,9 +18,9 @@ import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit import config_keys
+from seqkit.config.files import keys as config_keys
 from seqkit.ops import gate_blocks, glorot_uniform, linear
-from seqkit.precision import PRECISIONS, CastVariable, autocast, resolve_precision
+from seqkit.training.precision import PRECISIONS, CastVariable, autocast, resolve_precision
 
 # bfloat16 keeps 8 significant bits: each rounding is off by up to 2^-9 relative (unit roundoff
 # u = 2^-8 ~ 0.0039 between neighbours). A step rounds its inputs, weights, the matmul's result

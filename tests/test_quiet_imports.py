@@ -44,7 +44,7 @@ PROGRAM = """
 import os
 import numpy as np
 import seqkit
-from seqkit.sampling import Sampler
+from seqkit.decoding.sampling import Sampler
 x = np.zeros((2, 5, 3), np.float32)
 model = seqkit.SequenceModel("lstm", input_size=3, hidden_size=4, output_size=2)
 print(model(x)[0].shape)

@@ -12,9 +12,9 @@ import tensorflow as tf
 
 import seqkit
 from seqkit.interfaces import declared_recurrence
-from seqkit.model import resolve_runner
+from seqkit.models.sequence import resolve_runner
 from seqkit.ops import linear
-from seqkit.registry import default_registry
+from seqkit.plugins.registry import default_registry
 
 B, N_IN, H = 3, 4, 5
 

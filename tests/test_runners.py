@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit.model import SequenceModel
+from seqkit.models.sequence import SequenceModel
 
 RUNNERS = ["python", "graph", "xla"]
 MODES = ["eager", "tf.function"]

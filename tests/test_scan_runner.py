@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit.model import SequenceModel
+from seqkit.models.sequence import SequenceModel
 from seqkit.ops import gate_blocks, glorot_uniform, linear
 from seqkit_plugins.linear_scan import linear_scan
 from seqkit_plugins.scan import ScanRunner
@@ -239,8 +239,8 @@ def test_unknown_length_scans_in_a_while_loop():
 
 
 def test_a_plugin_cell_that_declares_the_form_gets_the_scan_runner():
-    registry = seqkit.registry.default_registry()
-    runner = seqkit.model.resolve_runner("auto", [DecayCell(2, 3)], registry)
+    registry = seqkit.plugins.registry.default_registry()
+    runner = seqkit.models.sequence.resolve_runner("auto", [DecayCell(2, 3)], registry)
     assert isinstance(runner, ScanRunner)
 
 

@@ -8,7 +8,7 @@ import tensorflow as tf
 from seq2seq_reference import Reference
 
 import seqkit
-from seqkit.window_walk import window_loss
+from seqkit.training.window_walk import window_loss
 
 CELLS = ["lstm", "gru", "vanilla", "mgu"]  # mgu: the example plugin's cell
 V_SOURCE, V_TARGET = 9, 7

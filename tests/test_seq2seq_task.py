@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import seqkit
-from seqkit.evaluation import evaluate
+from seqkit.training.evaluation import evaluate
 from seqkit_plugins.default_data import make_dates
 from seqkit_plugins.seq2seq import END, START, read_pairs
 

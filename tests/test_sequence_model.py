@@ -13,8 +13,8 @@ import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit.model import AUTO_RUNNERS, SequenceModel, auto_runners, resolve_runner
-from seqkit.registry import default_registry
+from seqkit.models.sequence import AUTO_RUNNERS, SequenceModel, auto_runners, resolve_runner
+from seqkit.plugins.registry import default_registry
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_runners import SumCell  # noqa: E402 (a cell that declares no recurrence)

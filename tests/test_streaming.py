@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import seqkit
-from seqkit.token_streams import Streams
+from seqkit.data.token_streams import Streams
 
 TEXT = "".join(f"line {i}: the cat sat on the mat, and ünïcode.\n" for i in range(80))
 
@@ -90,8 +90,8 @@ def test_training_on_streams_equals_training_on_arrays_and_goes_on_exactly(corpu
 
 SPLIT_SCRIPT = textwrap.dedent("""
     import numpy as np
-    from seqkit.distribute import make_strategy, split_streams
-    from seqkit.token_streams import Streams
+    from seqkit.training.distribute import make_strategy, split_streams
+    from seqkit.data.token_streams import Streams
 
     strategy = make_strategy("mirrored", cpu_devices=2)
 
@@ -123,7 +123,7 @@ def test_each_replica_reads_only_its_own_streams():
 
 
 def test_eval_reads_a_prepared_token_file_as_its_raw_text(corpus, tmp_path):
-    from seqkit.token_files import prepare_token_file
+    from seqkit.data.token_files import prepare_token_file
 
     task = seqkit.make_task("char-lm", corpus=str(corpus))
     prepared = prepare_token_file(corpus, tmp_path / "c.tokens")

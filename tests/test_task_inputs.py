@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 import seqkit
 from seqkit.cli.main import cli
-from seqkit.data_files import MAX_DATA_BYTES, split_lines
+from seqkit.data.files import MAX_DATA_BYTES, split_lines
 from seqkit.errors import DataError
 
 

@@ -14,8 +14,8 @@ import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit.model import SequenceModel
-from seqkit.window_walk import tbptt_gradients
+from seqkit.models.sequence import SequenceModel
+from seqkit.training.window_walk import tbptt_gradients
 
 N, B = 11, 3  # sequence length (not a multiple of 3 or 4), batch
 V = 5  # vocabulary of the LSTM's embedding and classes of its cross-entropy

@@ -208,7 +208,7 @@ def test_built_in_cells_pass(name):
 def test_a_cell_class_and_options_pass():
     check_cell(Elman, input_size=4, hidden_size=3, batch_size=1)
     check_cell(DeclaredElman, input_size=4, hidden_size=3)
-    factory = seqkit.registry.default_registry().get("cell", "vanilla").factory
+    factory = seqkit.plugins.registry.default_registry().get("cell", "vanilla").factory
     check_cell(factory, options={"activation": "sigmoid"})
 
 

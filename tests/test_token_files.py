@@ -1,4 +1,5 @@
-"""Token files: a corpus encoded once and read back through a memory map (seqkit.token_files)."""
+"""Token files: a corpus encoded once and read back through a memory map
+(seqkit.data.token_files)."""
 
 import json
 import os
@@ -10,14 +11,14 @@ import textwrap
 import numpy as np
 import pytest
 
-from seqkit.errors import DataError
-from seqkit.token_files import (
+from seqkit.data.token_files import (
     cached_token_file,
     open_token_file,
     prepare_token_file,
 )
-from seqkit.tokenisation import id_dtype
-from seqkit.vocabulary import TextVocabulary
+from seqkit.data.tokenisation import id_dtype
+from seqkit.data.vocabulary import TextVocabulary
+from seqkit.errors import DataError
 
 TEXT = "héllo wörld — the cat sat\non the mat.\n" * 40
 
@@ -40,7 +41,7 @@ def test_char_round_trip_gives_the_sorted_characters_and_their_ids(corpus, tmp_p
 
 
 def test_utf8_characters_split_across_chunks_are_read_whole(tmp_path, monkeypatch):
-    import seqkit.corpus_reading as reading
+    import seqkit.data.corpus as reading
 
     monkeypatch.setattr(reading, "CHUNK_BYTES", 7)  # cuts inside the 2- and 3-byte characters
     path = tmp_path / "c.txt"
@@ -139,12 +140,12 @@ def test_an_interrupted_preparation_leaves_nothing(tmp_path):
             file.write("the quick brown fox jumps over the lazy dog\n" * 100_000)
     out = tmp_path / "out" / "big.tokens"
     script = textwrap.dedent(f"""
-        import seqkit.token_encoding as enc, os, sys, time
+        import seqkit.data.token_encoding as enc, os, sys, time
         real = enc._known
         def slow(*args):
             sys.stdout.write("started\\n"); sys.stdout.flush(); time.sleep(60)
         enc._known = slow
-        from seqkit.token_files import prepare_token_file
+        from seqkit.data.token_files import prepare_token_file
         prepare_token_file({str(big)!r}, {str(out)!r})
     """)
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)

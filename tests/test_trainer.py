@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit.window_walk import tbptt_gradients
+from seqkit.training.window_walk import tbptt_gradients
 
 
 def periodic_streams(batch=4, length=200, period="abcdefgh"):

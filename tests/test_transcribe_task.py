@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import seqkit
-from seqkit.evaluation import evaluate
+from seqkit.training.evaluation import evaluate
 from seqkit_plugins.default_data import make_transcribe
 from seqkit_plugins.sequence_metrics import label_errors
 

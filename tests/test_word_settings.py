@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit.config import load_config
+from seqkit.config.files import load_config
 from seqkit.errors import OptionError
 
 

@@ -4,7 +4,7 @@
     python examples/data/make_sentiment.py out.tsv     # or writes another file
 
 300 lines of ``label<TAB>text``, from the generator of the classify task's default data
-(``plugins/default_data/make_sentiment.py``, which says how they are made): the same file as
+(``seqkit_plugins/default_data/make_sentiment.py``, which says how they are made): the same file as
 that default. Seeded: the same file every time.
 """
 

@@ -4,7 +4,8 @@
     python examples/data/make_series.py out.csv    # or writes another file
 
 180 days of hourly rows (4,320), from the generator of the series task's default data
-(``plugins/default_data/make_series.py``, which says what the columns hold; its default is the
+(``seqkit_plugins/default_data/make_series.py``, which says what the columns hold; its default is
+the
 first 90 of these days). Seeded: the same file every time.
 """
 

@@ -4,7 +4,7 @@
     python examples/data/make_tagging.py out.tsv     # or writes another file
 
 300 sentences of ``token<TAB>tag`` lines, from the generator of the tag task's default data
-(``plugins/default_data/make_tagging.py``, which gives the grammar): the same file as that
+(``seqkit_plugins/default_data/make_tagging.py``, which gives the grammar): the same file as that
 default. Seeded: the same file every time.
 """
 

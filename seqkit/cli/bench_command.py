@@ -24,13 +24,13 @@ import json
 
 import click
 
-from seqkit.config_keys import PRECISIONS
+from seqkit.config.keys import PRECISIONS
 from seqkit.errors import ConfigError
 
 
 def parse_cell_option(text: str) -> tuple[str, object]:
     """``"KEY=VALUE"`` -> ``(key, value)``, the value a TOML literal where it parses (as --set)."""
-    from seqkit.config import parse_override
+    from seqkit.config.files import parse_override
 
     key, sep, _ = text.partition("=")
     if not sep or not key.strip():
@@ -41,7 +41,7 @@ def parse_cell_option(text: str) -> tuple[str, object]:
 def checked_cell_options(cell: str, options: dict) -> dict:
     """``options`` of ``cell`` checked as ``seqkit run`` checks them (names, types, required
     ones), each error one line that says how to give the option here (``--cell-option``)."""
-    from seqkit.options import cell_defaults, check_required_cell_options, resolve_options
+    from seqkit.config.options import cell_defaults, check_required_cell_options, resolve_options
 
     resolved = resolve_options(f"Cell {cell!r}", "", options, cell_defaults(cell))
     check_required_cell_options(cell, resolved, how="--cell-option {key}=VALUE")

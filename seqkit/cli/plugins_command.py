@@ -11,7 +11,7 @@ def plugins() -> None:
 
     Exits 0 even when a plugin is broken: the others still work.
     """
-    from seqkit.registry import default_registry
+    from seqkit.plugins.registry import default_registry
 
     registry = default_registry()
     rows = [("KIND", "NAME", "PROVIDED BY")]
@@ -41,7 +41,7 @@ def plugins() -> None:
 def _active_kernel(registry, name: str) -> str:
     """What ``runner="auto"`` runs a one-layer model of cell ``name`` on, in a few words."""
     from seqkit.benchmarking import runner_name
-    from seqkit.model import resolve_runner
+    from seqkit.models.sequence import resolve_runner
 
     try:
         cell = registry.make("cell", name, 1, 1)

@@ -1,4 +1,4 @@
-"""``seqkit prepare``: encode a corpus once into a token file (``seqkit.token_files``).
+"""``seqkit prepare``: encode a corpus once into a token file (``seqkit.data.token_files``).
 
 seqkit prepare enwik8 --tokens byte --out data/enwik8.tokens
 seqkit prepare ptb.train.txt --tokens word --vocab-size 10000      # into seqkit's cache
@@ -10,7 +10,7 @@ import time
 
 import click
 
-from seqkit.tokenisation import TOKENISATIONS
+from seqkit.data.tokenisation import TOKENISATIONS
 
 
 @click.command("prepare")
@@ -34,7 +34,7 @@ from seqkit.tokenisation import TOKENISATIONS
 def prepare_command(corpus, tokens, vocab_size, out) -> None:
     """Encode CORPUS (text files or folders of them, in order) into a token file that
     task.corpus can name; without --out, into seqkit's cache, where a run finds it."""
-    from seqkit.token_files import cached_token_file, prepare_token_file
+    from seqkit.data.token_files import cached_token_file, prepare_token_file
 
     started = time.perf_counter()
     sources = list(corpus)

@@ -27,7 +27,7 @@ set_option = click.option(
 @set_option
 def config_command(config_file, overrides) -> None:
     """Print the resolved config as TOML: defaults, then CONFIG_FILE, then --set overrides."""
-    from seqkit.config import load_config
+    from seqkit.config.files import load_config
 
     click.echo(str(load_config(config_file, list(overrides))), nl=False)
 
@@ -63,7 +63,7 @@ def run_command(config_file, overrides, out, resume, accept_changed_data, debug)
     if debug:
         os.environ[DEBUG_VARIABLE] = "1"  # this process's: the error handler reads it too
     from seqkit.cli.console import ConsoleReporter
-    from seqkit.config import load_config
+    from seqkit.config.files import load_config
     from seqkit.errors import ConfigError
     from seqkit.runs.directory import RunDirectory
     from seqkit.runs.training import train

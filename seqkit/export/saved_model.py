@@ -19,7 +19,7 @@ side, layer 0 first, each in its cell's order, e.g. ``h, c`` for an LSTM):
 
 ``generate`` runs the prime through the model, then draws each next character from
 softmax(logits / temperature) with ``tf.random.stateless_categorical`` seeded by ``(seed,
-step)``, in the graph of ``seqkit.sampling``: the same seed gives the same text as ``seqkit
+step)``, in the graph of ``seqkit.decoding.sampling``: the same seed gives the same text as ``seqkit
 sample``. Temperature 0 takes the likeliest character. A prime character outside the
 vocabulary fails with an InvalidArgumentError that says so.
 """
@@ -31,10 +31,10 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from seqkit.decoding.sampling import _loop as generation_loop
 from seqkit.export.errors import ExportError
-from seqkit.model import SequenceModel, resolve_runner
-from seqkit.registry import default_registry
-from seqkit.sampling import _loop as generation_loop
+from seqkit.models.sequence import SequenceModel, resolve_runner
+from seqkit.plugins.registry import default_registry
 
 
 class CharModelExport(tf.Module):

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from seqkit.export.errors import ExportError
-from seqkit.model import SequenceModel
+from seqkit.models.sequence import SequenceModel
 from seqkit.parameters import as_numpy
-from seqkit.registry import default_registry
+from seqkit.plugins.registry import default_registry
 
 # seqkit's built-in cell -> the torch.nn module of a stack of it
 TORCH_MODULES = {"lstm": "LSTM", "gru": "GRU", "vanilla": "RNN"}

@@ -90,7 +90,7 @@ def export_run(run, format: str, out: Path) -> Path:  # noqa: A002
     """Write ``run``'s model in ``format`` (``"torch"`` or ``"saved_model"``) to ``out``."""
     import tensorflow as tf
 
-    from seqkit.model import SequenceModel
+    from seqkit.models.sequence import SequenceModel
 
     if not isinstance(run.model, SequenceModel):
         raise ExportError(

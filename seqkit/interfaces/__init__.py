@@ -1,7 +1,8 @@
 """The five kinds of plugin: Cell, Runner, Loss, TruncationStrategy and Task.
 
 Each is an abstract base class whose abstract methods hold only a docstring. Plugins subclass
-them and register a factory through the hooks in ``seqkit.hookspecs``. A cell may also declare
+them and register a factory through the hooks in ``seqkit.plugins.hookspecs``. A cell may also
+declare
 its step as a ``Recurrence`` (one recurrent matmul, then elementwise work), which the fused
 runner runs with a hand-written gradient.
 

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from seqkit.errors import OptionError, ShapeError
 from seqkit.interfaces.linear_recurrence import LinearRecurrence
-from seqkit.native import NativeKernel
+from seqkit.native.loading import NativeKernel
 from seqkit.ops import linear
 from seqkit.parameters import StateDict, named_variables
 
@@ -69,7 +69,7 @@ class Recurrence:
       the fused runner calls instead of its generic loop, with the same results.
     - ``native_kernel``: optional, a ``seqkit.NativeKernel``: a ``Kernel`` over a TensorFlow
       custom op (C++, not XLA-compilable), which the ``native`` runner calls where its library
-      builds and loads (``seqkit.native``).
+      builds and loads (``seqkit.native.loading``).
 
     The LSTM (``seqkit_plugins.lstm``), gates i, f, g, o, ``bias_hh`` inside the projection:
 

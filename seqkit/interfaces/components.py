@@ -18,7 +18,8 @@ class Runner(abc.ABC):
     """Unrolls a cell over time.
 
     ``supports(cell)`` says whether it can unroll a cell; ``runner="auto"`` picks among the
-    built-in runners by a rule about the cell (``seqkit.model.resolve_runner``). ``jit_compile``
+    built-in runners by a rule about the cell (``seqkit.models.sequence.resolve_runner``).
+    ``jit_compile``
     asks the code that runs the model (the trainer's update step, sampling) to compile that
     whole step with XLA.
     """

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from seqkit.vocabulary import TextVocabulary
+from seqkit.data.vocabulary import TextVocabulary
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from seqkit.errors import PluginError, SeqkitError
-from seqkit.plugin_guard import PluginExit, describe_exit
-from seqkit.plugin_manager import OWN_DISTRIBUTION
-from seqkit.registry import Registry, made_by
-from seqkit.window_walk import LossNotScalar
+from seqkit.plugins.guard import PluginExit, describe_exit
+from seqkit.plugins.loading import OWN_DISTRIBUTION
+from seqkit.plugins.registry import Registry, made_by
+from seqkit.training.window_walk import LossNotScalar
 
 DEBUG_VARIABLE = "SEQKIT_DEBUG"
 

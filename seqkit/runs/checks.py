@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from seqkit.data.token_streams import materialized
 from seqkit.errors import ConfigError, DataError, PluginError, SeqkitError
 from seqkit.interfaces import SequenceBatch, TargetForm, Task
-from seqkit.model import SequenceModel
-from seqkit.registry import Registry, default_registry
+from seqkit.models.sequence import SequenceModel
+from seqkit.plugins.registry import Registry, default_registry
 from seqkit.runs.blame import CONTRACTS, PluginFailure, Suspect, error_text, plugin_contract
 from seqkit.runs.contracts import check_outputs
-from seqkit.token_streams import materialized
 
 TARGET_FORMS = tuple(form.value for form in TargetForm)
 # What --set may change on --resume: what the checkpoint does not fix. The model, the data

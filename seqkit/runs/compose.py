@@ -15,20 +15,20 @@ from typing import Any
 
 import keras
 
-from seqkit.errors import ConfigError
-from seqkit.interfaces import DecodingTask, LanguageModelTask, Task
-from seqkit.model import SequenceModel
-from seqkit.options import (
+from seqkit.config.options import (
     build_task as build_task_from,
 )
-from seqkit.options import (
+from seqkit.config.options import (
     check_required_cell_options,
     factory_arguments,
     resolve_task_section,
 )
-from seqkit.registry import default_registry, make_loss, make_truncation
-from seqkit.trainer import Trainer
-from seqkit.vocabulary import TextVocabulary
+from seqkit.data.vocabulary import TextVocabulary
+from seqkit.errors import ConfigError
+from seqkit.interfaces import DecodingTask, LanguageModelTask, Task
+from seqkit.models.sequence import SequenceModel
+from seqkit.plugins.registry import default_registry, make_loss, make_truncation
+from seqkit.training.trainer import Trainer
 
 
 def build_task(config, vocabulary: TextVocabulary | None = None, **overrides) -> Task:
@@ -115,7 +115,7 @@ def _check_encoder_decoder_keys(config, info: dict) -> None:
 
 def build_seq2seq_model(config, dims: dict):
     """An encoder-decoder (``seqkit.Seq2SeqModel``) for a task of target form ``seq2seq``."""
-    from seqkit.seq2seq_model import Seq2SeqModel
+    from seqkit.models.seq2seq import Seq2SeqModel
 
     model = config["model"]
     return Seq2SeqModel(

@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from seqkit.data.token_streams import Streams
 from seqkit.interfaces import SequenceBatch, Window
 from seqkit.runs.blame import CONTRACTS, PluginFailure, Suspect
-from seqkit.token_streams import Streams
 
 # Target forms whose targets are class ids of the model's output, one per step or sequence.
 ID_TARGETS = ("sequence", "step", "shifted")

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from seqkit.data.token_files import RECORD
+from seqkit.data.token_streams import Streams
 from seqkit.errors import DataError
 from seqkit.interfaces import SequenceBatch
-from seqkit.token_files import RECORD
-from seqkit.token_streams import Streams
 
 ACCEPT_HINT = "--accept-changed-data (accept_changed_data=True in Python)"
 

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import tensorflow as tf
 
 from seqkit.errors import NonFiniteError, SeqkitError
-from seqkit.nonfinite import locate_nonfinite
 from seqkit.runs.blame import Suspect, plugin_contract
 from seqkit.runs.checkpoints import saved_checkpoints, step_of
+from seqkit.training.nonfinite import locate_nonfinite
 
 
 class OutOfMemory(SeqkitError, MemoryError):

@@ -10,11 +10,11 @@ from functools import cached_property
 
 import tensorflow as tf
 
-from seqkit import distribute
-from seqkit.config import Config, load_config
+from seqkit.config.files import Config, load_config
+from seqkit.decoding.sampling import Sampler, prime_ids
 from seqkit.errors import DataError
 from seqkit.interfaces import LanguageModelTask, SequenceBatch, Task
-from seqkit.registry import default_registry
+from seqkit.plugins.registry import default_registry
 from seqkit.runs import checks
 from seqkit.runs.blame import Suspect, named_plugins, plugin_contract, run_plugins
 from seqkit.runs.checkpoints import RunCheckpoints, restore_newest_intact, step_of
@@ -39,8 +39,8 @@ from seqkit.runs.records import (
 from seqkit.runs.reporting import Progress
 from seqkit.runs.scoring import Scorer
 from seqkit.runs.session import RunState, Sampling
-from seqkit.sampling import Sampler, prime_ids
-from seqkit.trainer import Trainer, set_seed
+from seqkit.training import distribute
+from seqkit.training.trainer import Trainer, set_seed
 
 
 @dataclass

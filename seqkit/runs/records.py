@@ -9,10 +9,10 @@ vocabulary's fingerprint) and ``vocab.json`` (a language model's tokens).
 
 from __future__ import annotations
 
+from seqkit.data.vocabulary import TextVocabulary
 from seqkit.errors import DataError
 from seqkit.runs.directory import RunDirectory
 from seqkit.version import __version__
-from seqkit.vocabulary import TextVocabulary
 
 # The layout of a run directory. Raise it when a file changes meaning; a seqkit that finds a
 # higher number refuses the run rather than misread it. Runs without run.json are format 1.

@@ -18,16 +18,16 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from seqkit.config import Config, load_config
+from seqkit.config.files import Config, load_config
+from seqkit.data.vocabulary import TextVocabulary
 from seqkit.errors import DataError, OptionError
 from seqkit.interfaces import DecodingTask, Task
-from seqkit.progress import TrainingProgress
 from seqkit.runs.checkpoints import restore_newest_intact
 from seqkit.runs.data_identity import batches_fingerprint, check_same_data
 from seqkit.runs.directory import RunDirectory
 from seqkit.runs.logs import METRICS_FILE, parse_rows
 from seqkit.runs.records import read_format, read_task_info, read_vocabulary
-from seqkit.vocabulary import TextVocabulary
+from seqkit.training.progress import TrainingProgress
 
 CHECKPOINTS = ("best", "last")
 EXPORT_FORMATS = ("saved_model", "torch")
@@ -84,8 +84,8 @@ class Run:
                seed: int | None = None) -> str:  # fmt: skip
         """Text from the model: the prime, then ``length`` generated tokens. Defaults come from
         the run's ``[sample]`` section; temperature 0 always takes the likeliest token."""
-        from seqkit.config_keys import MAX_SAMPLE_LENGTH
-        from seqkit.sampling import Sampler, prime_ids
+        from seqkit.config.keys import MAX_SAMPLE_LENGTH
+        from seqkit.decoding.sampling import Sampler, prime_ids
 
         if self.vocabulary is None:
             raise DataError(

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from seqkit.decoded_evaluation import evaluate_decoded
-from seqkit.evaluation import evaluate
+from seqkit.decoding.scores import evaluate_decoded
 from seqkit.interfaces import DecodingTask, Loss, SequenceBatch, Task
+from seqkit.training.evaluation import evaluate
 
 
 class Scorer:

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
+from seqkit.decoding.sampling import prime_ids
 from seqkit.errors import OptionError, TrainingInterrupted
 from seqkit.interfaces import LanguageModelTask
 from seqkit.runs.checkpoints import step_of
@@ -37,8 +38,7 @@ from seqkit.runs.reporting import Progress, RunSummary
 from seqkit.runs.run import Run
 from seqkit.runs.session import RunParts, RunSession
 from seqkit.runs.signals import Interrupts
-from seqkit.sampling import prime_ids
-from seqkit.trainer import Callback
+from seqkit.training.trainer import Callback
 
 CONFIG_FILE = "config.toml"
 

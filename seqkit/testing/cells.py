@@ -9,11 +9,11 @@ import numpy as np
 import tensorflow as tf
 
 from seqkit.errors import StateDictError
-from seqkit.hookspecs import hookimpl
 from seqkit.interfaces import Cell
-from seqkit.model import SequenceModel
-from seqkit.plugin_manager import PluginInfo, make_plugin_manager
-from seqkit.registry import Registry, default_registry, make_loss, make_truncation
+from seqkit.models.sequence import SequenceModel
+from seqkit.plugins.hookspecs import hookimpl
+from seqkit.plugins.loading import PluginInfo, make_plugin_manager
+from seqkit.plugins.registry import Registry, default_registry, make_loss, make_truncation
 from seqkit.testing.contract import (
     CellContractError,
     close,
@@ -174,7 +174,7 @@ class _CellChecker:
         outputs, _ = model(xs)
         if tuple(outputs.shape) != (self.B, 2 * self.T, 2):
             self.fail("SequenceModel", f"a 2-layer model gave outputs {tuple(outputs.shape)}")
-        from seqkit.trainer import Trainer  # keras loads only for this check
+        from seqkit.training.trainer import Trainer  # keras loads only for this check
 
         trainer = Trainer(
             model,

@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqkit.interfaces import Cell, Loss, Runner, TruncationStrategy, Window
-from seqkit.registry import make_cell
+from seqkit.plugins.registry import make_cell
 from seqkit.testing.cells import positive
 from seqkit.testing.contract import (
     LossContractError,

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from seqkit.errors import SeqkitError
 from seqkit.interfaces import Cell, LinearRecurrence, declared_linear_recurrence
-from seqkit.registry import default_registry
+from seqkit.plugins.registry import default_registry
 from seqkit.testing.contract import close, max_diff
 from seqkit.testing.recurrence import _run_with_gradients
 

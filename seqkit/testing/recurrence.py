@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from seqkit.errors import SeqkitError
 from seqkit.interfaces import Cell, Recurrence, declared_recurrence
-from seqkit.registry import default_registry
+from seqkit.plugins.registry import default_registry
 from seqkit.testing.contract import close, max_diff
 
 STEP = "pointwise(projected, h @ weight^T + bias, state)"

@@ -68,7 +68,7 @@ def test_parameters_in_pytorch_layout():
 
 
 def test_installed_plugin_registers_janet_and_auto_runs_it_fused():
-    from seqkit.registry import default_registry
+    from seqkit.plugins.registry import default_registry
 
     entry = default_registry().get("cell", "janet")
     assert entry.factory is JANETCell

@@ -70,7 +70,7 @@ def test_parameters_in_pytorch_layout():
 
 
 def test_installed_plugin_registers_mgu_and_huber():
-    from seqkit.registry import default_registry
+    from seqkit.plugins.registry import default_registry
 
     registry = default_registry()
     entry = registry.get("cell", "mgu")

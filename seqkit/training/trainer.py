@@ -1,0 +1,408 @@
+"""``Trainer``: truncated back-propagation through time over streams or batches of sequences.
+
+    model = seqkit.SequenceModel("lstm", hidden_size=128, output_size=vocab, encoder="onehot",
+                                 vocab_size=vocab)
+    trainer = seqkit.Trainer(model, loss="cross-entropy",
+                             truncation=seqkit.make_truncation("tbptt", k1=32, k2=64), lr=2e-3)
+    trainer.fit(seqkit.SequenceBatch(inputs, targets), steps=500)   # B streams [B, N]
+
+Each update is one window of the truncation strategy: forward from the carried state (a
+constant), the mean loss over the window's loss steps, the gradients, clipping by global norm,
+one optimizer step. Every stream's state is carried from window to window; for k2 > k1 the
+walk keeps the state k2 steps back so that no step is run forward twice.
+
+Data parallel (``distribute="mirrored"`` or ``"multi-worker"``, see
+``seqkit.training.distribute``): the
+B streams are split evenly across the replicas, each replica runs its streams' window from
+their carried states, and the replicas' gradients add up to the gradient of the global batch
+mean, so that an update is the one a single device makes on the same B streams:
+
+    trainer = seqkit.Trainer(lambda: seqkit.SequenceModel("lstm", ...), distribute="mirrored")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from seqkit.data.token_streams import Streams, as_tensor
+from seqkit.errors import NonFiniteError, OptionError, ShapeError, UnknownNameError
+from seqkit.interfaces import Loss, SequenceBatch, TruncationStrategy
+from seqkit.plugins.registry import Registry, default_registry
+from seqkit.training import distribute as dist
+from seqkit.training.evaluation import evaluate
+from seqkit.training.progress import TrainingProgress
+from seqkit.training.window_walk import WindowWalk, window_loss
+
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "sgd": keras.optimizers.SGD,
+    "rmsprop": keras.optimizers.RMSprop,
+    "adagrad": keras.optimizers.Adagrad,
+}
+# What an update with a NaN or infinite loss or gradient norm does. Either way it is not
+# applied (on one device; data parallel, "stop" stops after it): "stop" raises a
+# NonFiniteError, "skip" goes on with the next window (the carried state's non-finite values
+# set to 0).
+NONFINITE = ("stop", "skip")
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow, so that weights, data order and dropout repeat."""
+    keras.utils.set_random_seed(int(seed))
+
+
+def make_optimizer(name: str, lr) -> keras.optimizers.Optimizer:
+    """A Keras optimizer by name (adam, sgd, rmsprop, adagrad); ``lr`` a float or a schedule."""
+    if isinstance(name, keras.optimizers.Optimizer):
+        return name
+    if name not in OPTIMIZERS:
+        raise UnknownNameError("optimizer", str(name), OPTIMIZERS)
+    if not isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
+        if not isinstance(lr, int | float) or isinstance(lr, bool) or not lr > 0:
+            raise OptionError(f"Trainer: the learning rate must be a positive number, got {lr!r}.")
+    return OPTIMIZERS[name](learning_rate=lr)
+
+
+class Callback:
+    """Hooks into training. ``trainer.stop_training = True`` ends ``fit`` after this update."""
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """Before the first update of ``fit``."""
+
+    def on_update_end(self, trainer: Trainer, logs: Mapping[str, Any]) -> None:
+        """After each update: ``logs`` has step, loss, grad_norm, tokens, window, epoch, and
+        ``nonfinite`` and ``skipped`` (True) where a NaN or infinite update was skipped."""
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        """After the last update of ``fit``."""
+
+
+def _as_batch(data) -> SequenceBatch:
+    if isinstance(data, SequenceBatch):
+        return data
+    if isinstance(data, tuple) and len(data) in (2, 3):
+        return SequenceBatch(*data)
+    raise OptionError(
+        "Trainer.fit: data must be a SequenceBatch, an (inputs, targets[, mask]) tuple, "
+        f"or an iterable of them; got {type(data).__name__}."
+    )
+
+
+def _dense(grads, variables) -> list[tf.Tensor]:
+    """Gradients as dense tensors (zeros for None). An embedding's gradient comes as
+    IndexedSlices with a row for each occurrence of an id; on those, ``global_norm`` and Keras'
+    Adam square each row before adding them up, not after: the norm, the clipping and Adam's
+    second moment would be wrong for any id seen twice in a window."""
+    return [
+        tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)
+        for g, v in zip(grads, variables, strict=True)
+    ]
+
+
+def check_options(clip_norm, nonfinite: str, strategy) -> None:
+    """A Trainer's clipping and NaN settings, or an OptionError that names the bad one."""
+    if clip_norm is not None and not (isinstance(clip_norm, int | float) and clip_norm > 0):
+        raise OptionError(f"Trainer: clip_norm must be a positive number, got {clip_norm!r}.")
+    if nonfinite not in NONFINITE:
+        raise OptionError(f"Trainer: nonfinite must be 'stop' or 'skip', got {nonfinite!r}.")
+    if nonfinite == "skip" and strategy is not None:
+        raise OptionError(
+            "Trainer: nonfinite='skip' runs on one device only (a data-parallel update "
+            "cannot be skipped inside the replicas); use nonfinite='stop' or distribute='none'."
+        )
+
+
+def built_model(model, scope) -> tf.Module:
+    """``model``, or what the function ``model`` builds inside ``scope()``."""
+    if isinstance(model, tf.Module):
+        return model
+    if not callable(model):
+        raise OptionError(
+            "Trainer: model must be a SequenceModel or a function that builds one, "
+            f"got {type(model).__name__}."
+        )
+    with scope():
+        return model()
+
+
+class Trainer:
+    """Trains a ``SequenceModel`` with a loss, a truncation strategy and an optimizer.
+
+    ``model`` is a ``SequenceModel`` or a function without arguments that builds one (called
+    in the strategy's scope, after ``seed``). ``distribute`` is ``"none"``, ``"mirrored"``,
+    ``"multi-worker"`` or a ``tf.distribute.Strategy``; None takes the strategy whose scope is
+    open, if any. Under a strategy the model's variables must come from its scope: give a
+    function, or build the model inside ``with strategy.scope():``.
+
+    ``nonfinite`` says what an update with a NaN or infinite loss or gradient norm does:
+    ``"stop"`` raises a ``NonFiniteError`` that names the step, ``"skip"`` goes on without it
+    (``logs["skipped"]``); on one device such an update is never applied to the weights.
+    """
+
+    def __init__(
+        self,
+        model: tf.Module | Callable[[], tf.Module],
+        loss: str | Loss = "cross-entropy",
+        truncation: str | TruncationStrategy = "bptt",
+        optimizer: str | keras.optimizers.Optimizer = "adam",
+        lr=1e-3,
+        clip_norm: float | None = None,
+        seed: int | None = None,
+        callbacks: Iterable[Callback] = (),
+        jit_compile: bool | None = None,
+        registry: Registry | None = None,
+        distribute: str | tf.distribute.Strategy | None = None,
+        nonfinite: str = "stop",
+    ):
+        registry = registry or default_registry()
+        if seed is not None:
+            set_seed(seed)
+        self.strategy = dist.resolve_strategy(distribute)
+        check_options(clip_norm, nonfinite, self.strategy)
+        model = built_model(model, self._scope)
+        if self.strategy is not None:
+            dist.check_variables(self.strategy, model.variables, "model")
+        self.model = model
+        self.loss = loss if isinstance(loss, Loss) else registry.make("loss", loss)
+        self.truncation = (
+            truncation
+            if isinstance(truncation, TruncationStrategy)
+            else registry.make("truncation", truncation)
+        )
+        self.clip_norm = clip_norm
+        self.nonfinite = nonfinite
+        self.variables = list(model.trainable_variables)
+        sizes = [n for cell in model.cells for n in cell.state_size]
+        with self._scope():  # the optimizer's and the progress' variables are mirrored too
+            self.optimizer = make_optimizer(optimizer, lr)
+            self.optimizer.build(self.variables)
+            self.progress = TrainingProgress(sizes, model.dtype)
+        self.callbacks = list(callbacks)
+        if jit_compile is None:
+            jit_compile = bool(model.runner.jit_compile)
+        # Each trainer's functions are its own (partials): TensorFlow counts traces by the
+        # function wrapped, so bound methods of several trainers would read as retracing.
+        if self.strategy is None:
+            self._update = tf.function(partial(self._update_step), jit_compile=jit_compile)
+        else:  # XLA compiles each replica's forward and backward pass, not the collectives
+            self._local = tf.function(partial(self._local_step), jit_compile=jit_compile)
+            self._update = tf.function(partial(self._distributed_update))
+        self.stop_training = False
+
+    def _scope(self):
+        """The distribution strategy's scope (none without one)."""
+        return self.strategy.scope() if self.strategy else contextlib.nullcontext()
+
+    @property
+    def step(self) -> int:
+        """Updates done, over every call of fit (and before a resume)."""
+        return int(self.progress.step.numpy())
+
+    @property
+    def epoch(self) -> int:
+        """Passes over the data finished."""
+        return int(self.progress.epoch.numpy())
+
+    def checkpoint(self, **extra) -> tf.train.Checkpoint:
+        """A ``tf.train.Checkpoint`` of everything a resumed run needs: the model (with its
+        dropout generator), the optimizer and the progress (position in the data, carried
+        state)."""
+        return tf.train.Checkpoint(
+            model=self.model, optimizer=self.optimizer, progress=self.progress, **extra
+        )
+
+    # -- one update --------------------------------------------------------------------------
+
+    def _update_step(self, state, inputs, targets, mask, context, loss_from: int, keep_at: int):
+        with tf.GradientTape() as tape:
+            value, kept, _ = window_loss(
+                self.model, self.loss, state, inputs, targets, mask, loss_from, keep_at, context
+            )
+        grads = _dense(tape.gradient(value, self.variables), self.variables)
+        norm = tf.linalg.global_norm(grads)
+        if self.clip_norm is not None:
+            grads, _ = tf.clip_by_global_norm(grads, self.clip_norm, use_norm=norm)
+        finite = tf.math.is_finite(value) & tf.math.is_finite(norm)
+
+        def apply():
+            self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))
+            return tf.constant(True)
+
+        tf.cond(finite, apply, lambda: tf.constant(False))  # a non-finite update is not applied
+        stop = tf.stop_gradient
+        if self.nonfinite == "skip":  # a NaN state would spoil every window after it
+            stop = lambda s: tf.where(tf.math.is_finite(s), tf.stop_gradient(s), 0.0)  # noqa: E731
+        return value, norm, tf.nest.map_structure(stop, kept)
+
+    # -- one update, data parallel ------------------------------------------------------------
+
+    def _local_step(self, state, inputs, targets, mask, context, loss_from: int, keep_at: int):
+        """One replica's streams: the sum of their counted L_t, its gradients, the states."""
+        with tf.GradientTape() as tape:
+            value, kept, _ = window_loss(
+                self.model, self.loss, state, inputs, targets, mask, loss_from, keep_at, context
+            )
+            count = dist.counted_steps(self.loss.per_step, targets, mask, loss_from, value.dtype)
+            total = value * count  # the loss is the mean over the counted steps
+        grads = _dense(tape.gradient(total, self.variables), self.variables)
+        return total, count, grads, tf.nest.map_structure(tf.stop_gradient, kept)
+
+    def _replica_update(self, state, inputs, targets, mask, batch_context, loss_from, keep_at):
+        """In each replica: the global mean's gradient, clipped, applied; the global states."""
+        total, count, grads, kept = self._local(
+            state, inputs, targets, mask, batch_context, loss_from, keep_at
+        )
+        context = tf.distribute.get_replica_context()
+        sum_ = tf.distribute.ReduceOp.SUM
+        total_all, count_all = context.all_reduce(sum_, [total, count])
+        scale = 1.0 / tf.maximum(count_all, 1.0)  # 1/N over the counted steps of all replicas
+        grads = [g * scale for g in grads]  # this replica's share of the global gradient
+        norm = tf.linalg.global_norm(context.all_reduce(sum_, grads))
+        if self.clip_norm is not None:  # as tf.clip_by_global_norm, on the global gradient
+            factor = self.clip_norm / tf.maximum(norm, self.clip_norm)
+            grads = [g * factor for g in grads]
+        self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))  # sums shares
+        kept = context.all_gather(kept, axis=0)  # every stream, in order
+        return total_all * scale, norm, kept
+
+    def _distributed_update(self, state, inputs, targets, mask, context, loss_from, keep_at):
+        value, norm, kept = self.strategy.run(
+            self._replica_update, args=(state, inputs, targets, mask, context, loss_from, keep_at)
+        )
+        first = self.strategy.experimental_local_results
+        one = lambda x: first(x)[0]  # noqa: E731  every replica holds the same value
+        return one(value), one(norm), tf.nest.map_structure(one, kept)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def fit(self, data, steps: int | None = None, epochs: int | None = None) -> list[dict]:
+        """Train on ``data`` for ``steps`` updates or ``epochs`` passes (one epoch if neither).
+
+        ``data`` is a ``SequenceBatch`` of B parallel streams ``[B, N]`` (repeated each epoch,
+        each epoch from the zero state), an ``(inputs, targets[, mask])`` tuple, or a
+        re-iterable collection of batches of independent sequences.
+
+        Training goes on from where the trainer stands in the data (``progress``): calling
+        ``fit(data, steps=100)`` twice is the same as calling ``fit(data, steps=200)`` once,
+        and a trainer restored from a checkpoint continues the interrupted pass. Pass the same
+        data each time. Returns the logs of every update.
+        """
+        if steps is not None and (not isinstance(steps, int) or steps < 1):
+            raise OptionError(f"Trainer.fit: steps must be a positive integer, got {steps!r}.")
+        if steps is None and epochs is None:
+            epochs = 1
+        single = isinstance(data, SequenceBatch | tuple)
+        history: list[dict] = []
+        self.stop_training = False
+        for callback in self.callbacks:
+            callback.on_train_begin(self)
+        epochs_done = 0
+        while not self.stop_training and (epochs is None or epochs_done < epochs):
+            seen = False
+            for index, batch in enumerate([data] if single else data):
+                seen = True
+                if index < int(self.progress.batch.numpy()):
+                    continue  # finished earlier in this pass
+                for logs in self._train_batch(_as_batch(batch)):
+                    history.append(logs)
+                    if self.stop_training or (steps is not None and len(history) >= steps):
+                        self.stop_training = True
+                        break
+                else:
+                    self.progress.next_batch()
+                if self.stop_training:
+                    break
+            if not seen:
+                raise OptionError("Trainer.fit: the data holds no batches.")
+            if not self.stop_training:
+                self.progress.next_epoch()
+                epochs_done += 1
+        for callback in self.callbacks:
+            callback.on_train_end(self)
+        return history
+
+    def _train_batch(self, batch: SequenceBatch):
+        # streams of a token file stay lazy: each window is read when its update needs it
+        lazy = isinstance(batch.inputs, Streams) and isinstance(batch.targets, Streams)
+        inputs = batch.inputs if lazy else tf.convert_to_tensor(batch.inputs)
+        targets = batch.targets if lazy else tf.convert_to_tensor(batch.targets)
+        mask = None if batch.mask is None else tf.convert_to_tensor(batch.mask, tf.bool)
+        context = None  # an encoder-decoder's source: never cut into windows
+        if batch.context is not None:
+            context = tf.nest.map_structure(tf.convert_to_tensor, batch.context)
+        if len(inputs.shape or ()) < 2:
+            raise ShapeError(f"Trainer: inputs must be [batch, time, ...], got {inputs.shape}.")
+        if self.strategy is not None:
+            dist.check_batch(self.strategy, int(inputs.shape[0]))
+        walk = WindowWalk(
+            self.model,
+            self.truncation,
+            inputs,
+            targets,
+            mask,
+            per_step=self.loss.per_step,
+            progress=self.progress,  # the carried state's one home, saved in checkpoints
+            context=context,
+        )
+        for job, (value, norm, seconds) in walk.run(self._apply):
+            self.progress.step.assign_add(1)
+            window = job.window
+            logs = {
+                "step": self.step,
+                "epoch": self.epoch,
+                "loss": value,
+                "grad_norm": norm,
+                "tokens": int(inputs.shape[0]) * (window.end - window.loss_from),
+                "seconds": seconds,
+                "window": window,
+            }
+            if not (math.isfinite(value) and math.isfinite(norm)):
+                logs["nonfinite"] = logs["skipped"] = True
+            for callback in self.callbacks:
+                callback.on_update_end(self, logs)
+            yield logs
+
+    def _apply(self, job):
+        """One compiled update of ``job``: ``(state for the next window, (loss, norm, seconds))``;
+        a NaN or infinite one raises with ``nonfinite="stop"`` (nothing is recorded then)."""
+        started = time.perf_counter()
+        args = (job.state, job.inputs, job.targets, job.mask, job.context)
+        if self.strategy is not None:  # each replica takes (and reads) its own streams
+            args = dist.split_streams(self.strategy, args)
+        else:
+            args = (*args[:1], *map(as_tensor, args[1:3]), *args[3:])
+        value, norm, kept = self._update(*args, job.loss_from, job.keep_at)
+        value, norm = float(value), float(norm)
+        if not (math.isfinite(value) and math.isfinite(norm)) and self.nonfinite == "stop":
+            raise NonFiniteError(
+                f"Trainer: the loss ({value}) or the gradient norm ({norm}) is not finite at "
+                f"step {self.step + 1}, and that update was not applied; lower the learning rate "
+                "or clip the gradients (clip_norm), or pass nonfinite='skip' to skip such updates.",
+                step=self.step + 1,
+                loss=value,
+                grad_norm=norm,
+                # seqkit.training.nonfinite.locate_nonfinite tells where the value appeared
+                job=job,
+            )
+        return kept, (value, norm, time.perf_counter() - started)
+
+    # -- evaluation --------------------------------------------------------------------------
+
+    def evaluate(self, data, chunk: int = 256) -> float:
+        """The mean loss over ``data`` (as ``fit`` takes it), forward only, state carried; NaN
+        for no data (there is no mean), as a run's validation scores it.
+
+        Long streams are run ``chunk`` steps at a time; the mean weighs every counted step
+        equally (``seqkit.training.evaluation.evaluate``, which also gives a task's metrics).
+        """
+        batches = [data] if isinstance(data, SequenceBatch | tuple) else data
+        result = evaluate(self.model, self.loss, [_as_batch(b) for b in batches], chunk=chunk)
+        return result.get("loss", float("nan"))  # no batches: no loss (as the Scorer says)
