@@ -80,7 +80,7 @@ def test_the_built_library_is_found_in_the_cache_without_compiling(capsys):
 
 
 def test_a_saved_model_never_holds_the_custom_op(tmp_path):
-    from seqkit.decoding.sampling import generate
+    from seqkit.decoding.sampling import Sampler
     from seqkit.export.saved_model import export_saved_model
 
     vocabulary = "abcdefg"
@@ -98,7 +98,7 @@ def test_a_saved_model_never_holds_the_custom_op(tmp_path):
         prime=tf.constant("abc"), length=tf.constant(5), temperature=tf.constant(0.0),
         seed=tf.constant(0, tf.int64),
     )  # fmt: skip
-    want = generate(model, [0, 1, 2], 5, temperature=0.0, seed=0)  # on the native runner
+    want = Sampler(model)([0, 1, 2], 5, temperature=0.0, seed=0)  # on the native runner
     np.testing.assert_array_equal(out["ids"].numpy(), want)
 
 

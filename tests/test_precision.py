@@ -18,7 +18,7 @@ import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit.config.files import keys as config_keys
+from seqkit.config import keys as config_keys
 from seqkit.ops import gate_blocks, glorot_uniform, linear
 from seqkit.training.precision import PRECISIONS, CastVariable, autocast, resolve_precision
 
