@@ -1,7 +1,7 @@
 """The rows of ``benchmarks/compare.py`` for plugin cells (the example plugin's, where it is
 installed): its declaring cell JANET against the built-in cells of nearest FLOPs, and the
 runner ``auto`` picks against every runner for a declaring (JANET) and a non-declaring (MGU)
-cell, so that the rule of ``seqkit.models.sequence.AUTO_RUNNERS`` is seen to hold.
+cell, so that the rule of ``seqkit.models.runner_choice.AUTO_RUNNERS`` is seen to hold.
 
 FLOP-normalised speed: tokens/s x FLOPs/token (the matmul FLOPs of the model's weights), the
 FLOP/s a training step achieves; a cell with fewer gate blocks trains more tokens a second at

@@ -45,7 +45,7 @@ import tensorflow as tf
 
 from seqkit.errors import OptionError, ShapeError
 from seqkit.interfaces import Cell, check_size
-from seqkit.models.sequence import resolve_runner
+from seqkit.models.runner_choice import resolve_runner
 from seqkit.plugins.registry import default_registry, made_by
 from seqkit.training.precision import autocast
 

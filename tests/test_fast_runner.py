@@ -17,7 +17,8 @@ import tensorflow as tf
 
 import seqkit
 from seqkit.decoding.sampling import Sampler, _loop
-from seqkit.models.sequence import SequenceModel, resolve_runner
+from seqkit.models.runner_choice import resolve_runner
+from seqkit.models.sequence import SequenceModel
 from seqkit.ops import gate_blocks, glorot_uniform, linear
 from seqkit.plugins.registry import default_registry
 from seqkit_plugins.fused import FusedRunner

@@ -15,7 +15,8 @@ import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit.models.sequence import SequenceModel, resolve_runner
+from seqkit.models.runner_choice import resolve_runner
+from seqkit.models.sequence import SequenceModel
 from seqkit.plugins.registry import default_registry
 from seqkit_plugins.fused import FusedRunner
 from seqkit_plugins.native_kernels import LIBRARY, lstm_native

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 import seqkit
 from seqkit.interfaces import declared_recurrence
-from seqkit.models.sequence import resolve_runner
+from seqkit.models.runner_choice import resolve_runner
 from seqkit.ops import linear
 from seqkit.plugins.registry import default_registry
 

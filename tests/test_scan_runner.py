@@ -240,7 +240,7 @@ def test_unknown_length_scans_in_a_while_loop():
 
 def test_a_plugin_cell_that_declares_the_form_gets_the_scan_runner():
     registry = seqkit.plugins.registry.default_registry()
-    runner = seqkit.models.sequence.resolve_runner("auto", [DecayCell(2, 3)], registry)
+    runner = seqkit.models.runner_choice.resolve_runner("auto", [DecayCell(2, 3)], registry)
     assert isinstance(runner, ScanRunner)
 
 

@@ -13,7 +13,8 @@ import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit.models.sequence import AUTO_RUNNERS, SequenceModel, auto_runners, resolve_runner
+from seqkit.models.runner_choice import AUTO_RUNNERS, auto_runners, resolve_runner
+from seqkit.models.sequence import SequenceModel
 from seqkit.plugins.registry import default_registry
 
 sys.path.insert(0, str(Path(__file__).parent))

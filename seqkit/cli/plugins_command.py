@@ -41,7 +41,7 @@ def plugins() -> None:
 def _active_kernel(registry, name: str) -> str:
     """What ``runner="auto"`` runs a one-layer model of cell ``name`` on, in a few words."""
     from seqkit.benchmarking import runner_name
-    from seqkit.models.sequence import resolve_runner
+    from seqkit.models.runner_choice import resolve_runner
 
     try:
         cell = registry.make("cell", name, 1, 1)

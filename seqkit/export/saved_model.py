@@ -33,7 +33,8 @@ import tensorflow as tf
 
 from seqkit.decoding.sampling import _loop as generation_loop
 from seqkit.export.errors import ExportError
-from seqkit.models.sequence import SequenceModel, resolve_runner
+from seqkit.models.runner_choice import resolve_runner
+from seqkit.models.sequence import SequenceModel
 from seqkit.plugins.registry import default_registry
 
 

@@ -18,7 +18,7 @@ class Runner(abc.ABC):
     """Unrolls a cell over time.
 
     ``supports(cell)`` says whether it can unroll a cell; ``runner="auto"`` picks among the
-    built-in runners by a rule about the cell (``seqkit.models.sequence.resolve_runner``).
+    built-in runners by a rule about the cell (``seqkit.models.runner_choice.resolve_runner``).
     ``jit_compile``
     asks the code that runs the model (the trainer's update step, sampling) to compile that
     whole step with XLA.

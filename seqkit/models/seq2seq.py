@@ -39,7 +39,8 @@ from seqkit.errors import OptionError, ShapeError
 from seqkit.interfaces import Runner, State, check_size
 from seqkit.models.attention import LuongAttention
 from seqkit.models.bridge import StateBridge
-from seqkit.models.sequence import SequenceModel, resolve_runner
+from seqkit.models.runner_choice import resolve_runner
+from seqkit.models.sequence import SequenceModel
 from seqkit.ops import glorot_uniform, linear
 from seqkit.parameters import StateDict
 from seqkit.plugins.registry import Registry, default_registry

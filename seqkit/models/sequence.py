@@ -24,7 +24,7 @@ The default ``"float32"`` computes everything in ``dtype``, with no cast.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import tensorflow as tf
@@ -35,9 +35,8 @@ from seqkit.interfaces import (
     Runner,
     State,
     check_size,
-    declared_linear_recurrence,
-    declared_recurrence,
 )
+from seqkit.models.runner_choice import resolve_runner
 from seqkit.ops import glorot_uniform, linear
 from seqkit.parameters import StateDict
 from seqkit.plugins.registry import Registry, default_registry
@@ -64,68 +63,6 @@ def reverse_steps(x: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
         return tf.reverse(x, axis=[1])
     lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
     return tf.reverse_sequence(x, lengths, seq_axis=1, batch_axis=0)
-
-
-# ``runner="auto"``: the runners it tries, best first, by what the cell is. The rule is what
-# benchmarks/compare.py's "auto" rows measure (every runner on a declaring and a non-declaring
-# plugin cell): a cell that declares its recurrence trains fastest on its native kernel where it
-# has one and the library loads (the native runner supports no other cell), else on the fused
-# runner; any other cell on the graph runner, which measured faster than xla for every such cell.
-# A cell that declares a linear recurrence runs every step at once on the scan runner
-# (benchmarks/scan_speed.py).
-AUTO_RUNNERS = {
-    "declares a linear recurrence": ("scan", "fused", "graph", "xla", "python"),
-    "declares its recurrence": ("native", "fused", "graph", "xla", "python"),
-    "other": ("graph", "xla", "python"),
-}
-
-
-def auto_runners(cells: Sequence[Cell]) -> tuple[str, ...]:
-    """The runner names ``"auto"`` tries for ``cells``, best first (``AUTO_RUNNERS``)."""
-    if all(declared_linear_recurrence(cell) is not None for cell in cells):
-        return AUTO_RUNNERS["declares a linear recurrence"]
-    declares = all(
-        declared_recurrence(cell) is not None or declared_linear_recurrence(cell) is not None
-        for cell in cells
-    )  # the fused runner runs either declaration
-    return AUTO_RUNNERS["declares its recurrence" if declares else "other"]
-
-
-def resolve_runner(
-    runner: str | Runner, cells: Sequence[Cell], registry: Registry, custom_ops: bool = True
-) -> Runner:
-    """A runner by name, or for ``"auto"`` the first of ``auto_runners(cells)`` that is
-    installed and supports every cell. ``custom_ops`` false skips runners whose graphs hold
-    custom ops (``Runner.custom_ops``): for a SavedModel, a Keras layer, mixed precision. A
-    named runner that does not support a cell is refused here, in one line."""
-    if not isinstance(runner, Runner) and runner == "auto":
-        return _auto_runner(cells, registry, custom_ops)
-    chosen = runner if isinstance(runner, Runner) else registry.make("runner", runner)
-    refused = [cell for cell in cells if not chosen.supports(cell)]
-    if refused:
-        name = runner if isinstance(runner, str) else type(runner).__name__
-        raise OptionError(
-            f"runner {name!r} does not support {type(refused[0]).__name__} (its supports() is "
-            "false: a runner that needs a declared recurrence or a native kernel, for one); use "
-            "runner 'auto', which picks one that does, or 'graph'."
-        )
-    return chosen
-
-
-def _auto_runner(cells: Sequence[Cell], registry: Registry, custom_ops: bool) -> Runner:
-    installed = set(registry.names("runner"))
-    names = auto_runners(cells)
-    for name in names:
-        if name in installed:
-            candidate = registry.make("runner", name)
-            if candidate.custom_ops and not custom_ops:
-                continue
-            if all(candidate.supports(cell) for cell in cells):
-                return candidate
-    raise OptionError(
-        f"runner 'auto': none of the runners it picks from ({', '.join(names)}) is installed "
-        f"and supports {type(cells[0]).__name__}; name a runner that does."
-    )
 
 
 def _checked_precision(precision, dtype: tf.DType) -> Precision:

@@ -33,20 +33,15 @@ import keras
 import tensorflow as tf
 
 from seqkit.data.token_streams import Streams, as_tensor
-from seqkit.errors import NonFiniteError, OptionError, ShapeError, UnknownNameError
+from seqkit.errors import NonFiniteError, OptionError, ShapeError
 from seqkit.interfaces import Loss, SequenceBatch, TruncationStrategy
 from seqkit.plugins.registry import Registry, default_registry
 from seqkit.training import distribute as dist
 from seqkit.training.evaluation import evaluate
+from seqkit.training.optimizers import OPTIMIZERS, make_optimizer  # noqa: F401 (re-exported)
 from seqkit.training.progress import TrainingProgress
 from seqkit.training.window_walk import WindowWalk, window_loss
 
-OPTIMIZERS = {
-    "adam": keras.optimizers.Adam,
-    "sgd": keras.optimizers.SGD,
-    "rmsprop": keras.optimizers.RMSprop,
-    "adagrad": keras.optimizers.Adagrad,
-}
 # What an update with a NaN or infinite loss or gradient norm does. Either way it is not
 # applied (on one device; data parallel, "stop" stops after it): "stop" raises a
 # NonFiniteError, "skip" goes on with the next window (the carried state's non-finite values
@@ -57,18 +52,6 @@ NONFINITE = ("stop", "skip")
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow, so that weights, data order and dropout repeat."""
     keras.utils.set_random_seed(int(seed))
-
-
-def make_optimizer(name: str, lr) -> keras.optimizers.Optimizer:
-    """A Keras optimizer by name (adam, sgd, rmsprop, adagrad); ``lr`` a float or a schedule."""
-    if isinstance(name, keras.optimizers.Optimizer):
-        return name
-    if name not in OPTIMIZERS:
-        raise UnknownNameError("optimizer", str(name), OPTIMIZERS)
-    if not isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
-        if not isinstance(lr, int | float) or isinstance(lr, bool) or not lr > 0:
-            raise OptionError(f"Trainer: the learning rate must be a positive number, got {lr!r}.")
-    return OPTIMIZERS[name](learning_rate=lr)
 
 
 class Callback:

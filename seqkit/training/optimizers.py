@@ -1,0 +1,29 @@
+"""The optimizers a Trainer (and ``train.optimizer``) takes by name.
+
+make_optimizer("adam", 1e-3)      # keras.optimizers.Adam(learning_rate=1e-3)
+"""
+
+from __future__ import annotations
+
+import keras
+
+from seqkit.errors import OptionError, UnknownNameError
+
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "sgd": keras.optimizers.SGD,
+    "rmsprop": keras.optimizers.RMSprop,
+    "adagrad": keras.optimizers.Adagrad,
+}
+
+
+def make_optimizer(name: str, lr) -> keras.optimizers.Optimizer:
+    """A Keras optimizer by name (adam, sgd, rmsprop, adagrad); ``lr`` a float or a schedule."""
+    if isinstance(name, keras.optimizers.Optimizer):
+        return name
+    if name not in OPTIMIZERS:
+        raise UnknownNameError("optimizer", str(name), OPTIMIZERS)
+    if not isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
+        if not isinstance(lr, int | float) or isinstance(lr, bool) or not lr > 0:
+            raise OptionError(f"Trainer: the learning rate must be a positive number, got {lr!r}.")
+    return OPTIMIZERS[name](learning_rate=lr)
