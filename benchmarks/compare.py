@@ -11,6 +11,9 @@ it, which makes bfloat16 slower than float32.
     .venv/bin/python benchmarks/compare.py            # table, and benchmarks/results.json
     .venv/bin/python benchmarks/compare.py --quick    # config A, one layer only
 
+A full run also has rows for mingru (log_space) and minlstm at config A: auto runs them on
+the scan runner, fused and xla step by step, and torch's column is the paper's log-space minGRU.
+
 Each framework runs in its own process (a worker: this file with ``--worker NAME``), and the
 driver interleaves them: for every configuration, ``--rounds`` rounds in which each variant runs
 ``--steps`` timed training steps, so that load from others on a shared machine falls on all
@@ -52,6 +55,9 @@ CONFIGS = {  # name: batch, seq, embed, hidden, vocab
     "A": dict(batch=32, seq=64, embed=64, hidden=256, vocab=65),
     "B": dict(batch=64, seq=100, embed=64, hidden=512, vocab=65),
 }
+# The cells of a linear recurrence (issue 22): auto runs them on the scan runner, fused and xla
+# step by step; torch's column is the paper's log-space minGRU (none for minLSTM, nor Keras).
+MIN_CELLS = [("mingru", {"log_space": True}), ("minlstm", {})]
 VARIANTS = [  # (worker, variant): the seqkit runners, Keras without and with XLA, PyTorch
     ("seqkit", "auto"),  # the native kernels where the cell has them and the library loads
     ("seqkit", "fused"),  # the XLA fused path (what auto ran before the native kernels)
@@ -195,6 +201,8 @@ def plan(quick: bool):
             runs.append(dict(name="A", cell=cell, layers=2, **CONFIGS["A"]))
         for cell in ("lstm", "gru", "vanilla"):
             runs.append(dict(name="B", cell=cell, layers=1, **CONFIGS["B"]))
+        for cell, options in MIN_CELLS:
+            runs.append(dict(name="A", cell=cell, layers=1, cell_options=options, **CONFIGS["A"]))
     return runs
 
 

@@ -36,9 +36,12 @@ def torch_step(cell, batch, seq, embed, hidden, vocab, layers, autocast=False):
     import torch
 
     torch.manual_seed(0)
-    rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "vanilla": torch.nn.RNN}[cell]
     emb = torch.nn.Embedding(vocab, embed)
-    net = rnn(embed, hidden, num_layers=layers, batch_first=True)
+    if cell == "mingru" and layers == 1:  # no torch.nn module: the paper's own code
+        net = torch_log_space_mingru(embed, hidden)
+    else:
+        rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "vanilla": torch.nn.RNN}[cell]
+        net = rnn(embed, hidden, num_layers=layers, batch_first=True)
     head = torch.nn.Linear(hidden, vocab)
     opt = torch.optim.Adam([*emb.parameters(), *net.parameters(), *head.parameters()], lr=1e-3)
     x = torch.randint(0, vocab, (batch, seq))
@@ -54,6 +57,35 @@ def torch_step(cell, batch, seq, embed, hidden, vocab, layers, autocast=False):
         opt.step()
 
     return step
+
+
+def torch_log_space_mingru(embed: int, hidden: int):
+    """The paper's log-space minGRU (Feng et al. 2024, appendix) as a torch module: ``[B, T, E]``
+    -> ``(h [B, T, H], None)`` like ``nn.GRU``, h_0 = g(0) = 0.5, the scan by
+    ``torch.logcumsumexp``."""
+    import math
+
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    def log_g(x):
+        return torch.where(x >= 0, (F.relu(x) + 0.5).log(), -F.softplus(-x))
+
+    class LogSpaceMinGRU(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(embed, 2 * hidden)
+
+        def forward(self, x):
+            k, candidate = self.linear(x).chunk(2, dim=-1)
+            log_z, log_coeffs = -F.softplus(-k), -F.softplus(k)
+            log_h0 = torch.full((x.shape[0], 1, hidden), math.log(0.5))  # log g(0)
+            log_values = torch.cat([log_h0, log_z + log_g(candidate)], dim=1)
+            a_star = F.pad(torch.cumsum(log_coeffs, dim=1), (0, 0, 1, 0))
+            log_h = a_star + torch.logcumsumexp(log_values - a_star, dim=1)
+            return log_h.exp()[:, 1:], None
+
+    return LogSpaceMinGRU()
 
 
 def seqkit_sampling(length, repeats, jit):

@@ -30,8 +30,8 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from framework_steps import torch_step as framework_torch_step  # noqa: E402
 
 from seqkit.benchmarking import training_step  # noqa: E402
 from seqkit.interfaces import declared_linear_recurrence  # noqa: E402
@@ -80,43 +80,9 @@ def seqkit_step(cell, variant, batch, hidden, seq):
 
 
 def torch_step(batch, hidden, seq):
-    """The paper's log-space minGRU (Feng et al. 2024, appendix), one layer, as a training step."""
-    import torch
-    import torch.nn.functional as F  # noqa: N812
-
-    torch.manual_seed(0)
-
-    def log_g(x):
-        return torch.where(x >= 0, (F.relu(x) + 0.5).log(), -F.softplus(-x))
-
-    class MinGRU(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.embedding = torch.nn.Embedding(VOCAB, EMBED)
-            self.linear = torch.nn.Linear(EMBED, 2 * hidden)
-            self.head = torch.nn.Linear(hidden, VOCAB)
-
-        def forward(self, ids):
-            k, candidate = self.linear(self.embedding(ids)).chunk(2, dim=-1)
-            log_z, log_coeffs = -F.softplus(-k), -F.softplus(k)
-            log_h0 = torch.full((ids.shape[0], 1, hidden), float(np.log(0.5)))  # log g(0)
-            log_values = torch.cat([log_h0, log_z + log_g(candidate)], dim=1)
-            a_star = F.pad(torch.cumsum(log_coeffs, dim=1), (0, 0, 1, 0))
-            log_h = a_star + torch.logcumsumexp(log_values - a_star, dim=1)
-            return self.head(log_h.exp()[:, 1:])
-
-    net = MinGRU()
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-    ids = torch.from_numpy(np.random.default_rng(0).integers(0, VOCAB, (batch, seq + 1)))
-
-    def step():
-        optimizer.zero_grad()
-        logits = net(ids[:, :-1])
-        loss = F.cross_entropy(logits.reshape(-1, VOCAB), ids[:, 1:].reshape(-1))
-        loss.backward()
-        optimizer.step()
-
-    return step
+    """The paper's log-space minGRU (Feng et al. 2024, appendix), one layer, as a training step
+    (``framework_steps.torch_log_space_mingru``)."""
+    return framework_torch_step("mingru", batch, seq, EMBED, hidden, VOCAB, 1)
 
 
 def has_torch() -> bool:

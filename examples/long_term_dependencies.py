@@ -2,7 +2,8 @@
 the GRU and the LSTM, with the same budget, and the figure of validation MSE against steps.
 
     python examples/long_term_dependencies.py [--out runs/long-term] [--lengths 100 200]
-                                              [--steps 3000]
+                                              [--steps 3000] [--cells vanilla gru lstm]
+    python examples/long_term_dependencies.py --cells mingru minlstm --lengths 200 1000
 
 Each run is ``examples/long_term_dependencies.toml`` with ``model.cell`` and ``task.length``
 set, trained in this process with ``seqkit.train``; a run directory that is already complete is
@@ -44,6 +45,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/long-term"))
     parser.add_argument("--lengths", type=int, nargs="+", default=[100, 200])
     parser.add_argument("--steps", type=int, default=3000, help="updates, the same for each cell")
+    parser.add_argument("--cells", nargs="+", default=list(CELLS), help="registered cells")
     args = parser.parse_args(argv)
 
     import matplotlib
@@ -57,7 +59,7 @@ def main(argv=None) -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     for ax, length in zip(axes, args.lengths, strict=True):
         baseline = None
-        for cell in CELLS:
+        for cell in args.cells:
             trained, seconds = run(cell, length, args.steps, args.out / f"{cell}-{length}")
             steps, mse = curve(trained)
             baseline = trained.task_info["baselines"]["mse"]
@@ -69,6 +71,7 @@ def main(argv=None) -> None:
                title=f"adding problem, length {length}")  # fmt: skip
         ax.legend()
     path = args.out / "adding.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     print(f"\nwrote {path}")
 
