@@ -4,6 +4,7 @@ logical CPU devices and TF_CONFIG must be set before TensorFlow starts its runti
     python tests/distributed_worker.py mirrored OUT.npz            # 2 logical CPU devices
     python tests/distributed_worker.py multi-worker OUT.npz CKPT   # TF_CONFIG set by the caller
     python tests/distributed_worker.py resume OUT.npz CKPT         # mirrored: save, restore, go on
+    python tests/distributed_worker.py nonfinite OUT.npz           # mirrored: a NaN update skipped
 
 Each writes the model's ``state_dict()`` and the logged losses to OUT.npz. The test trains the
 same model on one device in its own process and compares.
@@ -33,7 +34,7 @@ def streams():
     return ids[:, :-1], ids[:, 1:], mask
 
 
-def make_trainer(distribute, seed: int = 0):
+def make_trainer(distribute, seed: int = 0, nonfinite: str = "stop"):
     """A small LSTM on embeddings: TBPTT(4, 6), Adam, clipping that bites."""
     import seqkit
 
@@ -55,6 +56,7 @@ def make_trainer(distribute, seed: int = 0):
         clip_norm=0.5,
         seed=seed,
         distribute=distribute,
+        nonfinite=nonfinite,
     )
 
 
@@ -73,6 +75,8 @@ def main(mode: str, out: str, checkpoint_dir: str | None = None) -> None:
         strategy = distribute.make_strategy("mirrored", cpu_devices=2)
     if strategy.num_replicas_in_sync != 2:
         raise SystemExit(f"expected 2 replicas, got {strategy.num_replicas_in_sync}")
+    if mode == "nonfinite":
+        return skip_a_nonfinite_update(strategy, out)
     trainer = make_trainer(strategy)
     if mode == "resume":
         losses = train(trainer, SPLIT)
@@ -89,6 +93,31 @@ def main(mode: str, out: str, checkpoint_dir: str | None = None) -> None:
             tf.io.gfile.rmtree(str(where))
         print(f"{distribute.task_name(strategy)} wrote to {where}", flush=True)
     np.savez(out, losses=np.array(losses), step=trainer.step, **trainer.model.state_dict())
+
+
+def skip_a_nonfinite_update(strategy, out: str) -> None:
+    """An update whose loss is NaN (the head's bias poisoned with one NaN), then a fine one on
+    a clean model: OUT.npz holds the weights before and after the first, its logs, and the
+    optimizer's iterations after both."""
+    import numpy as np
+
+    trainer = make_trainer(strategy, nonfinite="skip")
+    bias = trainer.model.named_parameters()["head.bias"]
+    clean = bias.numpy()
+    bias.assign(np.where(np.arange(clean.size) == 0, np.nan, clean).astype(clean.dtype))
+    before = trainer.model.state_dict()
+    (logs,) = trainer.fit(streams(), steps=1)
+    after = trainer.model.state_dict()
+    skipped_iterations = int(trainer.optimizer.iterations.numpy())
+    bias.assign(clean)
+    (fine,) = trainer.fit(streams(), steps=1)
+    np.savez(
+        out, skipped=bool(logs.get("skipped")), loss=logs["loss"], fine_loss=fine["loss"],
+        skipped_iterations=skipped_iterations,
+        iterations=int(trainer.optimizer.iterations.numpy()),
+        **{f"before/{k}": v for k, v in before.items()},
+        **{f"after/{k}": v for k, v in after.items()},
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -96,6 +96,20 @@ def test_mirrored_on_two_cpu_devices_matches_one_device(tmp_path, one_device):
     _assert_same(tmp_path / "out.npz", one_device)
 
 
+def test_mirrored_skips_a_nonfinite_update_on_every_replica(tmp_path):
+    """nonfinite='skip' under a strategy: a NaN update leaves every weight and the optimizer
+    as they were (it used to be applied, making every weight NaN), and training goes on."""
+    log = tmp_path / "nonfinite.log"
+    _wait([_run(["nonfinite", tmp_path / "out.npz"], _env(), log)], [log])
+    got = np.load(tmp_path / "out.npz")
+    assert got["skipped"] and np.isnan(got["loss"]) and np.isfinite(got["fine_loss"])
+    names = [k.split("/", 1)[1] for k in got.files if k.startswith("before/")]
+    assert names
+    for name in names:
+        np.testing.assert_array_equal(got[f"after/{name}"], got[f"before/{name}"], err_msg=name)
+    assert got["skipped_iterations"] == 0 and got["iterations"] == 1
+
+
 @pytest.mark.slow  # the mirrored update is checked by default above; its resume in the slow set
 def test_resume_under_mirrored_continues_exactly(tmp_path, one_device):
     log = tmp_path / "resume.log"

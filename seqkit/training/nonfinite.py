@@ -1,5 +1,6 @@
-"""Where a non-finite update came from: the first of the window's inputs, the state it starts
-from, the model's outputs, the loss and the gradient that holds a NaN or an infinity.
+"""Non-finite updates: the carried states after a skipped one (``finite_states``), and where
+one came from: the first of the window's inputs, the state it starts from, the model's
+outputs, the loss and the gradient that holds a NaN or an infinity.
 
     where = locate_nonfinite(model, loss, job)     # "outputs", "loss", "gradient", ...
 
@@ -13,6 +14,13 @@ import numpy as np
 import tensorflow as tf
 
 from seqkit.training.window_walk import WindowJob
+
+
+def finite_states(states):
+    """Carried states with NaN and infinities set to 0: after a skipped update a NaN state
+    would spoil every window that follows."""
+    return tf.nest.map_structure(lambda s: tf.where(tf.math.is_finite(s), s, 0.0), states)
+
 
 # In the order a value flows: the first one that is not finite is where it appeared.
 PLACES = ("inputs", "state", "outputs", "loss", "gradient")

@@ -11,9 +11,8 @@ constant), the mean loss over the window's loss steps, the gradients, clipping b
 one optimizer step. Every stream's state is carried from window to window; for k2 > k1 the
 walk keeps the state k2 steps back so that no step is run forward twice.
 
-Data parallel (``distribute="mirrored"`` or ``"multi-worker"``, see
-``seqkit.training.distribute``): the
-B streams are split evenly across the replicas, each replica runs its streams' window from
+Data parallel (``distribute="mirrored"`` or ``"multi-worker"``, ``seqkit.training.distribute``):
+the B streams are split evenly across the replicas, each replica runs its streams' window from
 their carried states, and the replicas' gradients add up to the gradient of the global batch
 mean, so that an update is the one a single device makes on the same B streams:
 
@@ -38,6 +37,7 @@ from seqkit.interfaces import Loss, SequenceBatch, TruncationStrategy
 from seqkit.plugins.registry import Registry, default_registry
 from seqkit.training import distribute as dist
 from seqkit.training.evaluation import evaluate
+from seqkit.training.nonfinite import finite_states
 from seqkit.training.optimizers import OPTIMIZERS, make_optimizer  # noqa: F401 (re-exported)
 from seqkit.training.progress import TrainingProgress
 from seqkit.training.window_walk import WindowWalk, window_loss
@@ -90,17 +90,12 @@ def _dense(grads, variables) -> list[tf.Tensor]:
     ]
 
 
-def check_options(clip_norm, nonfinite: str, strategy) -> None:
+def check_options(clip_norm, nonfinite: str) -> None:
     """A Trainer's clipping and NaN settings, or an OptionError that names the bad one."""
     if clip_norm is not None and not (isinstance(clip_norm, int | float) and clip_norm > 0):
         raise OptionError(f"Trainer: clip_norm must be a positive number, got {clip_norm!r}.")
     if nonfinite not in NONFINITE:
         raise OptionError(f"Trainer: nonfinite must be 'stop' or 'skip', got {nonfinite!r}.")
-    if nonfinite == "skip" and strategy is not None:
-        raise OptionError(
-            "Trainer: nonfinite='skip' runs on one device only (a data-parallel update "
-            "cannot be skipped inside the replicas); use nonfinite='stop' or distribute='none'."
-        )
 
 
 def built_model(model, scope) -> tf.Module:
@@ -127,7 +122,8 @@ class Trainer:
 
     ``nonfinite`` says what an update with a NaN or infinite loss or gradient norm does:
     ``"stop"`` raises a ``NonFiniteError`` that names the step, ``"skip"`` goes on without it
-    (``logs["skipped"]``); on one device such an update is never applied to the weights.
+    (``logs["skipped"]``); such an update is never applied to the weights, on one device or
+    under a strategy.
     """
 
     def __init__(
@@ -149,7 +145,7 @@ class Trainer:
         if seed is not None:
             set_seed(seed)
         self.strategy = dist.resolve_strategy(distribute)
-        check_options(clip_norm, nonfinite, self.strategy)
+        check_options(clip_norm, nonfinite)
         model = built_model(model, self._scope)
         if self.strategy is not None:
             dist.check_variables(self.strategy, model.variables, "model")
@@ -216,14 +212,15 @@ class Trainer:
         finite = tf.math.is_finite(value) & tf.math.is_finite(norm)
 
         def apply():
-            self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))
+            self._apply_gradients(grads)
             return tf.constant(True)
 
         tf.cond(finite, apply, lambda: tf.constant(False))  # a non-finite update is not applied
-        stop = tf.stop_gradient
-        if self.nonfinite == "skip":  # a NaN state would spoil every window after it
-            stop = lambda s: tf.where(tf.math.is_finite(s), tf.stop_gradient(s), 0.0)  # noqa: E731
-        return value, norm, tf.nest.map_structure(stop, kept)
+        kept = tf.nest.map_structure(tf.stop_gradient, kept)
+        return value, norm, finite_states(kept) if self.nonfinite == "skip" else kept
+
+    def _apply_gradients(self, grads):
+        self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))
 
     # -- one update, data parallel ------------------------------------------------------------
 
@@ -252,9 +249,21 @@ class Trainer:
         if self.clip_norm is not None:  # as tf.clip_by_global_norm, on the global gradient
             factor = self.clip_norm / tf.maximum(norm, self.clip_norm)
             grads = [g * factor for g in grads]
-        self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))  # sums shares
+        finite = tf.math.is_finite(total_all) & tf.math.is_finite(norm)  # alike in all
+        context.merge_call(self._apply_if_finite, args=(finite, grads))  # sums the shares
         kept = context.all_gather(kept, axis=0)  # every stream, in order
-        return total_all * scale, norm, kept
+        return total_all * scale, norm, finite_states(kept) if self.nonfinite == "skip" else kept
+
+    def _apply_if_finite(self, strategy, finite, grads):
+        """Every replica's update where the global loss and norm are finite, else none; a cond
+        in a replica cannot hold the optimizer's merge_call (Keras' LossScaleOptimizer too)."""
+        finite = strategy.experimental_local_results(finite)[0]  # the same on every replica
+
+        def apply():
+            strategy.extended.call_for_each_replica(self._apply_gradients, args=(grads,))
+            return tf.constant(True)
+
+        tf.cond(finite, apply, lambda: tf.constant(False))
 
     def _distributed_update(self, state, inputs, targets, mask, context, loss_from, keep_at):
         value, norm, kept = self.strategy.run(
