@@ -1,8 +1,9 @@
 """train.lr_plateau_factor: the learning rate divided after train.lr_plateau_patience validations
 without a new best, never below train.lr_min; off by default; kept exactly across a resume.
 
-The runs train with SGD at a rate so small (1e-9 and less) that no float32 weight moves, so every
-validation loss equals the first and none is a new best: the plateau is certain.
+The runs train with SGD on gradients clipped to a norm of 1e-30: no float32 weight moves by as
+much as a rounding of what it is added to, so every validation loss equals the first and none is
+a new best: the plateau is certain, and the rates read as plain numbers.
 """
 
 from __future__ import annotations
@@ -26,18 +27,18 @@ TINY = [
     "model.runner=graph",
     "train.batch_size=2",
     "train.k1=8",
-    "train.eval_every=2",
-    "train.log_every=2",
-    "train.checkpoint_every=4",
+    "train.eval_every=1",
+    "train.log_every=1",
+    "train.checkpoint_every=2",
     "sample.length=5",
     "train.optimizer=sgd",
+    "train.clip_norm=1e-30",
 ]
-# 10 validations that never improve on the first: divided at steps 6 and 10 (patience 2), then
-# 14 reaches the floor (2e-9 / 2 = 1e-9 is below lr_min) and 18 can divide no further.
-PLATEAU = ["train.lr=8e-9", "train.lr_plateau_factor=2", "train.lr_plateau_patience=2",
-           "train.lr_min=1.5e-9", "train.steps=20"]  # fmt: skip
-EXPECTED_LR = {2: 8e-9, 4: 8e-9, 6: 4e-9, 8: 4e-9, 10: 2e-9, 12: 2e-9, 14: 1.5e-9, 16: 1.5e-9,
-               18: 1.5e-9, 20: 1.5e-9}  # fmt: skip
+# 7 validations that never improve on the first: divided at step 3 (patience 2), then 5 reaches
+# the floor (2 / 2 = 1 is below lr_min) and 7 can divide no further.
+PLATEAU = ["train.lr=4", "train.lr_plateau_factor=2", "train.lr_plateau_patience=2",
+           "train.lr_min=1.5", "train.steps=7"]  # fmt: skip
+EXPECTED_LR = {1: 4.0, 2: 4.0, 3: 2.0, 4: 2.0, 5: 1.5, 6: 1.5, 7: 1.5}
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +84,8 @@ def test_the_rate_is_divided_after_patience_validations_and_stops_at_the_floor(c
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if "learning rate" in line]
     assert lines == [
-        "step 6: learning rate 8e-09 -> 4e-09: validation has not improved for 2 validations",
-        "step 10: learning rate 4e-09 -> 2e-09: validation has not improved for 2 validations",
-        "step 14: learning rate 2e-09 -> 1.5e-09: validation has not improved for 2 validations"
+        "step 3: learning rate 4 -> 2: validation has not improved for 2 validations",
+        "step 5: learning rate 2 -> 1.5: validation has not improved for 2 validations"
         " (train.lr_min)",
     ]
     run = seqkit.open_run(tmp_path / "cli", "last")
@@ -95,24 +95,24 @@ def test_the_rate_is_divided_after_patience_validations_and_stops_at_the_floor(c
 def test_an_interrupted_run_resumes_with_the_divided_rate_and_the_count(corpus, tmp_path):
     config = load_config(None, [f"task.corpus={corpus}", *TINY, *PLATEAU])
     whole = seqkit.train(config, tmp_path / "whole")
-    # killed after step 13: the checkpoint of step 12 holds the rate 2e-9 and one validation
-    # (step 12's) without a new best; the resume must divide at 14 as the whole run did
+    # killed after step 5: the checkpoint of step 4 holds the rate 2 and one validation
+    # (step 4's) without a new best; the resume must divide at 5 as the whole run did
     with pytest.raises(Killed):
-        seqkit.train(config, tmp_path / "killed", callbacks=[KillAt(13)])
+        seqkit.train(config, tmp_path / "killed", callbacks=[KillAt(5)])
     notes = Notes()
     resumed = seqkit.train(None, tmp_path / "killed", resume=True, progress=notes)
-    assert [n.split(":")[0] for n in notes.lines if "learning rate" in n] == ["step 14"]
+    assert [n.split(":")[0] for n in notes.lines if "learning rate" in n] == ["step 5"]
     untimed = [{k: v for k, v in r.items() if k != "tokens_per_s"} for r in whole.metrics]
     assert [{k: v for k, v in r.items() if k != "tokens_per_s"} for r in resumed.metrics] == (
         untimed
     )
     # a resume that sets another train.lr trains with it, not with the checkpoint's rate; the
-    # count goes on (step 20's validation was the first without a new best since 18)
-    faster = config.with_overrides(["train.steps=22", "train.lr=4e-9"])
+    # count goes on (step 7's validation, at the floor, started it again; 8 and 9 make 2)
+    faster = config.with_overrides(["train.steps=9", "train.lr=5"])
     notes = Notes()
     seqkit.train(faster, tmp_path / "killed", resume=True, progress=notes)
     assert notes.lines == [
-        "step 22: learning rate 4e-09 -> 2e-09: validation has not improved for 2 validations"
+        "step 9: learning rate 5 -> 2.5: validation has not improved for 2 validations"
     ]
 
 
@@ -151,3 +151,17 @@ def test_bad_values_are_refused_in_one_line(corpus, tmp_path, override, message)
     assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
     assert re.search(message, lines[0]), lines[0]
     assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
+
+
+def test_a_run_checkpointed_before_the_plateau_was_kept_resumes(corpus, tmp_path, monkeypatch):
+    from seqkit.runs import preparation
+
+    def older(prepared):  # the checkpoint as seqkit saved it before run/plateau/
+        return prepared.trainer.checkpoint(run=prepared.state.before_plateau())
+
+    config = load_config(None, [f"task.corpus={corpus}", *TINY, "train.steps=2"])
+    with monkeypatch.context() as patched:
+        patched.setattr(preparation.Prepared, "checkpoint", property(older))
+        seqkit.train(config, tmp_path / "run")
+    resumed = seqkit.train(config.with_overrides(["train.steps=3"]), tmp_path / "run", resume=True)
+    assert resumed.step == 3
