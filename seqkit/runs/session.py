@@ -162,12 +162,6 @@ class RunSession(Callback):
         parts = self.parts
         self.progress.phase("validating")
         scores = parts.scorer(parts.model, parts.eval_data)
-        if step % parts.train["eval_every"] == 0:  # the grid's: a resume past the end repeats it
-            change = parts.state.plateau.after_validation(
-                trainer.optimizer, scores["loss"], parts.train
-            )
-            if change is not None:
-                self.progress.note(f"step {step}: {change}")
         best = scores["loss"] < float(parts.state.best_val_loss.numpy())
         if best:
             parts.state.best_val_loss.assign(scores["loss"])
@@ -180,6 +174,12 @@ class RunSession(Callback):
         parts.board.write(step, {f"val/{k}": v for k, v in scores.items()}, text)
         self.validated_step = step
         self.progress.validated(step, scores, best, text)
+        if step % parts.train["eval_every"] == 0:  # the grid's: a resume past the end repeats it
+            change = parts.state.plateau.after_validation(
+                trainer.optimizer, scores["loss"], parts.train
+            )
+            if change is not None:
+                self.progress.note(f"step {step}: {change}")
         self.progress.phase("training")
         return {"lr": current_lr(trainer), **{f"val_{k}": v for k, v in scores.items()}}
 
