@@ -60,6 +60,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "lr": 0.003,  # Adam at 3e-3 with clipping is stable for a char-LSTM and fast
         "lr_decay": 1.0,  # the rate is multiplied by this every lr_decay_every updates; 1: none
         "lr_decay_every": 1000,
+        # divide the rate by this after lr_plateau_patience validations in a row without a new
+        # best validation loss (SGD on words: 4 as PyTorch's word_language_model); 1: never
+        "lr_plateau_factor": 1.0,
+        "lr_plateau_patience": 1,  # 1: every validation that is not a new best divides
+        "lr_min": 0.0,  # the plateau's divisions stop here; 0: no floor
         "clip_norm": 5.0,  # as char-rnn; 0: no clipping
         "nonfinite": "stop",  # a NaN or infinite loss stops the run; "skip": skip that update
         # "mixed_bfloat16": bfloat16 maths, float32 variables and optimizer state (Keras' name);
@@ -100,6 +105,7 @@ _BOUNDS = {
     "train.k1": (1, 10**9),
     "train.k2": (0, 10**9),
     "train.lr_decay_every": (1, 10**9),
+    "train.lr_plateau_patience": (1, 10**9),
     "train.eval_every": (1, 10**9),
     "train.checkpoint_every": (1, 10**9),
     "train.log_every": (1, 10**9),
@@ -115,6 +121,7 @@ _RANGES = {
     "model.io_dropout": (lambda v: 0 <= v < 1, "at least 0 and below 1"),
     "train.lr": (lambda v: v > 0, "above 0"),
     "train.lr_decay": (lambda v: 0 < v <= 1, "above 0 and at most 1"),
+    "train.lr_plateau_factor": (lambda v: v >= 1, "at least 1 (1: the rate is never divided)"),
 }
 # Keys that take one of a few words.
 _CHOICES = {

@@ -106,17 +106,18 @@ def set_aside(prefix: str) -> None:
 
 
 def restore_newest_intact(
-    checkpoint: tf.train.Checkpoint,
+    checkpoint: tf.train.Checkpoint | Callable[[str], tf.train.Checkpoint],
     directory: Path,
     run_dir: Path,
     warn: Callable[[str], None],
     partial: bool = False,
     keep_damaged: bool = False,
 ) -> str | None:
-    """Restore the newest intact checkpoint of ``directory`` into ``checkpoint``; its prefix,
-    or None where there is none. Damaged ones are reported through ``warn`` and set aside
-    (left as they are with ``keep_damaged``, for commands that only read a run).
-    ``partial``: the checkpoint may hold more than ``checkpoint`` (the model only)."""
+    """Restore the newest intact checkpoint of ``directory`` into ``checkpoint`` (or into
+    ``checkpoint(prefix)``: what that checkpoint holds); its prefix, or None where there is
+    none. Damaged ones are reported through ``warn`` and set aside (left as they are with
+    ``keep_damaged``, for commands that only read a run). ``partial``: the checkpoint may hold
+    more than ``checkpoint`` (the model only)."""
     for prefix in saved_checkpoints(directory):
         problem = verify(prefix)
         if problem is not None:
@@ -129,7 +130,8 @@ def restore_newest_intact(
                 set_aside(prefix)
             continue
         try:
-            status = checkpoint.restore(prefix)
+            into = checkpoint if isinstance(checkpoint, tf.train.Checkpoint) else checkpoint(prefix)
+            status = into.restore(prefix)
             status.expect_partial() if partial else status.assert_existing_objects_matched()
         except (AssertionError, ValueError, tf.errors.OpError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -28,6 +28,7 @@ from seqkit.errors import ConfigError
 from seqkit.interfaces import DecodingTask, LanguageModelTask, Task
 from seqkit.models.sequence import SequenceModel
 from seqkit.plugins.registry import default_registry, make_loss, make_truncation
+from seqkit.runs.lr_plateau import check_plateau_keys
 from seqkit.training.trainer import Trainer
 
 
@@ -235,8 +236,10 @@ def build_loss(config, task: Task):
 
 def build_trainer(config, model: SequenceModel, task: Task, strategy=None) -> Trainer:
     """The config's trainer: the task's loss, truncation, optimizer, learning rate (and its
-    decay), clipping, data parallel under ``strategy`` (the one ``model`` was built under)."""
+    fixed decay; a plateau's divisions are the run session's), clipping, data parallel under
+    ``strategy`` (the one ``model`` was built under)."""
     train = config["train"]
+    check_plateau_keys(train)  # the rate divided on a plateau (seqkit.runs.lr_plateau)
     lr = train["lr"]
     if train["lr_decay"] != 1.0:  # as char-rnn: the rate times lr_decay every lr_decay_every
         lr = keras.optimizers.schedules.ExponentialDecay(

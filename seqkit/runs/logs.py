@@ -10,7 +10,8 @@ run resumes, so that a resumed run's logs hold each row and sample once.
 ``metrics.csv`` has a row for every step that logged something: a training row every
 ``train.log_every`` updates (the mean loss and gradient norm over those updates, tokens per
 second of the updates alone, the learning rate) and the validation columns where a validation
-ran; empty cells elsewhere. Lines end in ``\\n`` and rows are written whole, one append each.
+ran (with the learning rate training goes on with after it); empty cells elsewhere. Lines end
+in ``\\n`` and rows are written whole, one append each.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ class MetricsLog:
             if cells[0] != str(step):
                 continue
             for column, name in enumerate(self.header[1:], 1):
-                if (validation if name.startswith("val_") else training) and column < len(cells):
+                if _blanked(name, training, validation) and column < len(cells):
                     cells[column] = ""
             lines[index] = ",".join(cells) if any(cells[1:]) else None
         kept = "\n".join(line for line in lines if line is not None)
@@ -126,6 +127,14 @@ class MetricsLog:
         """Whether the file holds the validation row of ``step``."""
         key = self.header[-1] if self.header[-1].startswith("val_") else None
         return any(r["step"] == step and key and r.get(key) is not None for r in self.rows())
+
+
+def _blanked(column: str, training: bool, validation: bool) -> bool:
+    """Whether ``blank`` empties ``column``: ``lr`` is written by a training row and by a
+    validation (the rate after it), so it goes with both."""
+    if column == "lr":
+        return training and validation
+    return validation if column.startswith("val_") else training
 
 
 def parse_rows(text: str) -> list[dict[str, float | int | None]]:

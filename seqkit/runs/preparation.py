@@ -30,6 +30,7 @@ from seqkit.runs.contracts import check_batches, check_truncation
 from seqkit.runs.data_identity import check_same_data, data_record
 from seqkit.runs.directory import RunDirectory
 from seqkit.runs.logs import Board, MetricsLog, SampleLog, columns
+from seqkit.runs.lr_plateau import set_learning_rate
 from seqkit.runs.records import (
     check_resumable,
     read_format,
@@ -197,8 +198,9 @@ def _restore(prepared: Prepared, source: RunDirectory, progress: Progress) -> No
     folder = source.path / "checkpoints"
     for which in ("last", "best"):
         found = restore_newest_intact(
-            prepared.checkpoint, folder / which, source.path, progress.note
-        )
+            lambda prefix: _checkpoint_for(prepared, prefix), folder / which, source.path,
+            progress.note,
+        )  # fmt: skip
         if found is not None:
             if which == "best":
                 progress.note(
@@ -206,6 +208,23 @@ def _restore(prepared: Prepared, source: RunDirectory, progress: Progress) -> No
                     f"checkpoint, step {step_of(found)}."
                 )
             return
+
+
+def _checkpoint_for(prepared: Prepared, prefix: str) -> tf.train.Checkpoint:
+    """The run's checkpoint, or for one saved before the learning rate's plateau was kept
+    (``run/plateau/``), the same variables without it: such a run goes on with a fresh one."""
+    names = (name for name, _ in tf.train.list_variables(prefix))
+    if any(name.startswith("run/plateau/") for name in names):
+        return prepared.checkpoint
+    return prepared.trainer.checkpoint(run=prepared.state.before_plateau())
+
+
+def _apply_changed_lr(prepared: Prepared) -> None:
+    """A resume that changes ``train.lr`` trains with it: the checkpoint's rate (the optimizer's
+    variable, divided on a plateau perhaps) is the run's own only while train.lr is."""
+    train, saved = prepared.config["train"], prepared.saved_config["train"]
+    if train["lr"] != saved["lr"] and train["lr_decay"] == 1.0:  # a schedule is the config's
+        set_learning_rate(prepared.trainer.optimizer, train["lr"])
 
 
 def _prepare_locked(
@@ -227,6 +246,7 @@ def _prepare_locked(
     prepared = Prepared(config, source, _writer(source, built["trainer"]), True, **built)
     prepared.record, prepared.saved_config = record, saved
     _restore(prepared, source, progress)  # every worker restores the chief's checkpoint
+    _apply_changed_lr(prepared)
     progress_vars = prepared.trainer.progress
     checks.check_resume_progress(
         config,

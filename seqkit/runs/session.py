@@ -2,10 +2,10 @@
 
 Every ``train.log_every`` updates a training row (metrics.csv, TensorBoard, the progress
 report); every ``train.eval_every`` a validation (scores, the best checkpoint, a short sample
-for a language model, the plot); every ``train.checkpoint_every`` a checkpoint; after every
-update a look at the signals (SIGINT, SIGTERM stop training after the update). What the rows
-accumulate lives in ``RunState``, saved in every checkpoint, so that a resumed run writes the
-rows of an uninterrupted one.
+for a language model, the plot, the learning rate divided on a plateau); every
+``train.checkpoint_every`` a checkpoint; after every update a look at the signals (SIGINT,
+SIGTERM stop training after the update). What the rows accumulate lives in ``RunState``, saved
+in every checkpoint, so that a resumed run writes the rows of an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import tensorflow as tf
 from seqkit.interfaces import SequenceBatch, Task
 from seqkit.runs.checkpoints import RunCheckpoints
 from seqkit.runs.logs import Board, MetricsLog, SampleLog
+from seqkit.runs.lr_plateau import PlateauState, learning_rate
 from seqkit.runs.plot import write_plot
 from seqkit.runs.reporting import Progress
 from seqkit.runs.scoring import Scorer
@@ -27,7 +28,8 @@ from seqkit.training.trainer import Callback
 
 
 class RunState(tf.Module):
-    """The sums of the current training row's updates and the best validation loss so far."""
+    """The sums of the current training row's updates, the best validation loss so far, and
+    the learning rate's plateau (``seqkit.runs.lr_plateau``)."""
 
     def __init__(self):
         super().__init__(name="run_state")
@@ -39,6 +41,15 @@ class RunState(tf.Module):
         self.norm_sum = variable(0.0, tf.float64, "norm_sum")
         self.count = variable(0, tf.int64, "count")  # applied updates since the last row
         self.best_val_loss = variable(math.inf, tf.float64, "best_val_loss")
+        self.plateau = PlateauState()
+
+    def before_plateau(self) -> tf.Module:
+        """The state as checkpoints made before the plateau's state hold it (the same
+        variables), to resume a run from such a checkpoint with a fresh plateau."""
+        older = tf.Module(name="run_state")
+        older.loss_sum, older.norm_sum = self.loss_sum, self.norm_sum
+        older.count, older.best_val_loss = self.count, self.best_val_loss
+        return older
 
     def add(self, loss: float, norm: float) -> None:
         self.loss_sum.assign_add(loss)
@@ -123,7 +134,7 @@ class RunSession(Callback):
         if step % train["log_every"] == 0 or last:
             row.update(self.training_row(trainer, step, reset=step % train["log_every"] == 0))
         if step % train["eval_every"] == 0 or last:
-            row.update(self.validate(step))
+            row.update(self.validate(trainer, step))
         self.write_row(step, row)
         if step % train["checkpoint_every"] == 0:
             self.checkpoint(step)
@@ -147,7 +158,7 @@ class RunSession(Callback):
         self.progress.logged(step, self.parts.train["steps"], row)
         return row
 
-    def validate(self, step: int) -> dict:
+    def validate(self, trainer, step: int) -> dict:
         parts = self.parts
         self.progress.phase("validating")
         scores = parts.scorer(parts.model, parts.eval_data)
@@ -163,8 +174,14 @@ class RunSession(Callback):
         parts.board.write(step, {f"val/{k}": v for k, v in scores.items()}, text)
         self.validated_step = step
         self.progress.validated(step, scores, best, text)
+        if step % parts.train["eval_every"] == 0:  # the grid's: a resume past the end repeats it
+            change = parts.state.plateau.after_validation(
+                trainer.optimizer, scores["loss"], parts.train
+            )
+            if change is not None:
+                self.progress.note(f"step {step}: {change}")
         self.progress.phase("training")
-        return {f"val_{k}": v for k, v in scores.items()}
+        return {"lr": current_lr(trainer), **{f"val_{k}": v for k, v in scores.items()}}
 
     def write_row(self, step: int, row: dict) -> None:
         if not row:
@@ -189,4 +206,4 @@ class RunSession(Callback):
 
 def current_lr(trainer) -> float:
     """The learning rate the optimizer uses next (a decayed schedule's current value)."""
-    return float(tf.convert_to_tensor(trainer.optimizer.learning_rate))
+    return learning_rate(trainer.optimizer)

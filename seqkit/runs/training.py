@@ -207,7 +207,7 @@ def _finish(p: Prepared, parts: RunParts, session: RunSession, interrupts, progr
     step = p.trainer.step
     progress.phase("finishing")
     if session.validated_step != step and not parts.metrics.has_validation(step):
-        session.write_row(step, session.validate(step))
+        session.write_row(step, session.validate(p.trainer, step))
     if step_of(parts.checkpoints.latest) != step:
         session.checkpoint(step)
     final = None
