@@ -12,8 +12,8 @@
 ``seqkit.available(kind)`` lists what the installed plugins provide (a cell, runner, loss,
 truncation or task):
 
->>> seqkit.available("truncation")
-['bptt', 'online', 'tbptt']
+>>> seqkit.available("runner")
+['fused', 'graph', 'native', 'python', 'scan', 'xla']
 
 A config-driven run, as ``seqkit run`` makes it, from Python (README shows more):
 

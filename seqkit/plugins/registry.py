@@ -247,9 +247,9 @@ def available(kind: str) -> list[str]:
     """The registered names of ``kind`` (cell, runner, loss, truncation or task), sorted.
 
     >>> import seqkit
-    >>> seqkit.available("loss")  # with no plugin but the built-ins, as every kind
-    ['cross-entropy', 'ctc', 'mse']
-    >>> {"gru", "lstm", "vanilla"} <= set(seqkit.available("cell"))
+    >>> seqkit.available("truncation")
+    ['bptt', 'online', 'tbptt']
+    >>> {"gru", "lstm", "vanilla"} <= set(seqkit.available("cell"))  # and the plugins' cells
     True
     """
     return default_registry().names(kind)
