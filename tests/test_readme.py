@@ -1,6 +1,5 @@
-"""What README shows runs: each of its ```python snippets, and every ``examples/*.toml`` config
-passes the checks ``seqkit run`` makes of a config. A snippet that no longer works with the code
-fails here.
+"""What README shows runs: each of its ```python snippets. A snippet that no longer works with
+the code fails here (``tests/test_examples.py`` checks ``examples/``).
 
 The snippets run in this process, each in a temporary directory and a fresh namespace, with the
 few text replacements of ``FAST`` (fewer steps, a tiny model) that keep them quick; a
@@ -14,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 import re
 import textwrap
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -138,21 +136,3 @@ def test_the_tbptt_snippet_is_the_example_file():
     (code,) = [code for _, code in SNIPPETS if "trainer.fit(" in code]
     example = (ROOT / "examples" / "tbptt_quickstart.py").read_text(encoding="utf-8")
     assert example.endswith(code), "README's TBPTT snippet and examples/tbptt_quickstart.py differ"
-
-
-@pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.toml")), ids=lambda p: p.name)
-def test_every_example_config_passes_the_config_checks(path):
-    """As ``seqkit run FILE`` and ``seqkit config FILE`` check it before anything is written:
-    keys, types, bounds, the task's and the cell's options; and every name it gives is a
-    registered component, so that the run does not stop on one."""
-    config = seqkit.load_config(path)
-    written = tomllib.loads(path.read_text(encoding="utf-8"))
-    for section, keys in written.items():
-        for key, value in keys.items():
-            if not isinstance(value, dict):
-                assert config[section][key] == value, f"{path.name}: {section}.{key}"
-    model, train = config["model"], config["train"]
-    assert model["cell"] in seqkit.available("cell")
-    assert model["runner"] == "auto" or model["runner"] in seqkit.available("runner")
-    assert train["truncation"] in seqkit.available("truncation")
-    assert config["task"]["name"] in seqkit.available("task")
