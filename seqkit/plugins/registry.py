@@ -283,8 +283,8 @@ def make_loss(name: str, **options: Any) -> Loss:
 
 def make_truncation(name: str, **options: Any) -> TruncationStrategy:
     """Build the registered truncation strategy ``name``. Its windows over a sequence of
-    ``length`` steps are the updates of one pass: each back-propagates from ``backprop_from``
-    and sums the losses of steps ``loss_from`` to ``end - 1``.
+    ``length`` steps are the updates of one pass: each one's loss counts the steps
+    ``loss_from`` to ``end - 1``, and its gradient flows back to step ``backprop_from``.
 
     >>> import seqkit
     >>> tbptt = seqkit.make_truncation("tbptt", k1=2, k2=4)  # overlapping: k1 < k2 < n
