@@ -1,12 +1,21 @@
 """seqkit: recurrent sequence models on TensorFlow, with PyTorch-style abstractions and plugins.
 
-    import seqkit
-    cell = seqkit.make_cell("lstm", input_size=8, hidden_size=32)
-    state = cell.initial_state(batch_size=4)
-    output, state = cell(x_t, state)          # x_t [4, 8] -> output [4, 32]
+>>> import seqkit
+>>> import tensorflow as tf
+>>> cell = seqkit.make_cell("lstm", input_size=8, hidden_size=32)
+>>> state = cell.initial_state(batch_size=4)  # (h, c), each [4, 32]
+>>> x_t = tf.ones([4, 8])
+>>> output, state = cell(x_t, state)
+>>> output.shape, [s.shape for s in state]
+(TensorShape([4, 32]), [TensorShape([4, 32]), TensorShape([4, 32])])
 
-``seqkit.available("cell")`` lists what the installed plugins provide. A config-driven run, as
-``seqkit run`` makes it, from Python:
+``seqkit.available(kind)`` lists what the installed plugins provide (a cell, runner, loss,
+truncation or task):
+
+>>> seqkit.available("runner")
+['fused', 'graph', 'native', 'python', 'scan', 'xla']
+
+A config-driven run, as ``seqkit run`` makes it, from Python (README shows more):
 
     config = seqkit.load_config("my.toml", overrides=["train.steps=500"])
     run = seqkit.train(config, "runs/mine")          # seqkit.Run

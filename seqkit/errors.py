@@ -71,7 +71,13 @@ class TrainingInterrupted(SeqkitError):
 
 
 def closest_match(name: str, candidates: Iterable[str]) -> str | None:
-    """The candidate most like ``name``, or None when none is close."""
+    """The candidate most like ``name``, or None when none is close.
+
+    >>> closest_match("lstn", ["gru", "lstm", "vanilla"])
+    'lstm'
+    >>> closest_match("transformer", ["gru", "lstm"]) is None
+    True
+    """
     found = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return found[0] if found else None
 

@@ -1,9 +1,24 @@
 """A run's config: ``load_config`` reads and checks it, ``Config`` holds it.
 
-    config = seqkit.load_config("run.toml", overrides=["model.hidden_size=512", "train.lr=1e-3"])
-    config["model"]["hidden_size"]        # 512
-    print(config)                         # the resolved TOML, every default included
-    config == seqkit.load_config(str(config) and "run.toml")   # compares by value
+>>> import seqkit
+>>> config = seqkit.load_config(overrides=["model.hidden_size=512", "train.lr=1e-3"])
+>>> config["model"]["hidden_size"], config["train"]["lr"]
+(512, 0.001)
+>>> print(config)  # the resolved TOML, every default included
+[task]
+name = "char-lm"
+corpus = ""
+...
+[model]
+cell = "lstm"
+hidden_size = 512
+...
+>>> config == seqkit.load_config(config.to_dict())  # compares by value
+True
+>>> config.changed_keys(seqkit.load_config())  # the keys that differ from the defaults
+['model.hidden_size', 'train.lr']
+
+``source`` may also be a TOML file's path: ``seqkit.load_config("run.toml", overrides=[...])``.
 
 A config is resolved exactly as ``seqkit run`` resolves it: the defaults
 (``seqkit.config.keys``), then a TOML file or a dict, then ``--set``-style overrides, then the
@@ -115,7 +130,19 @@ def merge(config: dict, data: Mapping, source: str, given: set[str] | None = Non
 
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """``"key=value"`` -> ``(key, value)``, the value a TOML literal where it parses."""
+    """``"key=value"`` -> ``(key, value)``, the value a TOML literal where it parses, else the
+    text as given.
+
+    >>> parse_override("model.hidden_size=512")
+    ('model.hidden_size', 512)
+    >>> parse_override("train.lr = 1e-3")
+    ('train.lr', 0.001)
+    >>> parse_override("model.cell=gru")  # no TOML literal: a string
+    ('model.cell', 'gru')
+    >>> parse_override("model.hidden_size")
+    Traceback (most recent call last):
+    seqkit.errors.ConfigError: --set takes KEY=VALUE (like model.hidden_size=512), got ...
+    """
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key:

@@ -1,14 +1,27 @@
 """The keys of a run config, their defaults, types and bounds, and the check of one value.
 
-    set_value(config, "model.hidden_size", 512)     # checked: a positive int
-    set_value(config, "train.lr", "fast")           # ConfigError that names the key and the type
+>>> import copy
+>>> from seqkit.config.keys import DEFAULTS, set_value
+>>> config = copy.deepcopy(DEFAULTS)
+>>> set_value(config, "model.hidden_size", 512)  # checked: a positive int
+>>> config["model"]["hidden_size"]
+512
+>>> set_value(config, "train.lr", "fast")
+Traceback (most recent call last):
+seqkit.errors.ConfigError: Config key 'train.lr' must be a number (like ...), got 'fast' (str).
+>>> set_value(config, "model.hiden_size", 512)
+Traceback (most recent call last):
+seqkit.errors.ConfigError: Unknown config key 'model.hiden_size'.
+Did you mean 'model.hidden_size'? ...
+>>> set_value(config, "model.encoder", "bytes")
+Traceback (most recent call last):
+seqkit.errors.ConfigError: Config key 'model.encoder' must be one of 'auto', 'embedding', ...
 
 Sections: task, model, train, sample. ``[task]`` holds ``name`` and the task's own options, and
 ``[model.cell_options]`` the cell's: this module stores those as given (a single value each),
-and ``seqkit.config.options`` checks them against the task and the cell. Where TOML has no "unset",
-the
-empty string or 0 stands for it: ``task.corpus = ""`` is the embedded corpus, ``train.k2 = 0``
-means k2 = k1, ``train.clip_norm = 0`` means no clipping.
+and ``seqkit.config.options`` checks them against the task and the cell. Where TOML has no
+"unset", the empty string or 0 stands for it: ``task.corpus = ""`` is the embedded corpus,
+``train.k2 = 0`` means k2 = k1, ``train.clip_norm = 0`` means no clipping.
 """
 
 from __future__ import annotations

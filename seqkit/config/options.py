@@ -2,10 +2,16 @@
 options) and ``[model.cell_options]`` (the cell's), checked against the factory's signature and
 with its defaults filled in.
 
-    section = resolve_task_section({"name": "adding", "length": 200})
-    # {"name": "adding", "length": 200, "seed": 0, "train_size": ..., ...}
-    task = build_task(section)
-    options = resolve_cell_options("vanilla", {"activation": "relu"})   # {"activation": "relu"}
+>>> from seqkit.config.options import resolve_cell_options, resolve_task_section
+>>> resolve_task_section({"name": "adding", "length": 200})  # the defaults filled in
+{'name': 'adding', 'length': 200, 'train_size': 10000, 'val_size': 1000, 'seed': 0}
+>>> resolve_task_section({"name": "adding", "lenght": 200})
+Traceback (most recent call last):
+seqkit.errors.ConfigError: Task 'adding' has no option 'lenght'. Did you mean 'task.length'? ...
+>>> resolve_cell_options("vanilla", {})
+{'activation': 'tanh'}
+
+``build_task(section)`` makes the task of a resolved section.
 
 A component's options are the keyword arguments of its factory (its constructor), with their
 defaults; an option without a default is required (``REQUIRED`` stands for its value until the

@@ -1,10 +1,15 @@
-"""How a text becomes token ids, one chunk at a time: the three tokenisations of a language
+r"""How a text becomes token ids, one chunk at a time: the three tokenisations of a language
 model's corpus, each a counting pass (the vocabulary) and an encoding pass (the ids).
 
-    tokeniser = make_tokeniser("word", vocab_size=10000)
-    for chunk in chunks: tokeniser.count(chunk)      # pass 1 (none where the vocabulary is fixed)
-    vocabulary = tokeniser.vocabulary()
-    ids = tokeniser.encode(chunk, vocabulary)        # pass 2: int64 ids, -1 where unknown
+>>> from seqkit.data.tokenisation import make_tokeniser
+>>> tokeniser = make_tokeniser("word", vocab_size=4)
+>>> for chunk in ["the cat sat\n", "the cat\n"]:
+...     tokeniser.count(chunk)  # pass 1 (none where the vocabulary is fixed)
+>>> vocabulary = tokeniser.vocabulary()
+>>> vocabulary.tokens  # <unk>, <eos>, then the most frequent words
+('<unk>', '<eos>', 'cat', 'the')
+>>> tokeniser.encode("the dog sat\n", vocabulary)  # pass 2: int64 ids, -1 where unknown
+array([ 3, -1, -1,  1])
 
 - ``char``: each Unicode character a token; the vocabulary is the sorted set of the corpus'
   characters (as the char-lm task has always built it). Counted and encoded with NumPy on the

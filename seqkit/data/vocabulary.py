@@ -2,12 +2,22 @@
 them. A run directory keeps it in ``vocab.json``, so that a reopened or resumed run gives every
 id the meaning it was trained with.
 
-    chars = TextVocabulary(tuple("\\n abc"))                       # one token a character
-    chars.encode("cab")          # array([4, 2, 3], dtype=int32)
-    chars.decode([2, 3])         # "ab"
-    words = TextVocabulary(("<unk>", "cat", "the"), separator=" ", unknown="<unk>")
-    words.encode("the dog")      # [2, 0]: "dog" is unknown
-    TextVocabulary.of_bytes().encode("é")                           # [195, 169]: UTF-8 bytes
+>>> from seqkit.data.vocabulary import TextVocabulary
+>>> chars = TextVocabulary.of_text("a cab")  # one token a character, sorted
+>>> chars.tokens
+(' ', 'a', 'b', 'c')
+>>> chars.encode("cab")
+array([3, 1, 2], dtype=int32)
+>>> chars.decode([2, 1])
+'ba'
+>>> chars.encode("cad")
+Traceback (most recent call last):
+seqkit.errors.DataError: The text holds 'd', which is not in the vocabulary of 4 tokens; ...
+>>> words = TextVocabulary(("<unk>", "cat", "the"), separator=" ", unknown="<unk>")
+>>> words.encode("the dog")  # "dog" is unknown
+array([2, 0], dtype=int32)
+>>> TextVocabulary.of_bytes().encode("é")  # its UTF-8 bytes
+array([195, 169], dtype=int32)
 """
 
 from __future__ import annotations

@@ -81,7 +81,15 @@ class LinearRecurrence:
         return h if self.output is None else self.output(h, projected)
 
     def step(self, projected: tf.Tensor, state) -> tuple[tf.Tensor, tuple[tf.Tensor]]:
-        """One step from the declaration: ``(output_t, (h_t,))`` with h_t = a_t h_{t-1} + b_t."""
+        """One step from the declaration: ``(output_t, (h_t,))`` with h_t = a_t h_{t-1} + b_t.
+
+        >>> import tensorflow as tf
+        >>> from seqkit.interfaces import LinearRecurrence
+        >>> decay = LinearRecurrence(lambda x: (tf.fill(tf.shape(x), 0.5), x))  # a = 1/2, b = x
+        >>> output, (h,) = decay.step(tf.constant([[2.0, 0.0]]), (tf.constant([[4.0, 4.0]]),))
+        >>> h.numpy()  # 0.5 * 4 + x
+        array([[4., 2.]], dtype=float32)
+        """
         a, b = self.coefficients(projected)
         (h,) = state
         h = a * h + b

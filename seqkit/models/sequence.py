@@ -1,17 +1,30 @@
 """``SequenceModel``: encoder -> a stack of cells unrolled by a runner -> output head.
 
-    model = seqkit.SequenceModel("lstm", input_size=None, hidden_size=256, output_size=65,
-                                 num_layers=2, encoder="embedding", vocab_size=65,
-                                 embedding_size=64)
-    logits, state = model(tokens)              # tokens [B, T] -> logits [B, T, 65]
+>>> import numpy as np
+>>> import seqkit
+>>> model = seqkit.SequenceModel(
+...     "lstm", hidden_size=16, output_size=5, num_layers=2,
+...     encoder="embedding", vocab_size=5, embedding_size=4, runner="python",
+... )
+>>> tokens = np.zeros([2, 3], np.int32)  # [B, T]
+>>> logits, state = model(tokens)
+>>> logits.shape  # [B, T, output_size]
+TensorShape([2, 3, 5])
+>>> [[tuple(s.shape) for s in layer] for layer in state]  # (h, c) of each layer
+[[(2, 16), (2, 16)], [(2, 16), (2, 16)]]
+>>> {name: value.shape for name, value in model.state_dict().items()}
+{'embedding.weight': (5, 4),
+ 'weight_ih_l0': (64, 4), 'weight_hh_l0': (64, 16), 'bias_ih_l0': (64,), 'bias_hh_l0': (64,),
+ 'weight_ih_l1': (64, 16), 'weight_hh_l1': (64, 16), 'bias_ih_l1': (64,), 'bias_hh_l1': (64,),
+ 'head.weight': (5, 16), 'head.bias': (5,)}
 
 As ``torch.nn.LSTM``: a state is one tuple per layer (and direction), and ``state_dict()`` names
 the stack's parameters ``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``,
 ``..._l1``, and with ``bidirectional=True`` also ``weight_ih_l0_reverse``, ... With
 ``initial_state="learned"`` the start state is a parameter too, ``initial_state_l0.0`` (h) and
-``initial_state_l0.1`` (c), one value for every row. The
-encoder's are ``embedding.weight`` ([V, E], as ``torch.nn.Embedding``) and the head's
-``head.weight`` ([O, H]) and ``head.bias`` ([O]): y_t = f(W_out h_t + b_out).
+``initial_state_l0.1`` (c), one value for every row. The encoder's are ``embedding.weight``
+([V, E], as ``torch.nn.Embedding``) and the head's ``head.weight`` ([O, H]) and ``head.bias``
+([O]): y_t = f(W_out h_t + b_out).
 
 ``precision="mixed_bfloat16"`` (Keras' policy name; ``seqkit.training.precision``) computes the
 encoder's

@@ -244,12 +244,30 @@ def default_registry() -> Registry:
 
 
 def available(kind: str) -> list[str]:
-    """The registered names of ``kind`` (cell, runner, loss, truncation or task)."""
+    """The registered names of ``kind`` (cell, runner, loss, truncation or task), sorted.
+
+    >>> import seqkit
+    >>> seqkit.available("truncation")
+    ['bptt', 'online', 'tbptt']
+    >>> {"gru", "lstm", "vanilla"} <= set(seqkit.available("cell"))  # and the plugins' cells
+    True
+    """
     return default_registry().names(kind)
 
 
 def make_cell(name: str, input_size: int, hidden_size: int, **options: Any) -> Cell:
-    """Build the registered cell ``name``: ``make_cell("lstm", 64, 256)``."""
+    """Build the registered cell ``name``; ``options`` are the cell's own (its factory's).
+
+    >>> import seqkit
+    >>> cell = seqkit.make_cell("gru", 8, 16)
+    >>> cell.state_size, cell.output_size
+    ((16,), 16)
+    >>> {name: value.shape for name, value in cell.state_dict().items()}  # torch's layout
+    {'weight_ih': (48, 8), 'weight_hh': (48, 16), 'bias_ih': (48,), 'bias_hh': (48,)}
+    >>> seqkit.make_cell("vanilla", 8, 16, nonlinearity="tanh")
+    Traceback (most recent call last):
+    seqkit.errors.OptionError: cell 'vanilla': ...; its options are: activation, ...
+    """
     return default_registry().make("cell", name, input_size, hidden_size, **options)
 
 
@@ -264,7 +282,21 @@ def make_loss(name: str, **options: Any) -> Loss:
 
 
 def make_truncation(name: str, **options: Any) -> TruncationStrategy:
-    """Build the registered truncation strategy ``name``: ``make_truncation("tbptt", k1=32)``."""
+    """Build the registered truncation strategy ``name``. Its windows over a sequence of
+    ``length`` steps are the updates of one pass: each one's loss counts the steps
+    ``loss_from`` to ``end - 1``, and its gradient flows back to step ``backprop_from``.
+
+    >>> import seqkit
+    >>> tbptt = seqkit.make_truncation("tbptt", k1=2, k2=4)  # overlapping: k1 < k2 < n
+    >>> for window in tbptt.windows(7):
+    ...     print(window)
+    Window(backprop_from=0, loss_from=0, end=2)
+    Window(backprop_from=0, loss_from=2, end=4)
+    Window(backprop_from=2, loss_from=4, end=6)
+    Window(backprop_from=3, loss_from=6, end=7)
+    >>> list(seqkit.make_truncation("tbptt", k1=3).windows(6))  # k2 = k1: disjoint windows
+    [Window(backprop_from=0, loss_from=0, end=3), Window(backprop_from=3, loss_from=3, end=6)]
+    """
     return default_registry().make("truncation", name, **options)
 
 

@@ -20,8 +20,7 @@ from seqkit.testing.contract import (
     max_diff,
     reference_unroll,
 )
-from seqkit.testing.linear_recurrence import check_linear_declaration, check_linear_recurrence
-from seqkit.testing.recurrence import check_declaration, check_recurrence
+from seqkit.testing.recurrence import check_declarations, check_declared_steps
 
 CANDIDATE = "seqkit-testing-candidate"  # the name a checked cell gets in the private registry
 
@@ -262,14 +261,12 @@ def check_cell(
     checker = _CellChecker(factory, options, input_size, hidden_size, batch_size, steps, seed)
     cell = checker.build()
     checker.sizes(cell)
-    check_declaration(checker, cell)
-    check_linear_declaration(checker, cell)
+    check_declarations(checker, cell)
     checker.call(cell, checker.inputs(batch_size, input_size), cell.initial_state(batch_size))
     checker.graph(cell)
     checker.gradients(cell)
     checker.state_dict(cell)
     checker.split(cell)
-    check_recurrence(checker, cell)
-    check_linear_recurrence(checker, cell)
+    check_declared_steps(checker, cell)
     checker.model_and_trainer()
     checker.keras_layer()
