@@ -200,6 +200,20 @@ class Seq2SeqTask(ListedSplits, seqkit.Task, DecodingTask):
             {"source": source, "source_mask": source_mask},
         )
 
+    def serving_terms(self) -> seqkit.ServingTerms:
+        """An export reads source text as this task splits it and answers with target text,
+        decoded from ``<s>`` to ``</s>`` or ``max_length`` ids, as ``decode`` does."""
+        return seqkit.ServingTerms(
+            tuple(self.source_vocabulary.tokens),
+            self.tokens,
+            unknown_id=1,
+            output_names=tuple(self.target_vocabulary.tokens),
+            output_separator="" if self.tokens == "chars" else " ",
+            start_id=START,
+            end_id=END,
+            max_length=self.max_length,
+        )
+
     # -- decoded output ------------------------------------------------------------------------
 
     def decoder(self, model) -> Seq2SeqDecoder:

@@ -190,6 +190,11 @@ class TranscribeTask(ListedSplits, seqkit.Task, DecodingTask):
         frames = [render(str(t), self.prototypes, rng) for t in texts]
         return self.batch(frames, labels)
 
+    def serving_terms(self) -> seqkit.ServingTerms:
+        """An export reads frames and answers with transcripts: class 0 is the blank, class
+        k the alphabet's k-th label."""
+        return seqkit.ServingTerms(output_names=("<blank>", *self.alphabet), output_separator="")
+
     # -- decoded output ------------------------------------------------------------------------
 
     def decode(self, model, batch, beam_width: int = 1) -> list[np.ndarray]:

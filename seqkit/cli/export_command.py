@@ -11,6 +11,24 @@ import click
 from seqkit.cli.read_commands import checkpoint_option, open_for_reading
 
 
+def signature_lines(folder) -> list[str]:
+    """Each signature of the SavedModel in ``folder`` as ``name(inputs) -> outputs``, read from
+    its ``saved_model.pb``."""
+    from pathlib import Path
+
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved = saved_model_pb2.SavedModel()
+    saved.ParseFromString((Path(folder) / "saved_model.pb").read_bytes())
+    signatures = saved.meta_graphs[0].signature_def
+    return [
+        f"  {name}({', '.join(sorted(signatures[name].inputs))}) -> "
+        + ", ".join(sorted(signatures[name].outputs))
+        for name in sorted(signatures)
+        if not name.startswith("__")
+    ]
+
+
 @click.command("export")
 @click.argument("run", type=click.Path(file_okay=False))
 @click.argument("out", type=click.Path())
@@ -27,14 +45,15 @@ def export_command(run, out, fmt, which) -> None:
     opened = open_for_reading(run, which)
     written = opened.export(fmt, out)
     model = opened.model
-    what = f"{model.cell_name} (hidden {model.hidden_size} x {model.num_layers})"
+    layers = model.decoder.num_layers if hasattr(model, "decoder") else model.num_layers
+    what = f"{model.cell_name} (hidden {model.hidden_size} x {layers})"
     what += f" at step {opened.step}"
     if fmt == "saved_model":
         click.echo(
             f"Wrote a SavedModel of {what} to {written}; load it with "
-            f"tf.saved_model.load({str(written)!r}).\nSignatures: step(ids, state), "
-            "generate(prime, length, temperature, seed), initial_state(batch_size), vocabulary()."
+            f"tf.saved_model.load({str(written)!r}). Its signatures:"
         )
+        click.echo("\n".join(signature_lines(written)))
         return
     from seqkit.export.torch_format import describe_torch_modules
 

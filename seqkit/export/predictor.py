@@ -29,6 +29,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from seqkit.export.errors import ExportError
+from seqkit.export.graph_runners import without_custom_ops
 from seqkit.interfaces import ServingTerms
 
 
@@ -108,5 +109,6 @@ class PredictorExport(tf.Module):
 def export_predictor(model, terms: ServingTerms, target_form: str, out: str | Path) -> Path:
     """Write ``model`` as a SavedModel answering in ``terms`` into the new directory ``out``."""
     module = PredictorExport(model, terms, per_sequence=target_form == "sequence")
-    tf.saved_model.save(module, str(out), signatures=module.signatures())
+    with without_custom_ops(model):
+        tf.saved_model.save(module, str(out), signatures=module.signatures())
     return Path(out)

@@ -15,6 +15,8 @@ from pathlib import Path
 from seqkit.errors import os_reason
 from seqkit.export.errors import ExportError
 
+DEFAULT_BEAM_WIDTH = 4  # an export's beam search where the run's config asks for none
+
 
 def _problem(out: Path, exc: OSError) -> ExportError:
     why = os_reason(exc)
@@ -64,11 +66,21 @@ def write_torch(model, out: Path) -> Path:
     return out
 
 
+def beam_width_of(run) -> int:
+    """The beam width of an export's ``decode_beam``: the run's ``sample.beam_width`` where it
+    asks for a beam search, else ``DEFAULT_BEAM_WIDTH``."""
+    width = run.config["sample"]["beam_width"]
+    return width if width > 1 else DEFAULT_BEAM_WIDTH
+
+
 def write_saved_model(run, out: Path) -> Path:
     """A SavedModel of ``run``'s model into a new (or empty) folder: a character model's
-    ``generate`` and ``step``, or for any other task its ``predict`` in the task's terms."""
+    ``generate`` and ``step``, a seq2seq or CTC model's ``decode`` and ``decode_beam``, or for
+    any other task its ``predict`` in the task's terms."""
+    from seqkit.export.ctc_export import export_ctc
     from seqkit.export.predictor import export_predictor
     from seqkit.export.saved_model import export_saved_model
+    from seqkit.export.seq2seq_export import export_seq2seq
 
     _check_parent(out)
     try:
@@ -81,6 +93,10 @@ def write_saved_model(run, out: Path) -> Path:
         if vocabulary is not None and vocabulary.separator == "":
             return export_saved_model(run.model, "".join(vocabulary.tokens), out)
         task = run.task
+        if task.target_form == "seq2seq":
+            return export_seq2seq(run.model, task.serving_terms(), beam_width_of(run), out)
+        if task.target_form == "unaligned":
+            return export_ctc(run.model, task.serving_terms(), beam_width_of(run), out)
         return export_predictor(run.model, task.serving_terms(), task.target_form, out)
     except OSError as exc:
         raise _problem(out, exc) from None
@@ -90,13 +106,20 @@ def export_run(run, format: str, out: Path) -> Path:  # noqa: A002
     """Write ``run``'s model in ``format`` (``"torch"`` or ``"saved_model"``) to ``out``."""
     import tensorflow as tf
 
+    from seqkit.models.seq2seq import Seq2SeqModel
     from seqkit.models.sequence import SequenceModel
 
-    if not isinstance(run.model, SequenceModel):
+    kind = type(run.model).__name__
+    if format == "torch" and not isinstance(run.model, SequenceModel):
         raise ExportError(
-            f"export writes a single stack (SequenceModel); the run's model is a "
-            f"{type(run.model).__name__}: read it with seqkit.open_run (Run.decode_all), or its "
-            "state_dict()."
+            f"--format torch writes a single stack (a torch.nn.LSTM, GRU or RNN); this run's "
+            f"model is a {kind}, which torch.nn has no module for: export it with --format "
+            "saved_model."
+        )
+    if not isinstance(run.model, SequenceModel | Seq2SeqModel):
+        raise ExportError(
+            f"export writes a SequenceModel or a Seq2SeqModel; the run's model is a {kind}: "
+            "read it with seqkit.open_run, or its state_dict()."
         )
     try:
         if format == "torch":

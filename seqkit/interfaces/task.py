@@ -53,12 +53,21 @@ class ServingTerms:
     at white space, or "chars"), a token outside them read as ``unknown_id``. ``output_names``:
     the name of each output class (labels, tags), where the outputs are classes: the export
     then answers with names. None where the task has no such terms (numbers in, numbers out).
+
+    A ``DecodingTask``'s export answers with decoded sequences as text: ``output_names`` are
+    then its target tokens by id, joined by ``output_separator`` ("" for characters, " " for
+    words). A seq2seq task also gives its target vocabulary's ``start_id`` and ``end_id`` and
+    decoding's bound ``max_length`` (ids, the end symbol included), as its own decoder has them.
     """
 
     input_tokens: tuple[str, ...] | None = None
     split: str = "words"
     unknown_id: int = 1
     output_names: tuple[str, ...] | None = None
+    output_separator: str = ""
+    start_id: int | None = None
+    end_id: int | None = None
+    max_length: int | None = None
 
 
 class Task(abc.ABC):
