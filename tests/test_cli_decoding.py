@@ -90,7 +90,8 @@ def test_sample_decodes_each_line_of_a_file_or_of_standard_input(dates, tmp_path
         (["sample", "{run}", "--source", "x", "--beam-width", 0],
          "--beam-width must be a whole number from 1 to 256, got 0."),
         (["export", "{run}", "--format", "torch", "{tmp}/w.npz"],
-         "export writes a single stack (SequenceModel); the run's model is a Seq2SeqModel"),
+         "--format torch writes a single stack (a torch.nn.LSTM, GRU or RNN); this run's "
+         "model is a Seq2SeqModel"),
         (["sample", "{run}", "--prime", "a"], "does not predict text"),
     ],
 )  # fmt: skip
