@@ -81,15 +81,15 @@ def _answers_without_seqkit(tmp_path, saved, calls) -> dict:
     return found
 
 
-def _train_and_export(tmp_path, task: str, *settings) -> tuple[seqkit.Run, object]:
+def _train_and_export(tmp_path, task: str, *settings) -> tuple[seqkit.Run, object, str]:
+    """A tiny run of ``task``, its SavedModel, and what ``seqkit export`` printed."""
     sets = [arg for pair in [f"task.name={task}", *TINY, *settings] for arg in ("--set", pair)]
     result = _invoke("run", *sets, "--out", tmp_path / "run")
     assert result.exit_code == 0, result.output
     saved = tmp_path / "saved"
     result = _invoke("export", tmp_path / "run", "--format", "saved_model", saved)
     assert result.exit_code == 0, result.output
-    assert "decode_beam(" in result.output  # the signatures it wrote, listed
-    return seqkit.open_run(tmp_path / "run"), saved
+    return seqkit.open_run(tmp_path / "run"), saved, result.output
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,8 @@ SOURCES = ["5 march 1991", "the 1st of january, 2000", "07/04/1976", "Sat 30 Dec
 
 
 def test_a_seq2seq_export_decodes_source_text_as_seqkit_does(dates, tmp_path):
-    run, saved = dates
+    run, saved, printed = dates
+    assert "  decode_beam(length_penalty, text) -> finished, ids, lengths, scores, text" in printed
     calls = {
         "greedy": ("decode", {"text": (SOURCES, "str")}),
         "beam": ("decode_beam", {"text": (SOURCES, "str"), "length_penalty": (1.0, "float32")}),
@@ -128,7 +129,7 @@ def test_a_seq2seq_export_decodes_source_text_as_seqkit_does(dates, tmp_path):
 
 
 def test_torch_export_refuses_a_seq2seq_run_in_one_line(dates, tmp_path):
-    run, _ = dates
+    run, _, _ = dates
     result = _invoke("export", run.path, "--format", "torch", tmp_path / "weights.npz")
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
@@ -140,7 +141,8 @@ def test_torch_export_refuses_a_seq2seq_run_in_one_line(dates, tmp_path):
 
 
 def test_a_transcribe_export_decodes_frames_as_seqkit_does(tmp_path):
-    run, saved = _train_and_export(tmp_path, "transcribe", "model.bidirectional=true")
+    run, saved, printed = _train_and_export(tmp_path, "transcribe", "model.bidirectional=true")
+    assert "  decode(frames, lengths) -> ids, lengths, text" in printed
     task = run.task
     batch = task.read_sources(["31415", "2718", "1001"])
     frames = (batch.inputs.tolist(), "float32")
@@ -158,3 +160,21 @@ def test_a_transcribe_export_decodes_frames_as_seqkit_does(tmp_path):
         for row, ids in zip(got["ids"], expected, strict=True):
             assert row[: len(ids)] == ids.tolist() and not any(row[len(ids) :])
         assert got["text"] == [task.target_text(ids) for ids in expected]
+
+
+@pytest.mark.parametrize("task", ["classify", "seq2seq"])
+def test_a_run_on_the_native_kernels_exports_without_them(task, tmp_path):
+    """The native runner's graphs hold seqkit's custom ops: the export traces on one whose
+    graphs do not, so that its SavedModel loads without seqkit and answers as the run does."""
+    run, saved, _ = _train_and_export(tmp_path, task, "model.runner=native", "model.cell=gru")
+    assert run.model.runner.custom_ops  # the run itself runs on the native kernels
+    texts = ["a fine film", "dull"] if task == "classify" else SOURCES[:2]
+    name = "predict_text" if task == "classify" else "decode"
+    found = _answers_without_seqkit(tmp_path, saved, {"answer": (name, {"text": (texts, "str")})})
+    if task == "seq2seq":
+        assert found["answer"]["text"] == run.decode_all(texts, beam_width=1)
+        return
+    names = run.task.serving_terms().output_names
+    last = [run.model(run.task.encode(text)[None])[0][0, -1] for text in texts]
+    expected = [names[int(np.argmax(row))] for row in last]
+    assert found["answer"]["label"] == expected
