@@ -26,16 +26,14 @@ vocabulary fails with an InvalidArgumentError that says so.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import tensorflow as tf
 
 from seqkit.decoding.sampling import _loop as generation_loop
 from seqkit.export.errors import ExportError
-from seqkit.models.runner_choice import resolve_runner
+from seqkit.export.graph_runners import without_custom_ops
 from seqkit.models.sequence import SequenceModel
-from seqkit.plugins.registry import default_registry
 
 
 class CharModelExport(tf.Module):
@@ -131,23 +129,10 @@ def export_saved_model(model: SequenceModel, vocabulary: str, out: str | Path) -
             "give a new directory to export to."
         )
     module = CharModelExport(model, vocabulary)
-    with _without_custom_ops(model):
+    with without_custom_ops(model):
         signatures = {
             name: getattr(module, name).get_concrete_function()
             for name in ("step", "generate", "initial_state", "vocabulary")
         }
         tf.saved_model.save(module, str(out), signatures=signatures)
     return out
-
-
-@contextlib.contextmanager
-def _without_custom_ops(model: SequenceModel):
-    """While the graphs are traced: a runner whose graphs hold no custom op (the fused runner's
-    XLA kernels in place of the native ones), so that the SavedModel loads without seqkit."""
-    runner = model.runner
-    if runner.custom_ops:
-        model.runner = resolve_runner("auto", model.cells, default_registry(), custom_ops=False)
-    try:
-        yield
-    finally:
-        model.runner = runner

@@ -151,8 +151,9 @@ class Run:
         return decoded
 
     def export(self, format: str, out) -> Path:  # noqa: A002 (the CLI's --format)
-        """Write the model to ``out``: ``"saved_model"`` (a folder that runs without seqkit) or
-        ``"torch"`` (an .npz of torch.nn.LSTM/GRU/RNN weights)."""
+        """Write the model to ``out``: ``"saved_model"`` (a folder that runs without seqkit,
+        answering in the task's terms: a seq2seq or transcribe run's decodes, greedy and by beam
+        search) or ``"torch"`` (an .npz of torch.nn.LSTM/GRU/RNN weights; not a seq2seq run's)."""
         from seqkit.export.writing import export_run
 
         if format not in EXPORT_FORMATS:
