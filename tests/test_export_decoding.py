@@ -81,13 +81,14 @@ def _answers_without_seqkit(tmp_path, saved, calls) -> dict:
     return found
 
 
-def _train_and_export(tmp_path, task: str, *settings) -> tuple[seqkit.Run, object, str]:
-    """A tiny run of ``task``, its SavedModel, and what ``seqkit export`` printed."""
+def _train_and_export(tmp_path, task: str, *settings, export=()) -> tuple[seqkit.Run, object, str]:
+    """A tiny run of ``task``, its SavedModel (``seqkit export`` with the options ``export``),
+    and what the export printed."""
     sets = [arg for pair in [f"task.name={task}", *TINY, *settings] for arg in ("--set", pair)]
     result = _invoke("run", *sets, "--out", tmp_path / "run")
     assert result.exit_code == 0, result.output
     saved = tmp_path / "saved"
-    result = _invoke("export", tmp_path / "run", "--format", "saved_model", saved)
+    result = _invoke("export", tmp_path / "run", "--format", "saved_model", saved, *export)
     assert result.exit_code == 0, result.output
     return seqkit.open_run(tmp_path / "run"), saved, result.output
 
@@ -140,8 +141,29 @@ def test_torch_export_refuses_a_seq2seq_run_in_one_line(dates, tmp_path):
     assert not (tmp_path / "weights.npz").exists()
 
 
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--format", "saved_model", "--beam-width", 0],
+         "--beam-width must be a whole number from 1 to 256, got 0."),
+        (["--format", "torch", "--beam-width", 2],
+         "--beam-width is for the SavedModel of a seq2seq or transcribe run (its decode_beam); "
+         "leave it out."),
+    ],
+    ids=["zero", "torch"],
+)  # fmt: skip
+def test_a_beam_width_an_export_cannot_take_is_one_line(dates, tmp_path, options, message):
+    run, _, _ = dates
+    result = _invoke("export", run.path, tmp_path / "out", *options)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [f"Error: {message}"]
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_transcribe_export_decodes_frames_as_seqkit_does(tmp_path):
-    run, saved, printed = _train_and_export(tmp_path, "transcribe", "model.bidirectional=true")
+    run, saved, printed = _train_and_export(
+        tmp_path, "transcribe", "model.bidirectional=true", export=["--beam-width", 2]
+    )
     assert "  decode(frames, lengths) -> ids, lengths, text" in printed
     task = run.task
     batch = task.read_sources(["31415", "2718", "1001"])
@@ -153,7 +175,7 @@ def test_a_transcribe_export_decodes_frames_as_seqkit_does(tmp_path):
     }
     found = _answers_without_seqkit(tmp_path, saved, calls)
     assert {"decode", "decode_beam", "predict", "labels"} <= set(found["signatures"])
-    for call, width in (("greedy", 1), ("beam", 3)):
+    for call, width in (("greedy", 1), ("beam", 2)):  # beam: --beam-width, not the run's 3
         expected = task.decode(run.model, batch, beam_width=width)
         got = found[call]
         assert got["lengths"] == [len(ids) for ids in expected]

@@ -39,11 +39,18 @@ def signature_lines(folder) -> list[str]:
     type=click.Choice(["saved_model", "torch"]),
     help="saved_model: a directory for tf.saved_model.load; torch: an .npz of torch weights.",
 )
+@click.option(
+    "--beam-width",
+    type=int,
+    default=None,
+    help="A seq2seq or transcribe SavedModel's decode_beam width [the run's sample.beam_width, "
+    "or 4 where it is 1].",
+)
 @checkpoint_option
-def export_command(run, out, fmt, which) -> None:
+def export_command(run, out, fmt, beam_width, which) -> None:
     """Write the model of the run RUN to OUT, in the format --format names."""
     opened = open_for_reading(run, which)
-    written = opened.export(fmt, out)
+    written = opened.export(fmt, out, beam_width)
     model = opened.model
     layers = model.decoder.num_layers if hasattr(model, "decoder") else model.num_layers
     what = f"{model.cell_name} (hidden {model.hidden_size} x {layers})"

@@ -66,14 +66,16 @@ def write_torch(model, out: Path) -> Path:
     return out
 
 
-def beam_width_of(run) -> int:
-    """The beam width of an export's ``decode_beam``: the run's ``sample.beam_width`` where it
-    asks for a beam search, else ``DEFAULT_BEAM_WIDTH``."""
+def beam_width_of(run, given: int | None) -> int:
+    """The beam width of an export's ``decode_beam``: ``given``, else the run's
+    ``sample.beam_width`` where it asks for a beam search, else ``DEFAULT_BEAM_WIDTH``."""
+    if given is not None:
+        return given
     width = run.config["sample"]["beam_width"]
     return width if width > 1 else DEFAULT_BEAM_WIDTH
 
 
-def write_saved_model(run, out: Path) -> Path:
+def write_saved_model(run, out: Path, beam_width: int | None = None) -> Path:
     """A SavedModel of ``run``'s model into a new (or empty) folder: a character model's
     ``generate`` and ``step``, a seq2seq or CTC model's ``decode`` and ``decode_beam``, or for
     any other task its ``predict`` in the task's terms."""
@@ -94,16 +96,20 @@ def write_saved_model(run, out: Path) -> Path:
             return export_saved_model(run.model, "".join(vocabulary.tokens), out)
         task = run.task
         if task.target_form == "seq2seq":
-            return export_seq2seq(run.model, task.serving_terms(), beam_width_of(run), out)
+            width = beam_width_of(run, beam_width)
+            return export_seq2seq(run.model, task.serving_terms(), width, out)
         if task.target_form == "unaligned":
-            return export_ctc(run.model, task.serving_terms(), beam_width_of(run), out)
+            width = beam_width_of(run, beam_width)
+            return export_ctc(run.model, task.serving_terms(), width, out)
         return export_predictor(run.model, task.serving_terms(), task.target_form, out)
     except OSError as exc:
         raise _problem(out, exc) from None
 
 
-def export_run(run, format: str, out: Path) -> Path:  # noqa: A002
-    """Write ``run``'s model in ``format`` (``"torch"`` or ``"saved_model"``) to ``out``."""
+def export_run(run, format: str, out: Path, beam_width: int | None = None) -> Path:  # noqa: A002
+    """Write ``run``'s model in ``format`` (``"torch"`` or ``"saved_model"``) to ``out``; a
+    seq2seq or transcribe SavedModel's ``decode_beam`` searches ``beam_width`` (see
+    ``beam_width_of``)."""
     import tensorflow as tf
 
     from seqkit.models.seq2seq import Seq2SeqModel
@@ -124,7 +130,7 @@ def export_run(run, format: str, out: Path) -> Path:  # noqa: A002
     try:
         if format == "torch":
             return write_torch(run.model, out)
-        return write_saved_model(run, out)
+        return write_saved_model(run, out, beam_width)
     except tf.errors.OpError as exc:  # TensorFlow's file system layer: a read-only disk, ...
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ExportError(

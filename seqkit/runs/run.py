@@ -150,15 +150,23 @@ class Run:
             decoded += [task.target_text(ids) for ids in task.decode(self.model, batch, width)]
         return decoded
 
-    def export(self, format: str, out) -> Path:  # noqa: A002 (the CLI's --format)
+    def export(self, format: str, out, beam_width: int | None = None) -> Path:  # noqa: A002
         """Write the model to ``out``: ``"saved_model"`` (a folder that runs without seqkit,
-        answering in the task's terms: a seq2seq or transcribe run's decodes, greedy and by beam
-        search) or ``"torch"`` (an .npz of torch.nn.LSTM/GRU/RNN weights; not a seq2seq run's)."""
+        answering in the task's terms: a seq2seq or transcribe run's decodes, greedy and by a
+        beam search of ``beam_width``, ``sample.beam_width`` unless given, 4 where that is 1)
+        or ``"torch"`` (an .npz of torch.nn.LSTM/GRU/RNN weights; not a seq2seq run's)."""
         from seqkit.export.writing import export_run
 
         if format not in EXPORT_FORMATS:
             raise OptionError(f"export: format must be 'saved_model' or 'torch', got {format!r}.")
-        return export_run(self, format, Path(out))
+        if beam_width is not None:
+            _check_beam_width(beam_width)
+            if format != "saved_model" or not isinstance(self.task, DecodingTask):
+                raise OptionError(
+                    "--beam-width is for the SavedModel of a seq2seq or transcribe run (its "
+                    "decode_beam); leave it out."
+                )
+        return export_run(self, format, Path(out), beam_width)
 
 
 def corpus_batches(run: Run, corpus, batch_size: int, unknown: str | None):
