@@ -123,18 +123,28 @@ def _window_problem(window, length: int) -> str | None:
     return None
 
 
+# The windows of a long stream are checked this far, then only for an update: listing all the
+# 2.3 million windows of a 5 GB corpus took 19 s and 250 MB before the first update.
+CHECKED_WINDOWS = 10_000
+
+
 def check_truncation(truncation, data, per_step: bool, suspects: list[Suspect]) -> None:
-    """The windows over every length in ``data`` are valid, and at least one of them is an
-    update (a last-step loss updates only in a window that ends the sequence)."""
+    """The first ``CHECKED_WINDOWS`` windows over every length in ``data`` are valid, and at
+    least one of them is an update (a last-step loss updates only in a window that ends the
+    sequence)."""
     fallback = "The truncation strategy"
     for length in sorted({int(batch.inputs.shape[1]) for batch in data}):
-        windows = list(truncation.windows(length))
-        for window in windows:
-            problem = _window_problem(window, length)
+        count, updates = 0, False
+        for window in truncation.windows(length):
+            count += 1
+            problem = _window_problem(window, length) if count <= CHECKED_WINDOWS else None
             if problem:
                 raise _fail(suspects, "truncation", fallback, problem)
-        if not any(per_step or w.end == length for w in windows):
-            what = "no window" if not windows else "no window that ends the sequence"
+            updates = updates or per_step or window.end == length
+            if updates and count >= CHECKED_WINDOWS:
+                break
+        if not updates:
+            what = "no window" if not count else "no window that ends the sequence"
             raise _fail(
                 suspects, "truncation", fallback,
                 f"yielded {what} for a sequence of {length} steps, so training would never "
