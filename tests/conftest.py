@@ -2,17 +2,18 @@
 kernels built once before the tests, a fresh default registry for each test, and the example
 plugin's cells registered in this process where the plugin is not installed."""
 
+import atexit
 import importlib.util
 import os
+import shutil
 import sys
+import tempfile
 import tomllib
 from importlib import metadata
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 if not os.environ.get("SEQKIT_CACHE_DIR"):  # token files of the tests' corpora: not the home's
-    import tempfile
-
     os.environ["SEQKIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="seqkit-test-cache-")
 
 import pytest  # noqa: E402
@@ -39,7 +40,12 @@ def _register_the_example_plugin_in_process() -> None:
         return [*installed(), *example]
 
     with_the_example.installed_only = installed  # for tests that list the installed plugins
-    sys.path.insert(0, str(EXAMPLE_PLUGIN))
+    # The package alone on sys.path, not its project folder: a folder where it was once built
+    # holds a stale seqkit_plugin_example.egg-info, whose entry points would come in twice.
+    source = Path(tempfile.mkdtemp(prefix="seqkit-example-"))
+    atexit.register(shutil.rmtree, source, ignore_errors=True)
+    (source / "seqkit_plugin_example").symlink_to(EXAMPLE_PLUGIN / "seqkit_plugin_example")
+    sys.path.insert(0, str(source))
     plugin_manager.seqkit_entry_points = with_the_example
 
 

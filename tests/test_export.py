@@ -109,18 +109,16 @@ def _site_packages_without_seqkit(folder: Path) -> Path:
     return mirror
 
 
-def test_saved_model_runs_without_seqkit_and_agrees(run_dir, run_model, tmp_path):
-    out = tmp_path / "saved"
-    result = _invoke("export", run_dir, "--format", "saved_model", out)
-    assert result.exit_code == 0, result.output
-    assert (out / "saved_model.pb").exists()
-    script = tmp_path / "load.py"
-    script.write_text(LOADER)
+def run_without_seqkit(tmp_path: Path, loader: str, *args) -> dict:
+    """The JSON of the last line that the script ``loader`` prints, run with ``args`` by a Python
+    that has every installed package but seqkit (``-I -S``: no user site, no ``.pth`` files)."""
+    script = tmp_path / "loader.py"
+    script.write_text(loader)
     site = _site_packages_without_seqkit(tmp_path)
     bootstrap = f"import sys; sys.path.append({str(site)!r}); sys.argv = sys.argv[1:]; "
     bootstrap += f"exec(open({str(script)!r}).read())"
     done = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", bootstrap, str(script), str(out)],
+        [sys.executable, "-I", "-S", "-c", bootstrap, str(script), *map(str, args)],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -128,7 +126,15 @@ def test_saved_model_runs_without_seqkit_and_agrees(run_dir, run_model, tmp_path
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_saved_model_runs_without_seqkit_and_agrees(run_dir, run_model, tmp_path):
+    out = tmp_path / "saved"
+    result = _invoke("export", run_dir, "--format", "saved_model", out)
+    assert result.exit_code == 0, result.output
+    assert (out / "saved_model.pb").exists()
+    loaded = run_without_seqkit(tmp_path, LOADER, out)
     assert loaded["seqkit_found"] is False  # the process has TensorFlow and no seqkit
 
     vocabulary, model = run_model
@@ -284,21 +290,7 @@ print(json.dumps(found))
 
 
 def _load_without_seqkit(tmp_path, out, given) -> dict:
-    script = tmp_path / "load_predict.py"
-    script.write_text(PREDICT_LOADER)
-    site = _site_packages_without_seqkit(tmp_path)
-    bootstrap = f"import sys; sys.path.append({str(site)!r}); sys.argv = sys.argv[1:]; "
-    bootstrap += f"exec(open({str(script)!r}).read())"
-    done = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", bootstrap, str(script), str(out), json.dumps(given)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={"TF_CPP_MIN_LOG_LEVEL": "2", "PATH": os.environ.get("PATH", "")},
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_without_seqkit(tmp_path, PREDICT_LOADER, out, json.dumps(given))
 
 
 @pytest.mark.parametrize("task", ["classify", "tag", "series"])

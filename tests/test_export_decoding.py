@@ -12,13 +12,10 @@ answers are compared with seqkit's own decoding of the same run in this process.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from test_export import _invoke, _site_packages_without_seqkit
+from test_export import _invoke, run_without_seqkit
 
 import seqkit
 
@@ -62,21 +59,7 @@ print(json.dumps(found))
 def _answers_without_seqkit(tmp_path, saved, calls) -> dict:
     """``{call: {output: value}}`` of ``calls`` (``{call: (signature, {input: (value,
     dtype)})}``) run on the SavedModel ``saved`` by a process that cannot import seqkit."""
-    script = tmp_path / "load_decode.py"
-    script.write_text(LOADER)
-    site = _site_packages_without_seqkit(tmp_path)
-    bootstrap = f"import sys; sys.path.append({str(site)!r}); sys.argv = sys.argv[1:]; "
-    bootstrap += f"exec(open({str(script)!r}).read())"
-    done = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", bootstrap, str(script), str(saved), json.dumps(calls)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={"TF_CPP_MIN_LOG_LEVEL": "2", "PATH": os.environ.get("PATH", "")},
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    found = json.loads(done.stdout.strip().splitlines()[-1])
+    found = run_without_seqkit(tmp_path, LOADER, saved, json.dumps(calls))
     assert found["seqkit_found"] is False  # the process has TensorFlow and no seqkit
     return found
 
