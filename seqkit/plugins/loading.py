@@ -8,9 +8,9 @@ inside ``seqkit.plugins.guard.plugin_code``: its prints go to standard error, an
 with pluggy's ``set_blocked``.
 
 Seqkit does not call pluggy's ``load_setuptools_entrypoints``: it stops at the first plugin
-that fails to import, runs the import outside ``plugin_code``, imports other distributions'
-entry points even where ``SEQKIT_NO_THIRD_PARTY_PLUGINS`` asks not to, and takes no list of
-entry points (tests pass their own). Hence seqkit's loop, and ``PluginInfo`` instead of
+that fails to import, runs the import outside ``plugin_code``, skips entry points by name only
+(``SEQKIT_NO_THIRD_PARTY_PLUGINS`` skips them by distribution), and takes no list of entry
+points (tests pass their own). Hence seqkit's loop, and ``PluginInfo`` instead of
 ``list_plugin_distributions``, which knows only what ``load_setuptools_entrypoints`` loaded.
 """
 
