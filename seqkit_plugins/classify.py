@@ -26,10 +26,10 @@ import numpy as np
 
 import seqkit
 from seqkit.data.files import split_lines
+from seqkit.data.vocabulary import UNK, TextVocabulary
 from seqkit.errors import DataError
 from seqkit_plugins.task_data import (
-    UNK,
-    Vocabulary,
+    TOKEN_SEPARATORS,
     accuracy,
     check_choice,
     check_fraction,
@@ -107,8 +107,8 @@ class ClassifyTask(seqkit.Task):
         train_rows, val_rows = shuffled_split(len(examples), self.val_fraction, self.seed)
         self.labels = sorted({label for label, _ in examples})
         split = [self.tokenise(text) for _, text in examples]
-        self.vocabulary = Vocabulary.build(
-            (t for row in train_rows for t in split[row]), min_count=min_count
+        self.vocabulary = TextVocabulary.counted(
+            (t for row in train_rows for t in split[row]), min_count, TOKEN_SEPARATORS[self.tokens]
         )
         label_ids = {label: i for i, label in enumerate(self.labels)}
         ids = [self.vocabulary.encode(tokens) for tokens in split]

@@ -42,13 +42,14 @@ import json
 import numpy as np
 
 import seqkit
+from seqkit.data.vocabulary import TextVocabulary
 from seqkit.decoding.seq2seq import Seq2SeqDecoder
 from seqkit.errors import DataError
 from seqkit.interfaces import DecodingTask
 from seqkit_plugins.sequence_metrics import exact_match, token_accuracy
 from seqkit_plugins.task_data import (
+    TOKEN_SEPARATORS,
     ListedSplits,
-    Vocabulary,
     check_choice,
     check_fraction,
     check_int,
@@ -91,11 +92,9 @@ def read_pairs(path: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def target_vocabulary(tokens, min_count: int) -> Vocabulary:
+def target_vocabulary(tokens, min_count: int, separator: str) -> TextVocabulary:
     """Padding, unknown, ``<s>``, ``</s>``, then the tokens seen ``min_count`` times, sorted."""
-    counts = collections.Counter(tokens)
-    kept = sorted(t for t, n in counts.items() if n >= min_count and t not in SPECIALS)
-    return Vocabulary(SPECIALS + kept)
+    return TextVocabulary.counted(tokens, min_count, separator, markers=SPECIALS)
 
 
 class Seq2SeqTask(ListedSplits, seqkit.Task, DecodingTask):
@@ -136,16 +135,17 @@ class Seq2SeqTask(ListedSplits, seqkit.Task, DecodingTask):
         sources = [self.tokenise(s) for s, _ in pairs]
         targets = [self.tokenise(t) for _, t in pairs]
         trained_targets = (t for row in train_rows for t in targets[row])
+        separator = TOKEN_SEPARATORS[self.tokens]
         if shared_vocabulary:
             trained_sources = (t for row in train_rows for t in sources[row])
             self.target_vocabulary = target_vocabulary(
-                [*trained_sources, *trained_targets], min_count
+                [*trained_sources, *trained_targets], min_count, separator
             )
             self.source_vocabulary = self.target_vocabulary
         else:
-            self.target_vocabulary = target_vocabulary(trained_targets, min_count)
-            self.source_vocabulary = Vocabulary.build(
-                (t for row in train_rows for t in sources[row]), min_count=min_count
+            self.target_vocabulary = target_vocabulary(trained_targets, min_count, separator)
+            self.source_vocabulary = TextVocabulary.counted(
+                (t for row in train_rows for t in sources[row]), min_count, separator
             )
         source_ids = [self.source_vocabulary.encode(s) for s in sources]
         target_ids = [self.target_vocabulary.encode(t) for t in targets]
@@ -235,8 +235,7 @@ class Seq2SeqTask(ListedSplits, seqkit.Task, DecodingTask):
 
     def target_text(self, ids) -> str:
         """Target ids as text: characters joined, or words joined by spaces."""
-        joiner = "" if self.tokens == "chars" else " "
-        return joiner.join(self.target_vocabulary.decode(ids))
+        return self.target_vocabulary.decode(ids)
 
     @staticmethod
     def references(batch) -> list[np.ndarray]:

@@ -28,10 +28,9 @@ import numpy as np
 
 import seqkit
 from seqkit.data.files import split_lines
+from seqkit.data.vocabulary import UNK, TextVocabulary
 from seqkit.errors import DataError
 from seqkit_plugins.task_data import (
-    UNK,
-    Vocabulary,
     accuracy,
     check_fraction,
     check_int,
@@ -116,8 +115,8 @@ class TagTask(seqkit.Task):
         self.sentences = len(sentences)
         train_rows, val_rows = shuffled_split(len(sentences), self.val_fraction, self.seed)
         self.labels = sorted({tag for sentence in sentences for _, tag in sentence})
-        self.vocabulary = Vocabulary.build(
-            (token for row in train_rows for token, _ in sentences[row]), min_count=min_count
+        self.vocabulary = TextVocabulary.counted(
+            (token for row in train_rows for token, _ in sentences[row]), min_count, " "
         )
         tag_ids = {tag: i for i, tag in enumerate(self.labels)}
         ids = [self.vocabulary.encode([token for token, _ in s]) for s in sentences]

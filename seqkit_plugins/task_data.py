@@ -2,15 +2,16 @@
 and accuracy counts. NumPy only; not a plugin itself (it registers nothing).
 
     ids, mask = pad([np.array([5, 6, 7]), np.array([8])])   # [2, 3] int32, [2, 3] bool
-    vocab = Vocabulary.build(["a", "b", "a"])               # ["<pad>", "<unk>", "a", "b"]
-    vocab.encode(["a", "z"])                                 # [2, 1]: "z" is unknown
+
+A task's vocabulary is ``seqkit.TextVocabulary.counted(tokens, min_count, separator)``: ids 0
+and 1 are padding and unknown (``seqkit.data.vocabulary.PAD`` and ``UNK``), then the tokens
+seen, sorted.
 """
 
 from __future__ import annotations
 
-import collections
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,10 @@ import numpy as np
 
 import seqkit
 from seqkit.data.files import decode_text, read_data_file
+from seqkit.data.vocabulary import TextVocabulary
 from seqkit.errors import DataError, OptionError
 from seqkit.interfaces import check_size
 from seqkit_plugins.default_data import default_file
-
-PAD, UNK = 0, 1  # the reserved ids of every vocabulary built here
-
 
 # -- options ---------------------------------------------------------------------------------
 
@@ -186,40 +185,12 @@ class ListedSplits:
 
 # -- vocabularies and padding ----------------------------------------------------------------
 
-
-class Vocabulary:
-    """Token strings and their ids: 0 is padding, 1 unknown, then the known tokens, sorted."""
-
-    def __init__(self, tokens: Sequence[str]):
-        self.tokens = ["<pad>", "<unk>", *tokens]
-        self._index = {token: i + 2 for i, token in enumerate(tokens)}
-
-    @classmethod
-    def build(cls, tokens: Iterable[str], min_count: int = 1) -> Vocabulary:
-        """The tokens seen at least ``min_count`` times, sorted; the others will be unknown."""
-        counts = collections.Counter(tokens)
-        return cls(sorted(t for t, n in counts.items() if n >= min_count))
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    def encode(self, tokens: Sequence[str]) -> np.ndarray:
-        """Tokens to ids ``[len(tokens)]`` int32; an unknown token is id 1."""
-        return np.fromiter(
-            (self._index.get(t, UNK) for t in tokens), dtype=np.int32, count=len(tokens)
-        )
-
-    def first_unknown(self, tokens: Sequence[str]) -> str | None:
-        """The first of ``tokens`` that the vocabulary lacks (None: it has them all)."""
-        return next((t for t in tokens if t not in self._index), None)
-
-    def decode(self, ids) -> list[str]:
-        """Ids to token strings (padding and unknown as ``<pad>`` and ``<unk>``)."""
-        return [self.tokens[int(i)] for i in np.asarray(ids).reshape(-1)]
+# A task's ``tokens`` option -> its vocabulary's separator: characters joined, or words by spaces.
+TOKEN_SEPARATORS = {"chars": "", "words": " "}
 
 
 def refuse_unseen(owner: str, where: str, label: str, labels: Sequence[str], tokens: Sequence[str],
-                  vocabulary: Vocabulary, unknown: str) -> None:  # fmt: skip
+                  vocabulary: TextVocabulary, unknown: str) -> None:  # fmt: skip
     """A labelled file read with a run's vocabulary and labels (``seqkit eval RUN --corpus``):
     a DataError naming a ``label`` the run never saw and ``where`` it is (``line 7 of
     'x.tsv'``), or, with ``unknown="refuse"``, the first of ``tokens`` it never saw (``"map"``:

@@ -286,6 +286,24 @@ def test_a_config_file_then_overrides(tmp_path):
     assert tomllib.loads(dumps(config)) == config
 
 
+def test_config_toml_loads_back_equal():
+    """Floats, lists, nested and empty tables, and strings and keys TOML must quote or escape."""
+    data = {
+        "train": {"lr": 1e-30, "clip": 1.5e300, "steps": 3, "shuffle": True, "sizes": [1, 2]},
+        "sample": {"prime": 'say "hi"\n\tthen\x7f ü', "stops": ["\n", "it's", "back\\slash"]},
+        "model": {"cell": "lstm", "cell_options": {"a.b": -0.0, "deep": {"x": [1.5]}, "none": {}}},
+    }
+    assert tomllib.loads(dumps(data)) == data
+
+
+def test_a_required_option_is_written_as_a_comment():
+    from seqkit.config.options import REQUIRED
+
+    text = dumps({"model": {"cell": "x", "cell_options": {"size": REQUIRED, "k": 2}}})
+    assert "# size = ...  (required: the component has no default)" in text
+    assert tomllib.loads(text) == {"model": {"cell": "x", "cell_options": {"k": 2}}}
+
+
 def test_overrides_are_toml_literals_else_strings():
     assert parse_override("train.lr=2e-3") == ("train.lr", 0.002)
     assert parse_override("model.cell=gru") == ("model.cell", "gru")

@@ -20,7 +20,8 @@ from click.testing import CliRunner
 
 import seqkit
 from seqkit.cli.main import cli
-from seqkit.plugins.registry import default_registry
+from seqkit.plugins.loading import make_plugin_manager
+from seqkit.plugins.registry import Registry, default_registry
 
 BUILT_IN_CELLS = ["gru", "lstm", "mingru", "minlstm", "vanilla"]
 
@@ -250,6 +251,26 @@ def test_disabled_plugin_is_not_registered_and_is_listed(monkeypatch):
     assert "\nDisabled by SEQKIT_DISABLE_PLUGINS: gru\n" in result.output
     assert ("cell", "gru") not in rows(result.output)
     assert ("cell", "lstm") in rows(result.output)
+
+
+def test_a_disabled_plugin_is_blocked_in_the_plugin_manager(monkeypatch):
+    monkeypatch.setenv("SEQKIT_DISABLE_PLUGINS", "gru")
+    loaded = make_plugin_manager()
+    assert loaded.manager.is_blocked("gru")
+    assert not loaded.manager.has_plugin("gru") and loaded.manager.has_plugin("lstm")
+
+
+def test_each_plugins_hooks_are_called_through_pluggy():
+    """Pluggy's hook-call monitoring and tracing see seqkit's calls, one plugin at a time."""
+    loaded = make_plugin_manager()
+    called: list[tuple[str, list[str]]] = []
+    loaded.manager.add_hookcall_monitoring(
+        lambda hook, impls, kwargs: called.append((hook, [i.plugin_name for i in impls])),
+        lambda outcome, hook, impls, kwargs: None,
+    )
+    Registry(loaded)
+    assert ("seqkit_register_cells", ["gru"]) in called
+    assert all(len(plugins) == 1 for _, plugins in called if plugins)
 
 
 def test_unknown_cell_lists_the_known_ones_and_the_closest():

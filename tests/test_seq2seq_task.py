@@ -49,8 +49,8 @@ def test_malformed_lines_are_named(tmp_path, text, problem):
 def test_vocabularies_and_batches(tmp_path):
     path = write(tmp_path, "ab\txyz\nba\tzz\nbb\tx\naa\ty\n")
     task = seqkit.make_task("seq2seq", path=path, val_fraction=0.0)
-    assert task.target_vocabulary.tokens == ["<pad>", "<unk>", "<s>", "</s>", "x", "y", "z"]
-    assert task.source_vocabulary.tokens == ["<pad>", "<unk>", "a", "b"]
+    assert task.target_vocabulary.tokens == ("<pad>", "<unk>", "<s>", "</s>", "x", "y", "z")
+    assert task.source_vocabulary.tokens == ("<pad>", "<unk>", "a", "b")
     assert task.model_dims() == {"source_vocab_size": 4, "vocab_size": 7, "output_size": 7}
     (batch,) = task.train_batches(batch_size=4, seed=0)
     source, source_mask = batch.context["source"], batch.context["source_mask"]
@@ -73,7 +73,7 @@ def test_a_shared_vocabulary_holds_both_sides(tmp_path):
         "seq2seq", path=write(tmp_path, "ab\tbc\n"), shared_vocabulary=True, val_fraction=0.0
     )
     assert task.source_vocabulary is task.target_vocabulary
-    assert task.target_vocabulary.tokens == ["<pad>", "<unk>", "<s>", "</s>", "a", "b", "c"]
+    assert task.target_vocabulary.tokens == ("<pad>", "<unk>", "<s>", "</s>", "a", "b", "c")
     assert task.model_dims()["source_vocab_size"] == task.model_dims()["vocab_size"] == 7
 
 

@@ -33,7 +33,6 @@ known one.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import stat
 import tomllib
@@ -41,6 +40,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+import tomli_w
 
 from seqkit.config.keys import DEFAULTS, set_value
 from seqkit.errors import ConfigError, closest_match
@@ -250,30 +251,28 @@ def load_config(source=None, overrides: Iterable[str] = ()) -> Config:
     return Config(config)
 
 
-def _literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):  # a JSON string is a TOML basic string, but for DEL
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-    return repr(value)
+def dumps(config: Mapping) -> str:
+    """The config as TOML, written by ``tomli_w``: one table after another, each sub-table
+    after its table's own keys. An option still ``REQUIRED`` has no value to write: it is the
+    comment ``# key = ...  (required: the component has no default)`` after its table's keys."""
+    return "\n".join(_table_text((section,), keys) for section, keys in config.items())
 
 
-def _lines(name: str, table: Mapping[str, Any]) -> list[str]:
+def _table_text(path: tuple[str, ...], table: Mapping[str, Any]) -> str:
+    """The TOML of the table at ``path`` (its header and own keys), then of its sub-tables."""
     from seqkit.config.options import REQUIRED
 
-    lines = [f"[{name}]"]
-    for key, value in table.items():
-        if value is REQUIRED:
-            lines.append(f"# {key} = ...  (required: the component has no default)")
-        elif not isinstance(value, Mapping):
-            lines.append(f"{key} = {_literal(value)}")
-    lines.append("")
-    for key, value in table.items():  # TOML puts sub-tables after the table's own keys
-        if isinstance(value, Mapping):
-            lines += _lines(f"{name}.{key}", value)
-    return lines
-
-
-def dumps(config: Mapping) -> str:
-    """The config as TOML, one section after another (sub-tables after their section)."""
-    return "\n".join(line for section, keys in config.items() for line in _lines(section, keys))
+    own: dict[str, Any] = {
+        key: value
+        for key, value in table.items()
+        if value is not REQUIRED and not isinstance(value, Mapping)
+    }
+    for name in reversed(path):  # tomli_w writes the header of the innermost table only
+        own = {name: own}
+    text = tomli_w.dumps(own) + "".join(
+        f"# {key} = ...  (required: the component has no default)\n"
+        for key, value in table.items()
+        if value is REQUIRED
+    )
+    subtables = [_table_text((*path, k), v) for k, v in table.items() if isinstance(v, Mapping)]
+    return "\n".join([text, *subtables])

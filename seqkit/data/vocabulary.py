@@ -18,10 +18,19 @@ seqkit.errors.DataError: The text holds 'd', which is not in the vocabulary of 4
 array([2, 0], dtype=int32)
 >>> TextVocabulary.of_bytes().encode("é")  # its UTF-8 bytes
 array([195, 169], dtype=int32)
+
+A task's vocabulary of the tokens it saw, padding and unknown first (ids 0 and 1):
+
+>>> counted = TextVocabulary.counted(["b", "a", "b", "z"], min_count=1, separator=" ")
+>>> counted.tokens
+('<pad>', '<unk>', 'a', 'b', 'z')
+>>> counted.encode(["a", "q"])  # tokens split already; "q" is unknown
+array([2, 1], dtype=int32)
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -33,6 +42,8 @@ from seqkit.errors import DataError
 
 SEPARATORS = ("", " ")  # characters, or whitespace-separated words
 BYTE_TOKENS = tuple(chr(i) for i in range(256))  # byte b is the token chr(b)
+PADDING, UNKNOWN = "<pad>", "<unk>"  # the reserved tokens of ``TextVocabulary.counted``
+PAD, UNK = 0, 1  # their ids
 
 
 @dataclass(frozen=True)
@@ -41,14 +52,19 @@ class TextVocabulary:
     text's whitespace-separated words, joined by a space. ``unknown`` names the token that
     stands for any other (None: a token outside the vocabulary is an error). ``byte_level``:
     the 256 tokens are a text's UTF-8 bytes (token i is ``chr(i)``). ``end_of_line`` (words
-    only) names the token a line end stands for (``<eos>``), decoded as a newline."""
+    only) names the token a line end stands for (``<eos>``), decoded as a newline.
+    ``reserved``: the first tokens stand for no text (padding, unknown, markers): no text
+    reads as them, they may be longer than one character in a vocabulary of characters, and a
+    token of the text spelt the same is a token of its own, after them."""
 
     tokens: tuple[str, ...]
     separator: str = ""
     unknown: str | None = None
     byte_level: bool = False
     end_of_line: str | None = None
+    reserved: int = 0
     _index: dict = field(init=False, repr=False, compare=False)
+    _unknown_id: int | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         tokens = tuple(self.tokens)
@@ -57,11 +73,16 @@ class TextVocabulary:
             raise DataError("A vocabulary needs at least one token, each a non-empty string.")
         if self.separator not in SEPARATORS:
             raise DataError(f"A vocabulary's separator is '' or ' ', got {self.separator!r}.")
-        if self.separator == "" and any(len(t) != 1 for t in tokens):
+        if not isinstance(self.reserved, int) or not 0 <= self.reserved <= len(tokens):
+            raise DataError(
+                f"A vocabulary's reserved count is 0 to {len(tokens)}, got {self.reserved!r}."
+            )
+        readable = tokens[self.reserved :]
+        if self.separator == "" and any(len(t) != 1 for t in readable):
             raise DataError(
                 "A vocabulary of characters (separator '') holds one character a token."
             )
-        if len(set(tokens)) != len(tokens):
+        if any(len(set(part)) != len(part) for part in (tokens[: self.reserved], readable)):
             raise DataError("A vocabulary holds each token once; this one repeats some.")
         if self.unknown is not None and self.unknown not in tokens:
             raise DataError(f"The unknown token {self.unknown!r} is not in the vocabulary.")
@@ -70,7 +91,10 @@ class TextVocabulary:
         eol = self.end_of_line
         if eol is not None and (self.separator != " " or eol not in tokens):
             raise DataError(f"The end-of-line token {eol!r} is no word of the vocabulary.")
-        object.__setattr__(self, "_index", {t: i for i, t in enumerate(tokens)})
+        index = {t: i for i, t in enumerate(tokens) if i >= self.reserved}
+        object.__setattr__(self, "_index", index)
+        unknown_id = None if self.unknown is None else tokens.index(self.unknown)  # the first
+        object.__setattr__(self, "_unknown_id", unknown_id)
 
     @classmethod
     def of_bytes(cls) -> TextVocabulary:
@@ -81,6 +105,24 @@ class TextVocabulary:
     def of_text(cls, text: str) -> TextVocabulary:
         """The sorted characters of ``text``."""
         return cls(tuple(sorted(set(text))))
+
+    @classmethod
+    def counted(
+        cls,
+        tokens: Iterable[str],
+        min_count: int = 1,
+        separator: str = "",
+        markers: Sequence[str] = (),
+    ) -> TextVocabulary:
+        """``<pad>`` (id 0), ``<unk>`` (id 1), then ``markers`` (``<s>``), then the tokens seen at
+        least ``min_count`` times, sorted (but for the markers); rarer ones read as ``<unk>``.
+        The markers are reserved (read from no text) in a vocabulary of characters only, where
+        no character could be one."""
+        counts = collections.Counter(tokens)
+        kept = sorted(t for t, n in counts.items() if n >= min_count and t not in markers)
+        reserved = 2 + (len(markers) if separator == "" else 0)
+        listed = (PADDING, UNKNOWN, *markers, *kept)
+        return cls(listed, separator, UNKNOWN, reserved=reserved)
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -106,11 +148,16 @@ class TextVocabulary:
             return []
         return list(dict.fromkeys(t for t in self.split(text) if t not in self._index))
 
-    def encode(self, text: str) -> np.ndarray:
-        """A text to ids ``[n]`` int32; a token outside the vocabulary is ``unknown``'s id, or
-        a DataError that names it."""
-        tokens = self.split(text)
-        default = self._index.get(self.unknown) if self.unknown is not None else None
+    def first_unknown(self, tokens: Iterable[str]) -> str | None:
+        """The first of ``tokens`` the vocabulary lacks (None: it has them all), whether or not
+        an unknown token stands for it."""
+        return next((t for t in tokens if t not in self._index), None)
+
+    def encode(self, text: str | Sequence[str]) -> np.ndarray:
+        """A text, or its tokens split already, to ids ``[n]`` int32; a token outside the
+        vocabulary is ``unknown``'s id, or a DataError that names it."""
+        tokens = self.split(text) if isinstance(text, str) else list(text)
+        default = self._unknown_id
         ids = [self._index.get(t, default) for t in tokens]
         if default is None and None in ids:
             bad = tokens[ids.index(None)]
@@ -143,6 +190,8 @@ class TextVocabulary:
             record = {"bytes": True, "separator": "", "unknown": None}
         if self.end_of_line is not None:
             record["end_of_line"] = self.end_of_line
+        if self.reserved:
+            record["reserved"] = self.reserved
         return json.dumps(record, ensure_ascii=False, indent=None) + "\n"
 
     def fingerprint(self) -> str:
@@ -165,4 +214,5 @@ class TextVocabulary:
             data.get("separator", ""),
             data.get("unknown"),
             end_of_line=data.get("end_of_line"),
+            reserved=data.get("reserved", 0),
         )

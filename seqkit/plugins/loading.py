@@ -4,7 +4,14 @@ Entry points of the group ``seqkit`` are loaded one at a time. A plugin that fai
 declares a hook wrongly or cannot be registered is recorded as a ``BrokenPlugin`` with its
 distribution, version and reason; every other plugin keeps working. A plugin's import runs
 inside ``seqkit.plugins.guard.plugin_code``: its prints go to standard error, and a
-``sys.exit`` in it makes the plugin broken, not the program end.
+``sys.exit`` in it makes the plugin broken, not the program end. Disabled names are blocked
+with pluggy's ``set_blocked``.
+
+Seqkit does not call pluggy's ``load_setuptools_entrypoints``: it stops at the first plugin
+that fails to import, runs the import outside ``plugin_code``, skips entry points by name only
+(``SEQKIT_NO_THIRD_PARTY_PLUGINS`` skips them by distribution), and takes no list of entry
+points (tests pass their own). Hence seqkit's loop, and ``PluginInfo`` instead of
+``list_plugin_distributions``, which knows only what ``load_setuptools_entrypoints`` loaded.
 """
 
 from __future__ import annotations
@@ -90,7 +97,8 @@ def make_plugin_manager(
     manager = pluggy.PluginManager(ENTRY_POINT_GROUP)
     manager.add_hookspecs(hookspecs)
     loaded = LoadedPlugins(manager)
-    skip = disabled_plugins() if disabled is None else set(disabled)
+    for name in disabled_plugins() if disabled is None else disabled:
+        manager.set_blocked(name)
     own_only = third_party_disabled()
     for ep in seqkit_entry_points() if entry_points is None else entry_points:
         distribution, version = _distribution(ep)
@@ -98,7 +106,7 @@ def make_plugin_manager(
         if own_only and distribution != OWN_DISTRIBUTION:
             loaded.third_party_skipped.append(info)
             continue
-        if ep.name in skip:
+        if manager.is_blocked(ep.name):
             loaded.skipped.append(ep.name)
             continue
         reason = _register(manager, ep, info, loaded.infos)
@@ -116,7 +124,7 @@ def _register(
     infos: dict[str, PluginInfo],
 ) -> str | None:
     """Load and register one entry point; the reason it failed, or None."""
-    if ep.name in infos:
+    if manager.has_plugin(ep.name):
         return f"the plugin name {ep.name!r} is already taken by {infos[ep.name].provider}"
     try:
         with plugin_code():
@@ -129,6 +137,8 @@ def _register(
         return " ".join(str(exc).split())
     except ValueError as exc:  # the same module registered under two names
         return str(exc)
+    # Not pluggy's ``check_pending``: it names only the first unknown hook of any plugin, with
+    # no near match, and lets hooks marked ``optionalhook`` through; seqkit names them all.
     unknown = [c.name for c in manager.get_hookcallers(plugin) or [] if not c.has_spec()]
     if unknown:
         manager.unregister(plugin)

@@ -1,12 +1,13 @@
 """Names to factories: what the plugins registered, who provides each, and ``make_*``.
 
-The registry is built from a plugin manager. Each plugin's hooks are called one plugin at a
-time; a plugin whose hook raises, or that registers a name already taken, is recorded as broken
-and none of its registrations is kept, so a plugin either works whole or not at all. Hooks and
-factories run inside ``seqkit.plugins.guard.plugin_code``: a ``sys.exit`` in them is reported
-as the plugin's failure, and their prints go to standard error. ``made_by(component)`` says how
-the registry built a component (name and options), so that it can be described again: a Keras
-layer saves a registry-made cell by its name and options.
+The registry is built from a plugin manager. Each plugin's hooks are called through pluggy
+(``subset_hook_caller``), one plugin at a time; a plugin whose hook raises, or that registers a
+name already taken, is recorded as broken and none of its registrations is kept, so a plugin
+either works whole or not at all. Hooks and factories run inside
+``seqkit.plugins.guard.plugin_code``: a ``sys.exit`` in them is reported as the plugin's
+failure, and their prints go to standard error. ``made_by(component)`` says how the registry
+built a component (name and options), so that it can be described again: a Keras layer saves a
+registry-made cell by its name and options.
 """
 
 from __future__ import annotations
@@ -116,14 +117,16 @@ class Registry:
 
     def _add_plugin(self, plugin_name: str, info: PluginInfo) -> None:
         staged: list[Registration] = []
+        manager = self.plugins.manager
+        # The other plugins, left out of each call: a hook is called one plugin at a time, so a
+        # failure or a duplicate name is the plugin's own, and its registrations all go with it.
+        others = manager.get_plugins() - {manager.get_plugin(plugin_name)}
         kind = ""
         try:
             for kind, (hook_name, _) in KINDS.items():
-                register = self._registrar(kind, info, staged)
-                for impl in getattr(self.plugins.manager.hook, hook_name).get_hookimpls():
-                    if impl.plugin_name == plugin_name:
-                        with plugin_code():
-                            impl.function(**{arg: register for arg in impl.argnames})
+                call_hook = manager.subset_hook_caller(hook_name, remove_plugins=others)
+                with plugin_code():
+                    call_hook(register=self._registrar(kind, info, staged))
         except _Rejected as exc:
             self.broken.append(BrokenPlugin(info, str(exc)))
             return
