@@ -20,7 +20,7 @@ import seqkit
 from seqkit.data.files import decode_text, read_data_file
 from seqkit.errors import DataError, OptionError
 from seqkit.interfaces import check_size
-from seqkit.validation import real_number, whole_number
+from seqkit.validation import one_of, real_number, whole_number
 from seqkit_plugins.default_data import default_file
 
 PAD, UNK = 0, 1  # the reserved ids of every vocabulary built here
@@ -41,10 +41,7 @@ def check_fraction(owner: str, name: str, value: Any) -> float:
 
 def check_choice(owner: str, name: str, value: Any, choices: Sequence[str]) -> str:
     """``value`` if it is one of ``choices``, or an OptionError listing them."""
-    if value not in choices:
-        listed = " or ".join(repr(c) for c in choices)
-        raise OptionError(f"{owner}: {name} must be {listed}, got {value!r}.")
-    return value
+    return one_of(f"{owner}: {name}", value, choices)
 
 
 def read_data(owner: str, path: Any, default: str) -> tuple[str, str]:
