@@ -38,7 +38,8 @@ import seqkit
 from seqkit.data.token_files import cached_token_file, is_token_file, open_token_file, stale_sources
 from seqkit.data.token_streams import stream_pair
 from seqkit.data.tokenisation import TOKENISATIONS, make_tokeniser, read_word_list
-from seqkit.errors import DataError, OptionError
+from seqkit.errors import DataError
+from seqkit.validation import real_number
 from seqkit_plugins.task_data import check_choice, check_int, no_validation_split, read_data
 
 UNITS = {"char": "characters", "byte": "bytes", "word": "words"}
@@ -111,10 +112,7 @@ def make_streams(ids, batch_size: int, what: str, unit: str = "characters", rema
 
 
 def _check_options(val_fraction, tokens, vocab_size, val_tokens) -> None:
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, int | float):
-        raise OptionError(f"char-lm: val_fraction must be a number, got {val_fraction!r}.")
-    if not 0.0 <= val_fraction <= 1.0:
-        raise OptionError(f"char-lm: val_fraction must be in [0, 1], got {val_fraction}.")
+    real_number("char-lm: val_fraction", val_fraction, minimum=0, maximum=1)
     check_choice("char-lm", "tokens", tokens, TOKENISATIONS)
     check_int("char-lm", "vocab_size", vocab_size, 3)
     check_int("char-lm", "val_tokens", val_tokens, 0)

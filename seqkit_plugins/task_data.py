@@ -22,6 +22,7 @@ from seqkit.data.files import decode_text, read_data_file
 from seqkit.data.vocabulary import TextVocabulary
 from seqkit.errors import DataError, OptionError
 from seqkit.interfaces import check_size
+from seqkit.validation import one_of, real_number, whole_number
 from seqkit_plugins.default_data import default_file
 
 # -- options ---------------------------------------------------------------------------------
@@ -29,26 +30,17 @@ from seqkit_plugins.default_data import default_file
 
 def check_int(owner: str, name: str, value: Any, minimum: int) -> int:
     """``value`` as an int of at least ``minimum``, or an OptionError naming the option."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise OptionError(
-            f"{owner}: {name} must be an integer of at least {minimum}, got {value!r}."
-        )
-    return int(value)
+    return whole_number(f"{owner}: {name}", value, minimum)
 
 
 def check_fraction(owner: str, name: str, value: Any) -> float:
     """``value`` as a float in [0, 1), or an OptionError naming the option."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
-        raise OptionError(f"{owner}: {name} must be a number in [0, 1), got {value!r}.")
-    return float(value)
+    return real_number(f"{owner}: {name}", value, minimum=0, below=1)
 
 
 def check_choice(owner: str, name: str, value: Any, choices: Sequence[str]) -> str:
     """``value`` if it is one of ``choices``, or an OptionError listing them."""
-    if value not in choices:
-        listed = " or ".join(repr(c) for c in choices)
-        raise OptionError(f"{owner}: {name} must be {listed}, got {value!r}.")
-    return value
+    return one_of(f"{owner}: {name}", value, choices)
 
 
 def read_data(owner: str, path: Any, default: str) -> tuple[str, str]:

@@ -19,18 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import numpy as np
-
 import seqkit
 from seqkit.errors import OptionError
+from seqkit.validation import whole_number
 
 
 def _steps(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise OptionError(f"tbptt: {name} must be an integer number of steps, got {value!r}.")
-    if value < 1:
-        raise OptionError(f"tbptt: {name} must be at least 1, got {value}.")
-    return int(value)
+    return whole_number(f"tbptt: {name}", value, minimum=1)
 
 
 def tbptt_windows(length: int, k1: int, k2: int | None) -> Iterator[seqkit.Window]:

@@ -16,8 +16,8 @@ from functools import partial
 import tensorflow as tf
 
 import seqkit
-from seqkit.errors import OptionError
 from seqkit.ops import glorot_uniform, linear, orthogonal
+from seqkit.validation import one_of
 from seqkit_plugins.native_kernels import VANILLA_NATIVE
 
 ACTIVATIONS = {"tanh": tf.tanh, "sigmoid": tf.sigmoid, "relu": tf.nn.relu}
@@ -39,10 +39,7 @@ class VanillaCell(seqkit.ProjectedCell):
 
     def __init__(self, input_size, hidden_size, *, activation="tanh", dtype=tf.float32, name=None):
         super().__init__(input_size, hidden_size, dtype=dtype, name=name)
-        if activation not in ACTIVATIONS:
-            raise OptionError(
-                f"VanillaCell: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}."
-            )
+        one_of("VanillaCell: activation", activation, sorted(ACTIVATIONS))
         self.activation = activation
         n_in, H = self.input_size, self.hidden_size  # noqa: N806 (H as in the equations)
         self.weight_ih = tf.Variable(glorot_uniform(H, n_in, self.dtype), name="weight_ih")

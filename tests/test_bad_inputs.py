@@ -141,7 +141,7 @@ CASES = [
     Case("set-without-value", lambda c: c.train("train.steps"),
          r"--set takes KEY=VALUE \(like model\.hidden_size=512\), got 'train\.steps'\."),
     Case("val-fraction-out-of-range", lambda c: c.train("task.val_fraction=2"),
-         r"char-lm: val_fraction must be in \[0, 1\], got 2\."),
+         r"char-lm: val_fraction must be a number in \[0, 1\], got 2\."),
     # -- the corpus ------------------------------------------------------------------------
     Case("corpus-missing", lambda c: _corpus(c, None),
          r"char-lm: the corpus '.*none\.txt' does not exist; give a UTF-8 text file or a "

@@ -90,7 +90,7 @@ def test_unknown_characters_and_bad_val_fraction_are_errors(corpus):
     task = seqkit.make_task("char-lm", corpus=str(corpus))
     with pytest.raises(DataError, match="'Z' is not in the vocabulary"):
         task.encode("Zebra")
-    with pytest.raises(OptionError, match=r"val_fraction must be in \[0, 1\]"):
+    with pytest.raises(OptionError, match=r"val_fraction must be a number in \[0, 1\]"):
         seqkit.make_task("char-lm", corpus=str(corpus), val_fraction=1.5)
 
 

@@ -128,5 +128,5 @@ def test_a_trainer_learns_the_initial_state():
 
 
 def test_bad_initial_state_option():
-    with pytest.raises(OptionError, match="initial_state must be 'zeros' or 'learned'"):
+    with pytest.raises(OptionError, match="initial_state must be one of 'zeros', 'learned'"):
         SequenceModel("lstm", input_size=2, hidden_size=3, initial_state="random")

@@ -138,11 +138,11 @@ def test_bad_settings_are_one_sentence_errors():
     model = make_model("gru")
     with pytest.raises(seqkit.OptionError, match="end_id 8 is not an id of the model's 8 outputs"):
         seqkit.Seq2SeqDecoder(model, START, V_TARGET, MAX_LENGTH)
-    with pytest.raises(seqkit.OptionError, match="max_length must be an integer of at least 1"):
+    with pytest.raises(seqkit.OptionError, match="max_length must be a positive integer"):
         seqkit.Seq2SeqDecoder(model, START, END, 0)
     decoder = seqkit.Seq2SeqDecoder(model, START, END, MAX_LENGTH)
     source, mask = sources()
-    with pytest.raises(seqkit.OptionError, match="beam_width must be an integer of at least 1"):
+    with pytest.raises(seqkit.OptionError, match="beam_width must be a positive integer"):
         decoder.beam(source, mask, beam_width=0)
     with pytest.raises(seqkit.OptionError, match="the source must be .* at least one step"):
         decoder.greedy(np.zeros((2, 0), np.int32))

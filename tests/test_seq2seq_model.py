@@ -242,7 +242,7 @@ def test_errors_say_what_was_wrong():
         seqkit.OptionError, match="bridge 'copy' gives decoder layer 0 .* use bridge='linear'"
     ):
         make_model("gru", encoder_cell="lstm")
-    with pytest.raises(seqkit.OptionError, match="bridge must be 'copy' or 'linear'"):
+    with pytest.raises(seqkit.OptionError, match="bridge must be one of 'copy', 'linear'"):
         make_model("gru", bridge="mean")
     with pytest.raises(seqkit.OptionError, match="vocab_size must be a positive integer"):
         seqkit.Seq2SeqModel("gru", source_vocab_size=5)

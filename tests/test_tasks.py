@@ -87,7 +87,7 @@ def test_adding_baseline_is_the_mse_of_predicting_one():
     [
         ({"length": 1}, "adding: length must be an integer of at least 2, got 1."),
         ({"length": "100"}, "adding: length must be an integer of at least 2, got '100'."),
-        ({"train_size": 0}, "adding: train_size must be an integer of at least 1, got 0."),
+        ({"train_size": 0}, "adding: train_size must be a positive integer, got 0."),
         ({"seed": -1}, "adding: seed must be an integer of at least 0, got -1."),
         ({"seed": True}, "adding: seed must be an integer of at least 0, got True."),
     ],
@@ -162,7 +162,7 @@ def test_copy_accuracy_counts_the_recall_steps_only():
 def test_copy_option_errors():
     with pytest.raises(OptionError) as info:
         seqkit.make_task("copy", symbols=0)
-    assert str(info.value) == "copy: symbols must be an integer of at least 1, got 0."
+    assert str(info.value) == "copy: symbols must be a positive integer, got 0."
     with pytest.raises(OptionError, match="copy: length must be an integer of at least 0"):
         seqkit.make_task("copy", length=-1)
 
@@ -258,7 +258,7 @@ def test_series_seeds_shuffle_the_training_windows(series_file):
             DataError,
             "the training split has 3 rows, fewer than window \\+ 1 = 6",
         ),
-        ("a\n1\n", {"window": 0}, OptionError, "series: window must be an integer of at least 1"),
+        ("a\n1\n", {"window": 0}, OptionError, "series: window must be a positive integer"),
         ("a\n1\n", {"columns": 3}, OptionError, "series: columns must be a list of column names"),
     ],
 )

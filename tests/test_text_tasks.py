@@ -137,7 +137,7 @@ def test_classify_option_and_file_errors(tmp_path):
     path = write(tmp_path, "c.tsv", LABELLED)
     with pytest.raises(OptionError) as info:
         seqkit.make_task("classify", path=path, tokens="bytes")
-    assert str(info.value) == "classify: tokens must be 'chars' or 'words', got 'bytes'."
+    assert str(info.value) == "classify: tokens must be one of 'chars', 'words'; got 'bytes'."
     with pytest.raises(OptionError) as info:
         seqkit.make_task("classify", path=path, val_fraction=1)
     assert str(info.value) == "classify: val_fraction must be a number in [0, 1), got 1."

@@ -114,13 +114,13 @@ def test_k2_defaults_to_k1():
 @pytest.mark.parametrize(
     "options, message",
     [
-        ({"k1": 0}, "tbptt: k1 must be at least 1, got 0."),
-        ({"k1": -1}, "tbptt: k1 must be at least 1, got -1."),
-        ({"k1": 1.5}, "tbptt: k1 must be an integer number of steps, got 1.5."),
-        ({"k1": True}, "tbptt: k1 must be an integer number of steps, got True."),
-        ({"k1": "3"}, "tbptt: k1 must be an integer number of steps, got '3'."),
-        ({"k1": 3, "k2": 0}, "tbptt: k2 must be at least 1, got 0."),
-        ({"k1": 3, "k2": 2.0}, "tbptt: k2 must be an integer number of steps, got 2.0."),
+        ({"k1": 0}, "tbptt: k1 must be a positive integer, got 0."),
+        ({"k1": -1}, "tbptt: k1 must be a positive integer, got -1."),
+        ({"k1": 1.5}, "tbptt: k1 must be a positive integer, got 1.5."),
+        ({"k1": True}, "tbptt: k1 must be a positive integer, got True."),
+        ({"k1": "3"}, "tbptt: k1 must be a positive integer, got '3'."),
+        ({"k1": 3, "k2": 0}, "tbptt: k2 must be a positive integer, got 0."),
+        ({"k1": 3, "k2": 2.0}, "tbptt: k2 must be a positive integer, got 2.0."),
         (
             {"k1": 4, "k2": 3},
             "tbptt: k2 (3) must be at least k1 (4): each update back-propagates through at "

@@ -52,7 +52,7 @@ def test_io_dropout_drops_the_stack_inputs_and_outputs_in_training_only():
     outputs = nearly_all(ids, training=True)[0].numpy()
     rows = np.isclose(outputs, nearly_all.head_bias.numpy()).all(axis=-1)
     assert rows.mean() > 0.9  # each step's 6 units dropped with probability 0.999^6
-    with pytest.raises(OptionError, match=r"io_dropout must be in \[0, 1\)"):
+    with pytest.raises(OptionError, match=r"io_dropout must be a number in \[0, 1\)"):
         _model(io_dropout=1.0)
 
 

@@ -31,6 +31,8 @@ import math
 from typing import Any
 
 from seqkit.errors import ConfigError, closest_match
+from seqkit.option_words import BRIDGES, ENCODERS, INITIAL_STATES, NONFINITE, PRECISIONS, STRATEGIES
+from seqkit.validation import one_of
 
 # The defaults train an LSTM on the embedded corpus (~465 KB) in under two minutes on two CPU
 # cores with the fused runner (2,000 updates of 32 x 64), to about 1.8 bits per character on
@@ -99,9 +101,6 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 
-# train.precision's values: Keras' policy names (seqkit.training.precision.PRECISIONS gives their
-# dtypes).
-PRECISIONS = ("float32", "mixed_bfloat16")
 # Sections whose keys are a component's own options, checked by seqkit.config.options.
 OPEN_TABLES = {"model.cell_options"}
 MAX_SAMPLE_LENGTH = 1_000_000  # tokens one sample may hold: ~1 MB of text, a minute or so
@@ -136,13 +135,14 @@ _RANGES = {
     "train.lr_decay": (lambda v: 0 < v <= 1, "above 0 and at most 1"),
     "train.lr_plateau_factor": (lambda v: v >= 1, "at least 1 (1: the rate is never divided)"),
 }
-# Keys that take one of a few words.
+# Keys that take one of a few words (seqkit.option_words). The config's encoder adds "auto" (the
+# task's choice) and "none" for the model's None (dense inputs).
 _CHOICES = {
-    "model.encoder": ("auto", "embedding", "onehot", "none"),
-    "model.initial_state": ("zeros", "learned"),
-    "model.bridge": ("copy", "linear"),
-    "train.distribute": ("none", "mirrored", "multi-worker"),
-    "train.nonfinite": ("stop", "skip"),
+    "model.encoder": ("auto", *(name for name in ENCODERS if name), "none"),
+    "model.initial_state": INITIAL_STATES,
+    "model.bridge": BRIDGES,
+    "train.distribute": STRATEGIES,
+    "train.nonfinite": NONFINITE,
     "train.precision": PRECISIONS,
 }
 _TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
@@ -200,9 +200,8 @@ def checked(key: str, value: Any, default: Any) -> Any:
             raise ConfigError(f"Config key {key!r} must be at least {least}, got {value!r}.")
         if most is not None and value > most:
             raise ConfigError(f"Config key {key!r} must be at most {most:,}, got {value!r}.")
-    if key in _CHOICES and value not in _CHOICES[key]:
-        words = ", ".join(repr(c) for c in _CHOICES[key])
-        raise ConfigError(f"Config key {key!r} must be one of {words}; got {value!r}.")
+    if key in _CHOICES:
+        one_of(f"Config key {key!r}", value, _CHOICES[key], error=ConfigError)
     if key in _RANGES:
         inside, words = _RANGES[key]
         if not inside(value):

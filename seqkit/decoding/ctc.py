@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from seqkit.errors import OptionError, ShapeError
+from seqkit.errors import ShapeError
+from seqkit.validation import whole_number
 
 BLANK = 0  # the blank's class id: the ctc loss' and both decoders'
 
@@ -54,10 +55,7 @@ def ctc_greedy_decode(logits, mask=None) -> list[np.ndarray]:
 def ctc_beam_decode(logits, mask=None, beam_width: int = 16) -> list[np.ndarray]:
     """The most likely labelling of each sequence found by a prefix beam search of
     ``beam_width`` prefixes."""
-    if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
-        raise OptionError(
-            f"CTC beam search: beam_width must be a positive integer, got {beam_width!r}."
-        )
+    beam_width = whole_number("CTC beam search: beam_width", beam_width, minimum=1)
     time_major, lengths = _time_major(logits, mask)
     # TensorFlow's beam search takes the last class as the blank: move class 0 there, so that
     # class k (k >= 1) is k - 1 in the decoder's output

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqkit.errors import DataError, OptionError
+from seqkit.validation import whole_number
 
 CHUNK = 256  # ids per compiled call: ~1 us of call overhead per id, one compile per model
 
@@ -132,8 +133,7 @@ class Sampler:
 
     def __call__(self, prime_ids, length: int, temperature: float = 1.0, seed: int = 0):
         """The ``length`` ids ``[length]`` (int32) that follow ``prime_ids`` ``[P]``."""
-        if isinstance(length, bool) or not isinstance(length, int) or length < 0:
-            raise OptionError(f"sample: length must be a non-negative integer, got {length!r}.")
+        length = whole_number("sample: length", length, minimum=0)
         if not temperature >= 0:
             raise OptionError(f"sample: temperature must be 0 or more, got {temperature!r}.")
         prime = tf.reshape(tf.cast(prime_ids, tf.int32), [1, -1])

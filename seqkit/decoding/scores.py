@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from seqkit.errors import OptionError
 from seqkit.interfaces import DecodingTask, SequenceBatch
+from seqkit.validation import whole_number
 
 
 def evaluate_decoded(
@@ -27,10 +28,7 @@ def evaluate_decoded(
             "no seqkit.interfaces.DecodingTask); use seqkit.training.evaluation.evaluate for "
             "its metrics."
         )
-    if isinstance(beam_width, bool) or not isinstance(beam_width, int) or beam_width < 1:
-        raise OptionError(
-            f"evaluate_decoded: beam_width must be a positive integer, got {beam_width!r}."
-        )
+    beam_width = whole_number("evaluate_decoded: beam_width", beam_width, minimum=1)
     sums: dict[str, list[float]] = {}
     for batch in batches:
         predicted = task.decode(model, batch, beam_width)

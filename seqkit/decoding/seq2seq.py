@@ -30,6 +30,7 @@ import tensorflow as tf
 
 from seqkit.decoding.beam_search import beam_loop
 from seqkit.errors import OptionError
+from seqkit.validation import real_number, whole_number
 
 
 @dataclass(frozen=True)
@@ -81,23 +82,15 @@ def greedy_loop(model, source, source_mask, start_id: int, end_id: int, max_leng
     return ids, lengths, done, scores
 
 
-def _check_int(what: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise OptionError(
-            f"Seq2SeqDecoder: {what} must be an integer of at least {minimum}, got {value!r}."
-        )
-    return int(value)
-
-
 class Seq2SeqDecoder:
     """A model's compiled greedy and beam-search loops; ``start_id`` and ``end_id`` are the
     target vocabulary's start and end symbols, ``max_length`` bounds the ids generated."""
 
     def __init__(self, model, start_id: int, end_id: int, max_length: int, jit_compile=False):
         self.model = model
-        self.start_id = _check_int("start_id", start_id, 0)
-        self.end_id = _check_int("end_id", end_id, 0)
-        self.max_length = _check_int("max_length", max_length, 1)
+        self.start_id = whole_number("Seq2SeqDecoder: start_id", start_id, 0)
+        self.end_id = whole_number("Seq2SeqDecoder: end_id", end_id, 0)
+        self.max_length = whole_number("Seq2SeqDecoder: max_length", max_length, 1)
         for what, value in (("start_id", self.start_id), ("end_id", self.end_id)):
             if value >= model.output_size:
                 raise OptionError(
@@ -137,11 +130,8 @@ class Seq2SeqDecoder:
     def beam(self, source, source_mask=None, beam_width=4, length_penalty=1.0) -> Decoded:
         """The best hypothesis of a beam search of ``beam_width`` per row (see
         ``seqkit.decoding.beam_search`` for ``length_penalty``)."""
-        width = _check_int("beam_width", beam_width, 1)
-        if isinstance(length_penalty, bool) or not isinstance(length_penalty, int | float):
-            raise OptionError(
-                f"Seq2SeqDecoder: length_penalty must be a number, got {length_penalty!r}."
-            )
+        width = whole_number("Seq2SeqDecoder: beam_width", beam_width, 1)
+        length_penalty = real_number("Seq2SeqDecoder: length_penalty", length_penalty)
         source, mask = self._inputs(source, source_mask)
         penalty = tf.constant(float(length_penalty), tf.float64)
         ids, lengths, scores = self._beam(source, mask, width, penalty)

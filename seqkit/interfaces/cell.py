@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import tensorflow as tf
 
 from seqkit.errors import OptionError, ShapeError
@@ -20,15 +19,14 @@ from seqkit.interfaces.linear_recurrence import LinearRecurrence
 from seqkit.native.loading import NativeKernel
 from seqkit.ops import linear
 from seqkit.parameters import StateDict, named_variables
+from seqkit.validation import is_whole_number, whole_number
 
 State = tuple[tf.Tensor, ...]
 
 
 def check_size(owner: str, what: str, value: Any) -> int:
     """``value`` as a positive int, or an OptionError that names ``owner`` and ``what``."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise OptionError(f"{owner}: {what} must be a positive integer, got {value!r}.")
-    return int(value)
+    return whole_number(f"{owner}: {what}", value, minimum=1)
 
 
 Pointwise = Callable[[tf.Tensor, tf.Tensor, State], tuple[tf.Tensor, State]]
@@ -141,7 +139,7 @@ def declared_recurrence(cell: Cell) -> Recurrence | None:
             f"{type(recurrence).__name__}."
         )
     index, sizes = recurrence.hidden_index, cell.state_size
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(sizes):
+    if not is_whole_number(index) or not 0 <= index < len(sizes):
         raise OptionError(
             f"{kind}.recurrence: hidden_index must name one of the {len(sizes)} state tensors "
             f"(0 to {len(sizes) - 1}), got {index!r}."

@@ -22,8 +22,8 @@ import tensorflow as tf
 from seqkit.errors import OptionError
 from seqkit.interfaces import Cell
 from seqkit.ops import glorot_uniform, linear
-
-BRIDGES = ("copy", "linear")
+from seqkit.option_words import BRIDGES
+from seqkit.validation import one_of
 
 
 class StateBridge(tf.Module):
@@ -39,8 +39,7 @@ class StateBridge(tf.Module):
         name=None,
     ):
         super().__init__(name=name)
-        if kind not in BRIDGES:
-            raise OptionError(f"Seq2SeqModel: bridge must be 'copy' or 'linear', got {kind!r}.")
+        one_of("Seq2SeqModel: bridge", kind, BRIDGES)
         self.kind, self.directions = kind, directions
         self.decoder_sizes = [tuple(c.state_size) for c in decoder_cells]
         encoder_sizes = [tuple(c.state_size) for c in encoder_cells[::directions]]

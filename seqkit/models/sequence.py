@@ -51,11 +51,12 @@ from seqkit.interfaces import (
 )
 from seqkit.models.runner_choice import resolve_runner
 from seqkit.ops import glorot_uniform, linear
+from seqkit.option_words import ENCODERS, INITIAL_STATES
 from seqkit.parameters import StateDict
 from seqkit.plugins.registry import Registry, default_registry
 from seqkit.training.precision import Precision, resolve_precision
+from seqkit.validation import one_of, real_number
 
-ENCODERS = (None, "onehot", "embedding")
 OUTPUT_ACTIVATIONS = {
     None: tf.identity,
     "linear": tf.identity,
@@ -64,9 +65,6 @@ OUTPUT_ACTIVATIONS = {
     "relu": tf.nn.relu,
     "softmax": tf.nn.softmax,
 }
-
-
-INITIAL_STATES = ("zeros", "learned")
 
 
 def reverse_steps(x: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
@@ -91,21 +89,10 @@ def _checked_precision(precision, dtype: tf.DType) -> Precision:
 
 def _check_choices(dropout, encoder, output_activation, initial_state) -> None:
     """The model's options that are one of a few values, each refused in one sentence."""
-    if not 0.0 <= float(dropout) < 1.0:
-        raise OptionError(f"SequenceModel: dropout must be in [0, 1), got {dropout!r}.")
-    if encoder not in ENCODERS:
-        raise OptionError(
-            f"SequenceModel: encoder must be one of None, 'onehot', 'embedding'; got {encoder!r}."
-        )
-    if output_activation not in OUTPUT_ACTIVATIONS:
-        known = ", ".join(repr(k) for k in OUTPUT_ACTIVATIONS)
-        raise OptionError(
-            f"SequenceModel: output_activation must be one of {known}; got {output_activation!r}."
-        )
-    if initial_state not in INITIAL_STATES:
-        raise OptionError(
-            f"SequenceModel: initial_state must be 'zeros' or 'learned', got {initial_state!r}."
-        )
+    real_number("SequenceModel: dropout", dropout, minimum=0, below=1)
+    one_of("SequenceModel: encoder", encoder, ENCODERS)
+    one_of("SequenceModel: output_activation", output_activation, OUTPUT_ACTIVATIONS)
+    one_of("SequenceModel: initial_state", initial_state, INITIAL_STATES)
 
 
 class SequenceModel(StateDict, tf.Module):
@@ -143,9 +130,8 @@ class SequenceModel(StateDict, tf.Module):
         self.num_layers = check_size("SequenceModel", "num_layers", num_layers)
         _check_choices(dropout, encoder, output_activation, initial_state)
         self.dropout = float(dropout)
-        if not 0.0 <= float(io_dropout) < 1.0:
-            raise OptionError(f"SequenceModel: io_dropout must be in [0, 1), got {io_dropout!r}.")
-        self.io_dropout = float(io_dropout)  # on the first layer's inputs and the last's outputs
+        # on the first layer's inputs and the last's outputs
+        self.io_dropout = real_number("SequenceModel: io_dropout", io_dropout, minimum=0, below=1)
         self.encoder = encoder
         self.output_activation = output_activation
         self.vocab_size = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from seqkit.data.vocabulary import TextVocabulary
 from seqkit.errors import DataError
 from seqkit.runs.directory import RunDirectory
+from seqkit.validation import is_whole_number
 from seqkit.version import __version__
 
 # The layout of a run directory. Raise it when a file changes meaning; a seqkit that finds a
@@ -31,7 +32,7 @@ def read_format(run: RunDirectory) -> dict:
     try:
         record = run.read_json(FORMAT_FILE, "the run's format")
         found = record["format"]
-        if isinstance(found, bool) or not isinstance(found, int):
+        if not is_whole_number(found):
             raise TypeError
     except (DataError, KeyError, TypeError):
         raise DataError(
@@ -84,7 +85,7 @@ def read_task_info(run: RunDirectory) -> dict:
     if not isinstance(dims, dict):
         raise _damaged_task(run, "lacks the model's sizes (model_dims)")
     for key, value in dims.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_whole_number(value) or value < 1:
             raise _damaged_task(run, f"gives model_dims.{key} = {value!r}, not a positive integer")
     if "output_size" not in dims or not ({"vocab_size", "input_size"} & set(dims)):
         raise _damaged_task(run, "lacks output_size, or both vocab_size and input_size")

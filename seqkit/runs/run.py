@@ -28,6 +28,7 @@ from seqkit.runs.directory import RunDirectory
 from seqkit.runs.logs import METRICS_FILE, parse_rows
 from seqkit.runs.records import read_format, read_task_info, read_vocabulary
 from seqkit.training.progress import TrainingProgress
+from seqkit.validation import is_whole_number, real_number, whole_number
 
 CHECKPOINTS = ("best", "last")
 EXPORT_FORMATS = ("saved_model", "torch")
@@ -191,22 +192,20 @@ def corpus_batches(run: Run, corpus, batch_size: int, unknown: str | None):
 
 
 def _check_beam_width(width) -> None:
-    if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 256:
-        raise OptionError(f"--beam-width must be a whole number from 1 to 256, got {width!r}.")
+    whole_number("--beam-width", width, 1, 256)
 
 
 def _check_sampling(length, temperature, seed, max_length: int, seed_limit: int) -> None:
-    if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= max_length:
-        raise OptionError(
-            f"--length must be a whole number from 1 to {max_length:,}, got {length!r}; "
-            "give e.g. 200."
-        )
-    if not isinstance(temperature, int | float) or not 0 <= temperature < float("inf"):
-        raise OptionError(
-            f"--temperature must be 0 (the likeliest character) or more, got {temperature}; "
-            "give e.g. 0.8."
-        )
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < seed_limit:
+    whole_number("--length", length, 1, max_length, hint="give e.g. 200")
+    real_number(
+        "--temperature",
+        temperature,
+        minimum=0,
+        below=float("inf"),
+        allowed="0 (the likeliest character) or more",
+        hint="give e.g. 0.8",
+    )
+    if not is_whole_number(seed) or not 0 <= seed < seed_limit:
         raise OptionError(f"--seed must be a whole number from 0 to 2^63 - 1, got {seed!r}.")
 
 

@@ -21,6 +21,7 @@ from seqkit.testing.contract import (
     reference_unroll,
 )
 from seqkit.testing.recurrence import check_declarations, check_declared_steps
+from seqkit.validation import is_whole_number
 
 CANDIDATE = "seqkit-testing-candidate"  # the name a checked cell gets in the private registry
 
@@ -211,7 +212,7 @@ class _CellChecker:
 
 
 def positive(n) -> bool:
-    return isinstance(n, int | np.integer) and not isinstance(n, bool) and n > 0
+    return is_whole_number(n) and n > 0
 
 
 def _registry_with(factory: Callable[..., Cell]) -> Registry:

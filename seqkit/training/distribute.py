@@ -23,8 +23,8 @@ import tensorflow as tf
 
 from seqkit.data.token_streams import as_tensor
 from seqkit.errors import OptionError, ShapeError
-
-STRATEGIES = ("none", "mirrored", "multi-worker")
+from seqkit.option_words import STRATEGIES
+from seqkit.validation import one_of, whole_number
 
 
 def split_cpu(count: int) -> list[str]:
@@ -33,8 +33,7 @@ def split_cpu(count: int) -> list[str]:
     TensorFlow takes this setting only before its runtime starts (before the first op): call it
     first thing in the program. Calling it again with the same count is harmless.
     """
-    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-        raise OptionError(f"cpu_devices must be a positive integer, got {count!r}.")
+    count = whole_number("cpu_devices", count, minimum=1)
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
         tf.config.set_logical_device_configuration(
@@ -57,10 +56,7 @@ def make_strategy(name: str = "none", cpu_devices: int = 0) -> tf.distribute.Str
     ``cpu_devices`` > 0 splits the CPU into that many logical devices and mirrors over them
     (for ``"mirrored"``: a way to try data parallelism on one machine without GPUs).
     """
-    if name not in STRATEGIES:
-        raise OptionError(
-            f"distribute must be one of {', '.join(map(repr, STRATEGIES))}; got {name!r}."
-        )
+    one_of("distribute", name, STRATEGIES)
     devices = split_cpu(cpu_devices) if cpu_devices else None
     if name == "none":
         return None

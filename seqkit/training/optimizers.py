@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import keras
 
-from seqkit.errors import OptionError, UnknownNameError
+from seqkit.errors import UnknownNameError
+from seqkit.validation import real_number
 
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
@@ -24,6 +25,5 @@ def make_optimizer(name: str, lr) -> keras.optimizers.Optimizer:
     if name not in OPTIMIZERS:
         raise UnknownNameError("optimizer", str(name), OPTIMIZERS)
     if not isinstance(lr, keras.optimizers.schedules.LearningRateSchedule):
-        if not isinstance(lr, int | float) or isinstance(lr, bool) or not lr > 0:
-            raise OptionError(f"Trainer: the learning rate must be a positive number, got {lr!r}.")
+        real_number("Trainer: the learning rate", lr, above=0)
     return OPTIMIZERS[name](learning_rate=lr)

@@ -35,10 +35,13 @@ from typing import Any
 
 import tensorflow as tf
 
-from seqkit.errors import OptionError
+from seqkit.option_words import PRECISIONS as PRECISION_NAMES
+from seqkit.validation import one_of
 
 # Keras' policy names -> the compute dtype (None: the variables' own, no casts).
-PRECISIONS: dict[str, tf.DType | None] = {"float32": None, "mixed_bfloat16": tf.bfloat16}
+PRECISIONS: dict[str, tf.DType | None] = dict(
+    zip(PRECISION_NAMES, (None, tf.bfloat16), strict=True)
+)
 
 
 @dataclass(frozen=True)
@@ -72,9 +75,7 @@ def resolve_precision(value: str | Precision, owner: str = "precision") -> Preci
     """``"float32"`` or ``"mixed_bfloat16"`` (or a ``Precision``) as a ``Precision``."""
     if isinstance(value, Precision):
         return value
-    if not isinstance(value, str) or value not in PRECISIONS:
-        names = ", ".join(repr(name) for name in PRECISIONS)
-        raise OptionError(f"{owner}: precision must be one of {names}; got {value!r}.")
+    one_of(f"{owner}: precision", value, PRECISIONS)
     return Precision(value, PRECISIONS[value])
 
 

@@ -34,6 +34,7 @@ import tensorflow as tf
 from seqkit.data.token_streams import Streams, as_tensor
 from seqkit.errors import NonFiniteError, OptionError, ShapeError
 from seqkit.interfaces import Loss, SequenceBatch, TruncationStrategy
+from seqkit.option_words import NONFINITE
 from seqkit.plugins.registry import Registry, default_registry
 from seqkit.training import distribute as dist
 from seqkit.training.evaluation import evaluate
@@ -41,12 +42,7 @@ from seqkit.training.nonfinite import finite_states
 from seqkit.training.optimizers import OPTIMIZERS, make_optimizer  # noqa: F401 (re-exported)
 from seqkit.training.progress import TrainingProgress
 from seqkit.training.window_walk import WindowWalk, window_loss
-
-# What an update with a NaN or infinite loss or gradient norm does. Either way it is not
-# applied (on one device; data parallel, "stop" stops after it): "stop" raises a
-# NonFiniteError, "skip" goes on with the next window (the carried state's non-finite values
-# set to 0).
-NONFINITE = ("stop", "skip")
+from seqkit.validation import one_of, real_number, whole_number
 
 
 def set_seed(seed: int) -> None:
@@ -92,10 +88,9 @@ def _dense(grads, variables) -> list[tf.Tensor]:
 
 def check_options(clip_norm, nonfinite: str) -> None:
     """A Trainer's clipping and NaN settings, or an OptionError that names the bad one."""
-    if clip_norm is not None and not (isinstance(clip_norm, int | float) and clip_norm > 0):
-        raise OptionError(f"Trainer: clip_norm must be a positive number, got {clip_norm!r}.")
-    if nonfinite not in NONFINITE:
-        raise OptionError(f"Trainer: nonfinite must be 'stop' or 'skip', got {nonfinite!r}.")
+    if clip_norm is not None:
+        real_number("Trainer: clip_norm", clip_norm, above=0)
+    one_of("Trainer: nonfinite", nonfinite, NONFINITE)
 
 
 def built_model(model, scope) -> tf.Module:
@@ -287,8 +282,8 @@ class Trainer:
         and a trainer restored from a checkpoint continues the interrupted pass. Pass the same
         data each time. Returns the logs of every update.
         """
-        if steps is not None and (not isinstance(steps, int) or steps < 1):
-            raise OptionError(f"Trainer.fit: steps must be a positive integer, got {steps!r}.")
+        if steps is not None:
+            steps = whole_number("Trainer.fit: steps", steps, minimum=1)
         if steps is None and epochs is None:
             epochs = 1
         single = isinstance(data, SequenceBatch | tuple)
