@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from seqkit.errors import OptionError
 from seqkit.interfaces import DecodingTask, SequenceBatch
+from seqkit.means import Means
 
 
 def evaluate_decoded(
@@ -31,11 +32,8 @@ def evaluate_decoded(
         raise OptionError(
             f"evaluate_decoded: beam_width must be a positive integer, got {beam_width!r}."
         )
-    sums: dict[str, list[float]] = {}
+    means = Means()
     for batch in batches:
         predicted = task.decode(model, batch, beam_width)
-        for name, (total, count) in task.decoded_counts(batch, predicted).items():
-            entry = sums.setdefault(name, [0.0, 0.0])
-            entry[0] += float(total)
-            entry[1] += float(count)
-    return {name: (t / c if c else float("nan")) for name, (t, c) in sums.items()}
+        means.add_all(task.decoded_counts(batch, predicted))
+    return means.result()
