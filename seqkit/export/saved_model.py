@@ -30,7 +30,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from seqkit.decoding.sampling import _loop as generation_loop
+from seqkit.decoding.sampling import generation_loop
 from seqkit.export.errors import ExportError
 from seqkit.export.graph_runners import without_custom_ops
 from seqkit.models.sequence import SequenceModel
