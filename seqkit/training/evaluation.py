@@ -17,18 +17,11 @@ import tensorflow as tf
 
 from seqkit.data.token_streams import Streams, as_tensor
 from seqkit.interfaces import Loss, SequenceBatch
+from seqkit.interfaces.task import as_batches
 from seqkit.means import Means
 from seqkit.training.window_walk import scalar_loss
 
 Counts = Callable[..., dict[str, tuple[float, float]]]
-
-
-def _as_batches(data) -> list[SequenceBatch]:
-    if isinstance(data, SequenceBatch):
-        return [data]
-    if isinstance(data, tuple):
-        return [SequenceBatch(*data)]
-    return [b if isinstance(b, SequenceBatch) else SequenceBatch(*b) for b in data]
 
 
 def evaluate(
@@ -40,7 +33,7 @@ def evaluate(
 ) -> dict[str, float]:
     """``{"loss": mean loss, **task metrics}`` of ``model`` on ``data``, forward only."""
     totals = Means()
-    for batch in _as_batches(data):
+    for batch in as_batches(data, "evaluate"):
         lazy = isinstance(batch.inputs, Streams)  # long streams: read a chunk at a time
         inputs = batch.inputs if lazy else tf.convert_to_tensor(batch.inputs)
         targets = batch.targets if lazy else tf.convert_to_tensor(batch.targets)
