@@ -62,3 +62,18 @@ def orthogonal(rows: int, cols: int, dtype=tf.float32) -> tf.Tensor:
 def gate_blocks(init, gates: int, hidden: int, cols: int, dtype=tf.float32) -> tf.Tensor:
     """``gates`` blocks of ``[hidden, cols]``, each drawn by ``init``, stacked: ``[G*H, cols]``."""
     return tf.concat([init(hidden, cols, dtype) for _ in range(gates)], axis=0)
+
+
+def last_counted_step(outputs, mask=None) -> tf.Tensor:
+    """The output at each sequence's last counted step: ``[B, T, O] -> [B, O]``; the last step
+    where ``mask`` ``[B, T]`` is None. Masks are true on a prefix of each sequence (left-aligned,
+    as padding makes them); a sequence with no counted step gives its first.
+
+    >>> outputs = tf.reshape(tf.range(6.0), [2, 3, 1])
+    >>> last_counted_step(outputs, [[True, True, False], [True, True, True]]).numpy().tolist()
+    [[1.0], [5.0]]
+    """
+    if mask is None:
+        return tf.convert_to_tensor(outputs)[:, -1]
+    last = tf.maximum(tf.reduce_sum(tf.cast(mask, tf.int32), axis=1) - 1, 0)
+    return tf.gather(outputs, last, axis=1, batch_dims=1)

@@ -28,13 +28,13 @@ import seqkit
 from seqkit.data.files import split_lines
 from seqkit.data.vocabulary import UNK, TextVocabulary
 from seqkit.errors import DataError
+from seqkit.ops import last_counted_step
 from seqkit_plugins.task_data import (
     TOKEN_SEPARATORS,
     accuracy,
     check_choice,
     check_fraction,
     check_int,
-    last_counted_outputs,
     no_validation_split,
     padded_batches,
     read_data,
@@ -172,7 +172,7 @@ class ClassifyTask(seqkit.Task):
         ``targets`` ``[B]``, ``outputs`` logits ``[B, T, classes]``, ``mask`` ``[B, T]``; a
         sequence with no counted step is not counted.
         """
-        predicted = np.argmax(last_counted_outputs(outputs, mask), axis=-1)  # [B]
+        predicted = np.argmax(last_counted_step(outputs, mask), axis=-1)  # [B]
         counted = (
             np.ones(len(predicted), dtype=bool)
             if mask is None

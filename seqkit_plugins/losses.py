@@ -14,6 +14,7 @@ import tensorflow as tf
 
 import seqkit
 from seqkit.errors import ShapeError
+from seqkit.ops import last_counted_step
 
 
 def masked_mean(values: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
@@ -22,17 +23,6 @@ def masked_mean(values: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
         return tf.reduce_mean(values)
     weights = tf.cast(mask, values.dtype)
     return tf.reduce_sum(values * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
-
-
-def last_counted_step(outputs: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
-    """The output at each sequence's last counted step: ``[B, T, O] -> [B, O]``.
-
-    Masks are taken to be true on a prefix of each sequence (left-aligned, as padding makes them).
-    """
-    if mask is None:
-        return outputs[:, -1]
-    last = tf.maximum(tf.reduce_sum(tf.cast(mask, tf.int32), axis=1) - 1, 0)
-    return tf.gather(outputs, last, axis=1, batch_dims=1)
 
 
 class _StepLoss(seqkit.Loss):

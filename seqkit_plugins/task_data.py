@@ -226,15 +226,6 @@ def pad(sequences: Sequence[np.ndarray], multiple: int = 1) -> tuple[np.ndarray,
 # -- counts ----------------------------------------------------------------------------------
 
 
-def last_counted_outputs(outputs: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    """The output at each sequence's last counted step: ``[B, T, O] -> [B, O]`` (mask a prefix)."""
-    outputs = np.asarray(outputs)
-    if mask is None:
-        return outputs[:, -1]
-    last = np.maximum(np.asarray(mask, dtype=bool).sum(axis=1) - 1, 0)
-    return outputs[np.arange(len(outputs)), last]
-
-
 def accuracy(predicted: np.ndarray, targets: np.ndarray, where: np.ndarray) -> tuple[float, float]:
     """``(correct, counted)`` over the positions where ``where`` is true."""
     where = np.asarray(where, dtype=bool)

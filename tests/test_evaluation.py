@@ -64,3 +64,18 @@ def test_last_step_loss_and_counts_summed_over_batches():
 def test_no_data_has_no_mean_loss_in_the_trainer_as_in_a_runs_scores():
     trainer = seqkit.Trainer(model(), loss="cross-entropy", truncation="bptt")
     assert np.isnan(trainer.evaluate([]))  # not 0.0, a perfect loss that nothing earned
+
+
+def test_a_batch_that_is_no_sequence_batch_or_tuple_is_a_clear_error():
+    """An array in place of a batch is refused in one line, not read as a tuple of its rows."""
+    net, loss = model(), seqkit.make_loss("cross-entropy")
+    with pytest.raises(seqkit.SeqkitError, match="evaluate: data must be a SequenceBatch"):
+        evaluate(net, loss, [ids(0, (2, 8))])
+
+
+def test_a_tuple_is_read_as_inputs_targets_and_mask():
+    net, loss = model(), seqkit.make_loss("cross-entropy")
+    x, y = ids(0, (2, 8)), ids(1, (2, 8))
+    mask = np.arange(8)[None, :] < np.array([[3], [5]])
+    want = evaluate(net, loss, seqkit.SequenceBatch(x, y, mask))["loss"]
+    assert evaluate(net, loss, (x, y, mask))["loss"] == want

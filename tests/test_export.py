@@ -69,16 +69,6 @@ def run_model(run_dir):
 # -- SavedModel -----------------------------------------------------------------------------------
 
 LOADER = """
-import json, sys
-try:
-    import seqkit
-    seqkit_found = True
-except ImportError:
-    seqkit_found = False
-import numpy as np
-import tensorflow as tf
-
-m = tf.saved_model.load(sys.argv[1])
 sig = m.signatures
 state = sig["initial_state"](batch_size=tf.constant(3))["state"]
 logits = []
@@ -109,11 +99,28 @@ def _site_packages_without_seqkit(folder: Path) -> Path:
     return mirror
 
 
+# What every loader script begins with: whether seqkit imports (it must not), and the SavedModel
+# of its first argument as ``m``; json, sys, numpy (np) and tensorflow (tf) imported.
+LOADER_PREAMBLE = """
+import json, sys
+try:
+    import seqkit
+    seqkit_found = True
+except ImportError:
+    seqkit_found = False
+import numpy as np
+import tensorflow as tf
+
+m = tf.saved_model.load(sys.argv[1])
+"""
+
+
 def run_without_seqkit(tmp_path: Path, loader: str, *args) -> dict:
-    """The JSON of the last line that the script ``loader`` prints, run with ``args`` by a Python
-    that has every installed package but seqkit (``-I -S``: no user site, no ``.pth`` files)."""
+    """The JSON of the last line that the script ``loader`` prints, run after
+    ``LOADER_PREAMBLE`` with ``args`` by a Python that has every installed package but seqkit
+    (``-I -S``: no user site, no ``.pth`` files)."""
     script = tmp_path / "loader.py"
-    script.write_text(loader)
+    script.write_text(LOADER_PREAMBLE + loader)
     site = _site_packages_without_seqkit(tmp_path)
     bootstrap = f"import sys; sys.path.append({str(site)!r}); sys.argv = sys.argv[1:]; "
     bootstrap += f"exec(open({str(script)!r}).read())"
@@ -265,16 +272,6 @@ def test_torch_export_wants_an_npz_name(run_dir, tmp_path):
 # -- SavedModel of the other tasks: predict in the task's terms ------------------------------------
 
 PREDICT_LOADER = """
-import json, sys
-try:
-    import seqkit
-    seqkit_found = True
-except ImportError:
-    seqkit_found = False
-import numpy as np
-import tensorflow as tf
-
-m = tf.saved_model.load(sys.argv[1])
 sig, given = m.signatures, json.loads(sys.argv[2])
 found = {"seqkit_found": seqkit_found, "signatures": sorted(sig)}
 inputs = np.array(given["inputs"], np.int32 if given["ids"] else np.float32)

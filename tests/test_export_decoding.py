@@ -32,16 +32,6 @@ TINY = [
 ]
 
 LOADER = """
-import json, sys
-try:
-    import seqkit
-    seqkit_found = True
-except ImportError:
-    seqkit_found = False
-import numpy as np
-import tensorflow as tf
-
-m = tf.saved_model.load(sys.argv[1])
 found = {"seqkit_found": seqkit_found, "signatures": sorted(m.signatures)}
 for call, (name, given) in json.loads(sys.argv[2]).items():
     inputs = {k: tf.constant(np.array(v, dtype)) for k, (v, dtype) in given.items()}

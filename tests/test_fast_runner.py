@@ -16,7 +16,7 @@ import pytest
 import tensorflow as tf
 
 import seqkit
-from seqkit.decoding.sampling import Sampler, _loop
+from seqkit.decoding.sampling import Sampler, generation_loop
 from seqkit.models.runner_choice import resolve_runner
 from seqkit.models.sequence import SequenceModel
 from seqkit.ops import gate_blocks, glorot_uniform, linear
@@ -316,7 +316,7 @@ def test_compiled_sampler_gives_the_graph_loops_ids(temperature):
     compiled = Sampler(model)([1, 2, 3], length, temperature, seed=4)
     graph = Sampler(model, jit_compile=False)([1, 2, 3], length, temperature, seed=4)
     prime = tf.constant([[1, 2, 3]])
-    loop = tf.function(_loop)(model, prime, length, temperature, tf.constant(4, tf.int64))
+    loop = tf.function(generation_loop)(model, prime, length, temperature, tf.constant(4, tf.int64))
     assert compiled.shape == (length,) and compiled.dtype == np.int32
     np.testing.assert_array_equal(compiled, graph)
     np.testing.assert_array_equal(compiled, loop.numpy()[0])

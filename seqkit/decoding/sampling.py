@@ -13,8 +13,8 @@ XLA needs the loop's output buffer to have a fixed size), carrying logits and st
 to chunk. Its two functions that hold a model are made per model, each traced once (per prime
 length); the uniforms' function depends on no model and is traced once per process. The
 uniforms are drawn outside XLA, because XLA's random numbers differ from the TensorFlow
-kernels'; so it gives the ids of ``_loop``, the plain graph loop that
-``seqkit.export`` saves (up to float rounding of the logits, which moves a draw only when u_i
+kernels'; so it gives the ids of ``generation_loop``, the plain graph loop
+that ``seqkit.export`` saves (up to float rounding of the logits, which moves a draw only when u_i
 falls within rounding of a boundary of the distribution).
 """
 
@@ -67,23 +67,14 @@ def _pick(logits, temperature, u):
     return tf.where(temperature > 0.0, drawn, greedy)
 
 
-def _loop(model, prime, length, temperature, seed):
-    """``prime`` ``[B, P]`` ids -> ``[B, length]`` ids that follow it."""
+def generation_loop(model, prime, length, temperature, seed):
+    """``prime`` ``[B, P]`` ids -> ``[B, length]`` ids that follow it: the plain graph loop that
+    ``seqkit.export`` saves, its uniforms drawn here for the whole length at once."""
+    logits, state = _prime(model, prime)
     batch = tf.shape(prime)[0]
-    outputs, state = model(prime, model.initial_state(batch))
-    logits = tf.cast(outputs[:, -1], tf.float32)
-    ids = tf.TensorArray(tf.int32, size=length)
     u = _uniforms(seed, 0, (length + CHUNK - 1) // CHUNK, batch)  # [>= length, B]
-
-    def body(i, logits, state, ids):
-        nxt = _pick(logits, temperature, u[i])
-        step_logits, state = model.step(nxt, state)
-        return i + 1, tf.cast(step_logits, tf.float32), state, ids.write(i, nxt)
-
-    _, _, _, ids = tf.while_loop(
-        lambda i, *_: i < length, body, (tf.constant(0), logits, state, ids)
-    )
-    return tf.transpose(ids.stack())  # [length, B] -> [B, length]
+    ids, _, _ = _steps(model, logits, state, u, temperature, length)
+    return ids
 
 
 def _prime(model, ids):
@@ -95,7 +86,14 @@ def _prime(model, ids):
 def _chunk(model, logits, state, u, temperature):
     """``CHUNK`` ids ``[B, CHUNK]`` after ``logits`` ``[B, V]`` and ``state``, drawn with the
     uniforms ``u`` ``[CHUNK, B]``. Returns the ids, the last logits and the last state."""
-    ids = tf.TensorArray(tf.int32, size=CHUNK)
+    return _steps(model, logits, state, u, temperature, CHUNK, maximum_iterations=CHUNK)
+
+
+def _steps(model, logits, state, u, temperature, length, maximum_iterations=None):
+    """``length`` ids ``[B, length]`` after ``logits`` ``[B, V]`` and ``state``, the i-th drawn
+    with the uniforms ``u[i]`` ``[B]``; and the last logits and state. XLA needs
+    ``maximum_iterations`` to size the loop's buffer."""
+    ids = tf.TensorArray(tf.int32, size=length)
 
     def body(i, logits, state, ids):
         nxt = _pick(logits, temperature, u[i])
@@ -103,12 +101,12 @@ def _chunk(model, logits, state, u, temperature):
         return i + 1, tf.cast(step_logits, tf.float32), state, ids.write(i, nxt)
 
     _, logits, state, ids = tf.while_loop(
-        lambda i, *_: i < CHUNK,
+        lambda i, *_: i < length,
         body,
         (tf.constant(0), logits, state, ids),
-        maximum_iterations=CHUNK,
+        maximum_iterations=maximum_iterations,
     )
-    return tf.transpose(ids.stack()), logits, state  # [CHUNK, B] -> [B, CHUNK]
+    return tf.transpose(ids.stack()), logits, state  # [length, B] -> [B, length]
 
 
 class Sampler:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from seqkit.errors import OptionError
 from seqkit.interfaces import DecodingTask, SequenceBatch
+from seqkit.means import Means
 from seqkit.validation import whole_number
 
 
@@ -29,11 +30,8 @@ def evaluate_decoded(
             "its metrics."
         )
     beam_width = whole_number("evaluate_decoded: beam_width", beam_width, minimum=1)
-    sums: dict[str, list[float]] = {}
+    means = Means()
     for batch in batches:
         predicted = task.decode(model, batch, beam_width)
-        for name, (total, count) in task.decoded_counts(batch, predicted).items():
-            entry = sums.setdefault(name, [0.0, 0.0])
-            entry[0] += float(total)
-            entry[1] += float(count)
-    return {name: (t / c if c else float("nan")) for name, (t, c) in sums.items()}
+        means.add_all(task.decoded_counts(batch, predicted))
+    return means.result()

@@ -31,6 +31,7 @@ import tensorflow as tf
 from seqkit.export.errors import ExportError
 from seqkit.export.graph_runners import without_custom_ops
 from seqkit.interfaces import ServingTerms
+from seqkit.ops import last_counted_step
 
 
 class PredictorExport(tf.Module):
@@ -64,8 +65,7 @@ class PredictorExport(tf.Module):
         inputs = inputs if inputs.dtype.is_integer else tf.cast(inputs, self.model.dtype)
         outputs, _ = self.model(inputs, mask=mask)
         outputs = tf.cast(outputs, tf.float32)
-        last = tf.maximum(tf.reduce_sum(tf.cast(mask, tf.int32), axis=1) - 1, 0)
-        return outputs, tf.gather(outputs, last, axis=1, batch_dims=1)
+        return outputs, last_counted_step(outputs, mask)
 
     def predict(self, inputs, mask):
         outputs, last = self._outputs(inputs, mask)

@@ -30,9 +30,10 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from seqkit.decoding.sampling import _loop as generation_loop
+from seqkit.decoding.sampling import generation_loop
 from seqkit.export.errors import ExportError
 from seqkit.export.graph_runners import without_custom_ops
+from seqkit.interfaces.cell import state_sizes
 from seqkit.models.sequence import SequenceModel
 
 
@@ -58,7 +59,7 @@ class CharModelExport(tf.Module):
                 f"model predicts {model.output_size}; give the run's own vocab.json."
             )
         self.model = model
-        self.sizes = [n for cell in model.cells for n in cell.state_size]
+        self.sizes = state_sizes(model.cells)
         characters = tf.constant(list(vocabulary), tf.string)
         self.characters = tf.Variable(characters, trainable=False, name="vocabulary")
         self.table = tf.lookup.StaticHashTable(

@@ -254,3 +254,9 @@ class ProjectedCell(Cell):
 
     def __call__(self, inputs: tf.Tensor, state: State) -> tuple[tf.Tensor, State]:
         return self.step(self.project_inputs(inputs), state)
+
+
+def state_sizes(cells) -> list[int]:
+    """The width of every state tensor of a stack of ``cells``, in order: a model's state,
+    flattened (``[H, H, H]`` for an LSTM over a GRU)."""
+    return [n for cell in cells for n in cell.state_size]

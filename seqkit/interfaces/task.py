@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from seqkit.data.vocabulary import TextVocabulary
+from seqkit.errors import OptionError
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,26 @@ class SequenceBatch:
     targets: np.ndarray
     mask: np.ndarray | None = None
     context: Any = None
+
+
+def as_batch(data, caller: str) -> SequenceBatch:
+    """``data`` as a ``SequenceBatch``: one already, or an ``(inputs, targets[, mask[,
+    context]])`` tuple; anything else fails in one line naming ``caller``."""
+    if isinstance(data, SequenceBatch):
+        return data
+    if isinstance(data, tuple) and 2 <= len(data) <= 4:
+        return SequenceBatch(*data)
+    raise OptionError(
+        f"{caller}: data must be a SequenceBatch, an (inputs, targets[, mask[, context]]) "
+        f"tuple, or an iterable of them; got {type(data).__name__}."
+    )
+
+
+def as_batches(data, caller: str) -> list[SequenceBatch]:
+    """One batch (a ``SequenceBatch`` or a tuple) or an iterable of them, as a list of
+    ``SequenceBatch`` (see ``as_batch``)."""
+    single = isinstance(data, SequenceBatch | tuple)
+    return [as_batch(batch, caller) for batch in ([data] if single else data)]
 
 
 class TargetForm(enum.StrEnum):

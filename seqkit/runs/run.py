@@ -22,6 +22,7 @@ from seqkit.config.files import Config, load_config
 from seqkit.data.vocabulary import TextVocabulary
 from seqkit.errors import DataError, OptionError
 from seqkit.interfaces import DecodingTask, Task
+from seqkit.interfaces.cell import state_sizes
 from seqkit.runs.checkpoints import restore_newest_intact
 from seqkit.runs.data_identity import batches_fingerprint, check_same_data
 from seqkit.runs.directory import RunDirectory
@@ -225,7 +226,7 @@ def open_run(path, checkpoint: str = "best", *, warn=None, accept_changed_data=F
     config = load_config(directory.path / "config.toml")
     vocabulary = read_vocabulary(directory, info)
     model = build_model(config, info)
-    progress = TrainingProgress([n for cell in model.cells for n in cell.state_size])
+    progress = TrainingProgress(state_sizes(model.cells))
     restored = restore_newest_intact(
         tf.train.Checkpoint(model=model, progress=progress),
         directory.path / "checkpoints" / checkpoint,

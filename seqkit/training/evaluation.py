@@ -17,30 +17,11 @@ import tensorflow as tf
 
 from seqkit.data.token_streams import Streams, as_tensor
 from seqkit.interfaces import Loss, SequenceBatch
+from seqkit.interfaces.task import as_batches
+from seqkit.means import Means
 from seqkit.training.window_walk import scalar_loss
 
 Counts = Callable[..., dict[str, tuple[float, float]]]
-
-
-class _Totals:
-    def __init__(self):
-        self.sums: dict[str, list[float]] = {}
-
-    def add(self, name: str, total: float, count: float) -> None:
-        entry = self.sums.setdefault(name, [0.0, 0.0])
-        entry[0] += float(total)
-        entry[1] += float(count)
-
-    def means(self) -> dict[str, float]:
-        return {k: (t / c if c else float("nan")) for k, (t, c) in self.sums.items()}
-
-
-def _as_batches(data) -> list[SequenceBatch]:
-    if isinstance(data, SequenceBatch):
-        return [data]
-    if isinstance(data, tuple):
-        return [SequenceBatch(*data)]
-    return [b if isinstance(b, SequenceBatch) else SequenceBatch(*b) for b in data]
 
 
 def evaluate(
@@ -51,8 +32,8 @@ def evaluate(
     chunk: int = 256,
 ) -> dict[str, float]:
     """``{"loss": mean loss, **task metrics}`` of ``model`` on ``data``, forward only."""
-    totals = _Totals()
-    for batch in _as_batches(data):
+    totals = Means()
+    for batch in as_batches(data, "evaluate"):
         lazy = isinstance(batch.inputs, Streams)  # long streams: read a chunk at a time
         inputs = batch.inputs if lazy else tf.convert_to_tensor(batch.inputs)
         targets = batch.targets if lazy else tf.convert_to_tensor(batch.targets)
@@ -81,11 +62,9 @@ def evaluate(
             totals.add("loss", float(value) * float(weight), weight)
             m_np = None if batch.mask is None else np.asarray(batch.mask)[:, part]
             _add_counts(totals, counts, np.asarray(part_targets), outputs, m_np)
-    return totals.means()
+    return totals.result()
 
 
-def _add_counts(totals: _Totals, counts: Counts | None, targets, outputs, mask) -> None:
-    if counts is None:
-        return
-    for name, (total, count) in counts(np.asarray(targets), outputs.numpy(), mask).items():
-        totals.add(name, total, count)
+def _add_counts(totals: Means, counts: Counts | None, targets, outputs, mask) -> None:
+    if counts is not None:
+        totals.add_all(counts(np.asarray(targets), outputs.numpy(), mask))

@@ -34,6 +34,8 @@ import tensorflow as tf
 from seqkit.data.token_streams import Streams, as_tensor
 from seqkit.errors import NonFiniteError, OptionError, ShapeError
 from seqkit.interfaces import Loss, SequenceBatch, TruncationStrategy
+from seqkit.interfaces.cell import state_sizes
+from seqkit.interfaces.task import as_batch, as_batches
 from seqkit.option_words import NONFINITE
 from seqkit.plugins.registry import Registry, default_registry
 from seqkit.training import distribute as dist
@@ -62,17 +64,6 @@ class Callback:
 
     def on_train_end(self, trainer: Trainer) -> None:
         """After the last update of ``fit``."""
-
-
-def _as_batch(data) -> SequenceBatch:
-    if isinstance(data, SequenceBatch):
-        return data
-    if isinstance(data, tuple) and len(data) in (2, 3):
-        return SequenceBatch(*data)
-    raise OptionError(
-        "Trainer.fit: data must be a SequenceBatch, an (inputs, targets[, mask]) tuple, "
-        f"or an iterable of them; got {type(data).__name__}."
-    )
 
 
 def _dense(grads, variables) -> list[tf.Tensor]:
@@ -154,7 +145,7 @@ class Trainer:
         self.clip_norm = clip_norm
         self.nonfinite = nonfinite
         self.variables = list(model.trainable_variables)
-        sizes = [n for cell in model.cells for n in cell.state_size]
+        sizes = state_sizes(model.cells)
         with self._scope():  # the optimizer's and the progress' variables are mirrored too
             self.optimizer = make_optimizer(optimizer, lr)
             self.optimizer.build(self.variables)
@@ -298,7 +289,7 @@ class Trainer:
                 seen = True
                 if index < int(self.progress.batch.numpy()):
                     continue  # finished earlier in this pass
-                for logs in self._train_batch(_as_batch(batch)):
+                for logs in self._train_batch(as_batch(batch, "Trainer.fit")):
                     history.append(logs)
                     if self.stop_training or (steps is not None and len(history) >= steps):
                         self.stop_training = True
@@ -390,6 +381,6 @@ class Trainer:
         Long streams are run ``chunk`` steps at a time; the mean weighs every counted step
         equally (``seqkit.training.evaluation.evaluate``, which also gives a task's metrics).
         """
-        batches = [data] if isinstance(data, SequenceBatch | tuple) else data
-        result = evaluate(self.model, self.loss, [_as_batch(b) for b in batches], chunk=chunk)
+        batches = as_batches(data, "Trainer.evaluate")
+        result = evaluate(self.model, self.loss, batches, chunk=chunk)
         return result.get("loss", float("nan"))  # no batches: no loss (as the Scorer says)

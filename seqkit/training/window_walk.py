@@ -26,6 +26,7 @@ import tensorflow as tf
 from seqkit.data.token_streams import as_tensor
 from seqkit.errors import OptionError
 from seqkit.interfaces import Loss, TruncationStrategy, Window
+from seqkit.interfaces.cell import state_sizes
 from seqkit.training.progress import TrainingProgress
 
 
@@ -152,8 +153,7 @@ class WindowWalk:
             initial_state = model.initial_state(int(inputs.shape[0]))
         self.initial_state = initial_state
         if progress is None:
-            sizes = [n for cell in model.cells for n in cell.state_size]
-            progress = TrainingProgress(sizes, model.dtype)
+            progress = TrainingProgress(state_sizes(model.cells), model.dtype)
         self.progress = progress
 
     def _state_at(self, position: int):
