@@ -85,7 +85,8 @@ _MADE: dict[int, tuple[weakref.ref, MadeBy]] = {}
 def _remember(component: Any, how: MadeBy) -> None:
     key = id(component)
     try:
-        ref = weakref.ref(component, lambda _: _MADE.pop(key, None))
+        # the table is bound now: at interpreter exit the module's globals may be None already
+        ref = weakref.ref(component, lambda _, made=_MADE: made.pop(key, None))
     except TypeError:  # an object without weak references cannot be described later
         return
     _MADE[key] = (ref, how)
