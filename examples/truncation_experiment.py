@@ -1,6 +1,7 @@
 """The truncation experiment: what back-propagating further than the update interval buys.
 
     python examples/truncation_experiment.py [--out runs/truncation] [--steps 1000]
+                                             [--adding-steps 1500]
 
 Part 1, char-lm at equal compute: an LSTM on the embedded corpus with TBPTT(32, 32) and with
 TBPTT(32, 64). The (32, 64) run costs more per update, so (32, 32) also gets as many more
@@ -52,6 +53,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/truncation"))
     parser.add_argument("--steps", type=int, default=1000, help="updates of the char-lm runs")
+    parser.add_argument("--adding-steps", type=int, default=1500, help="of the adding runs")
     args = parser.parse_args(argv)
     steps = args.steps
 
@@ -61,7 +63,8 @@ def main(argv=None) -> None:
     plain = run(args.out / "k32-32", [*CHAR_LM, "train.k1=32", f"train.steps={steps}"])
     overlap = run(args.out / "k32-64", [*CHAR_LM, "train.k1=32", "train.k2=64",
                                         f"train.steps={steps}"])  # fmt: skip
-    more = round(steps * overlap / plain / 250) * 250  # the updates (32, 32) gets in that time
+    # the updates (32, 32) gets in that time, on the validation grid
+    more = max(steps, round(steps * overlap / plain / 250) * 250)
     equal = run(args.out / "k32-32-equal", [*CHAR_LM, "train.k1=32", f"train.steps={more}"])
     for name, label, updates, seconds in [
         ("k32-32", "TBPTT(32, 32)", steps, plain),
@@ -77,7 +80,7 @@ def main(argv=None) -> None:
     print("| --- | --- | --- |")
     for k2 in (20, 40, 60):
         out = args.out / f"adding-k2-{k2}"
-        run(out, [*ADDING, "train.k1=20", f"train.k2={k2}", "train.steps=1500"])
+        run(out, [*ADDING, "train.k1=20", f"train.k2={k2}", f"train.steps={args.adding_steps}"])
         baseline = seqkit.open_run(out, "last").task_info["baselines"]["mse"]
         best = min(r["val_mse"] for r in rows(out))
         print(f"| TBPTT(20, {k2}) | {best:.4f} | {baseline:.4f} |")

@@ -52,6 +52,16 @@ def test_every_example_config_passes_the_config_checks(path):
             ["--lengths", "10", "--steps", "2", "--out", "runs"],
             ["| 10 | vanilla |", "| 10 | gru |", "| 10 | lstm |"],
         ),
+        (
+            "truncation_experiment.py",
+            ["--steps", "2", "--adding-steps", "2", "--out", "runs"],
+            ["| TBPTT(32, 64) | 2 |", "| TBPTT(20, 60) |"],
+        ),
+        (
+            "char_lm_equal_time.py",
+            ["--seconds", "1", "--models", "mingru:2", "--out", "runs"],
+            ["| mingru x2 |"],
+        ),
     ],
 )
 def test_the_example_programs_run(program, arguments, printed, tmp_path):

@@ -83,19 +83,22 @@ def test_adding_baseline_is_the_mse_of_predicting_one():
 
 
 @pytest.mark.parametrize(
-    "options, message",
+    "options, parts",
     [
-        ({"length": 1}, "adding: length must be an integer of at least 2, got 1."),
-        ({"length": "100"}, "adding: length must be an integer of at least 2, got '100'."),
-        ({"train_size": 0}, "adding: train_size must be a positive integer, got 0."),
-        ({"seed": -1}, "adding: seed must be an integer of at least 0, got -1."),
-        ({"seed": True}, "adding: seed must be an integer of at least 0, got True."),
+        ({"length": 1}, ("adding: length", "at least 2", "got 1")),
+        ({"length": "100"}, ("adding: length", "at least 2", "got '100'")),
+        ({"train_size": 0}, ("adding: train_size", "positive integer", "got 0")),
+        ({"seed": -1}, ("adding: seed", "at least 0", "got -1")),
+        ({"seed": True}, ("adding: seed", "at least 0", "got True")),
     ],
 )
-def test_adding_option_errors_name_the_option(options, message):
+def test_adding_option_errors_name_the_option(options, parts):
+    """One line naming the option, its bound and the value given (not an exact wording)."""
     with pytest.raises(OptionError) as info:
         seqkit.make_task("adding", **options)
-    assert str(info.value) == message
+    assert "\n" not in str(info.value)
+    for part in parts:
+        assert part in str(info.value)
 
 
 def test_a_batch_size_below_one_is_an_option_error():
@@ -160,9 +163,8 @@ def test_copy_accuracy_counts_the_recall_steps_only():
 
 
 def test_copy_option_errors():
-    with pytest.raises(OptionError) as info:
+    with pytest.raises(OptionError, match=r"copy: symbols .*positive integer.*got 0"):
         seqkit.make_task("copy", symbols=0)
-    assert str(info.value) == "copy: symbols must be a positive integer, got 0."
     with pytest.raises(OptionError, match="copy: length must be an integer of at least 0"):
         seqkit.make_task("copy", length=-1)
 

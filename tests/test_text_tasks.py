@@ -135,12 +135,10 @@ def test_classify_malformed_lines_are_named(tmp_path, text, reason, line):
 
 def test_classify_option_and_file_errors(tmp_path):
     path = write(tmp_path, "c.tsv", LABELLED)
-    with pytest.raises(OptionError) as info:
+    with pytest.raises(OptionError, match=r"classify: tokens .*'chars'.*'words'.*got 'bytes'"):
         seqkit.make_task("classify", path=path, tokens="bytes")
-    assert str(info.value) == "classify: tokens must be one of 'chars', 'words'; got 'bytes'."
-    with pytest.raises(OptionError) as info:
+    with pytest.raises(OptionError, match=r"classify: val_fraction .*\[0, 1\).*got 1"):
         seqkit.make_task("classify", path=path, val_fraction=1)
-    assert str(info.value) == "classify: val_fraction must be a number in [0, 1), got 1."
     with pytest.raises(OptionError, match="classify: path must be a file name, got"):
         seqkit.make_task("classify", path=["a.tsv"])
     (tmp_path / "latin.tsv").write_bytes("pos\tcafé\n".encode("latin-1"))

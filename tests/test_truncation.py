@@ -112,27 +112,26 @@ def test_k2_defaults_to_k1():
 
 
 @pytest.mark.parametrize(
-    "options, message",
+    "options, parts",
     [
-        ({"k1": 0}, "tbptt: k1 must be a positive integer, got 0."),
-        ({"k1": -1}, "tbptt: k1 must be a positive integer, got -1."),
-        ({"k1": 1.5}, "tbptt: k1 must be a positive integer, got 1.5."),
-        ({"k1": True}, "tbptt: k1 must be a positive integer, got True."),
-        ({"k1": "3"}, "tbptt: k1 must be a positive integer, got '3'."),
-        ({"k1": 3, "k2": 0}, "tbptt: k2 must be a positive integer, got 0."),
-        ({"k1": 3, "k2": 2.0}, "tbptt: k2 must be a positive integer, got 2.0."),
-        (
-            {"k1": 4, "k2": 3},
-            "tbptt: k2 (3) must be at least k1 (4): each update back-propagates through at "
-            "least the k1 steps whose losses it takes; set k2 >= 4 or leave it out (k2 = k1).",
-        ),
+        ({"k1": 0}, ("tbptt: k1", "positive integer", "got 0")),
+        ({"k1": -1}, ("tbptt: k1", "positive integer", "got -1")),
+        ({"k1": 1.5}, ("tbptt: k1", "positive integer", "got 1.5")),
+        ({"k1": True}, ("tbptt: k1", "positive integer", "got True")),
+        ({"k1": "3"}, ("tbptt: k1", "positive integer", "got '3'")),
+        ({"k1": 3, "k2": 0}, ("tbptt: k2", "positive integer", "got 0")),
+        ({"k1": 3, "k2": 2.0}, ("tbptt: k2", "positive integer", "got 2.0")),
+        ({"k1": 4, "k2": 3}, ("tbptt: k2 (3) must be at least k1 (4)", "set k2 >= 4")),
     ],
     ids=["k1=0", "k1=-1", "k1=1.5", "k1=True", "k1='3'", "k2=0", "k2=2.0", "k2<k1"],
 )
-def test_bad_steps_raise_option_error(options, message):
+def test_bad_steps_raise_option_error(options, parts):
+    """One line that names the option, what it must be and the value given (not a wording)."""
     with pytest.raises(seqkit.OptionError) as info:
         seqkit.make_truncation("tbptt", **options)
-    assert str(info.value) == message
+    assert "\n" not in str(info.value)
+    for part in parts:
+        assert part in str(info.value)
 
 
 def test_named_cases_take_no_steps():

@@ -34,8 +34,9 @@ from seqkit.errors import ConfigError, closest_match
 from seqkit.option_words import BRIDGES, ENCODERS, INITIAL_STATES, NONFINITE, PRECISIONS, STRATEGIES
 from seqkit.validation import one_of
 
-# The defaults train an LSTM on the embedded corpus (~465 KB) in under two minutes on two CPU
-# cores with the fused runner (2,000 updates of 32 x 64), to about 1.8 bits per character on
+# The defaults train an LSTM on the embedded corpus (~465 KB) in about two minutes on two CPU
+# cores with the native LSTM kernel (2,000 updates of 32 x 64; 2 min 6 s on README's quiet
+# AMD EPYC Zen 2), to about 1.8 bits per character on
 # the validation split: samples that read like Python's reference documentation.
 DEFAULTS: dict[str, dict[str, Any]] = {
     # The other keys of [task] are the task's own options (its constructor's keyword

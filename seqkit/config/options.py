@@ -116,7 +116,7 @@ def resolve_cell_options(
     cell: str, given: Mapping[str, Any], registry: Registry | None = None
 ) -> dict[str, Any]:
     """The options of the cell ``cell``: ``given`` checked, defaults filled in (a required option
-    stays ``REQUIRED`` until given; ``missing_cell_options`` names those)."""
+    stays ``REQUIRED`` until given; ``check_required_cell_options`` refuses those)."""
     return resolve_options(
         f"Cell {cell!r}", "model.cell_options.", given, cell_defaults(cell, registry)
     )

@@ -49,8 +49,11 @@ class Recurrence:
     its ``recurrence`` property; the fused runner then owns the loop, the matmuls and the
     gradient (per step the VJP of ``pointwise`` and dz @ weight; the weight's gradient one
     matmul after the loop). The cell's ``step`` is ``self.recurrence.step(projected, state)``
-    (``Cell.step`` and ``ProjectedCell.step`` by default), so that the python, graph and xla
-    runners and the fused and native ones use one equation.
+    (``Cell.step`` and ``ProjectedCell.step`` by default), so that the python, graph, xla and
+    fused runners use one equation. A cell's own ``kernel`` (the LSTM's and the GRU's, and the
+    native C++ ops) is a second, faster copy of that equation, held to it by tests against the
+    python runner (``seqkit.testing.check_cell`` runs the fused runner, hence the ``kernel``;
+    the native ops have exactness tests of their own).
 
     - ``weight``: the recurrent weight in PyTorch's layout, ``weight_hh`` ``[G*H, H]`` (a
       variable, or a tensor computed from variables; gradients reach them either way).

@@ -1,8 +1,10 @@
 """The checks a run makes before it writes anything: each one names what does not fit in one
 line, so that a config, a corpus, a plugin or a resume that cannot work leaves no file behind.
 
-    check_cells(model); check_loss(model, loss, data); check_windows(config, task, data)
-    check_resume(saved_config, config, progress, batch_size)
+    check_task(task); check_cells(model); check_loss(model, loss, data)
+    check_windows(truncation, k1, data)
+    check_resume_keys(saved, config); check_resume_progress(config, step, rows, at)
+    check_task_dims(info, saved, where)
 """
 
 from __future__ import annotations
