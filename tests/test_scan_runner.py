@@ -162,6 +162,20 @@ def test_linear_scan_matches_a_float64_loop_when_products_underflow():
     np.testing.assert_allclose(got.numpy(), np.stack(expected), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("steps", [1, 3, 100, 2048, 5000])
+def test_linear_scan_matches_a_float64_loop_at_every_block_length(steps):
+    """Blocks of ~sqrt(T), of 32, or of T / 128 (5,000: 79 blocks of 64, the last padded)."""
+    rng = np.random.default_rng(steps)
+    a, b = rng.uniform(0.5, 1.0, size=(2, steps, 2, 3))
+    h, expected = rng.normal(size=(2, 3)), []
+    h0 = h
+    for t in range(steps):
+        h = a[t] * h + b[t]
+        expected.append(h)
+    got = linear_scan(tf.constant(a, tf.float32), tf.constant(b, tf.float32), tf.constant(h0))
+    np.testing.assert_allclose(got.numpy(), np.stack(expected), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["one-way", "bidirectional"])
 def test_stacked_model_with_mask_and_dropout_matches_python_runner(bidirectional):
     """Two layers, dropout between them, a head and a mask: outputs and every gradient."""
