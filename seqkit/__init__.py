@@ -96,6 +96,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         LanguageModelTask,
         LinearRecurrence,
         Loss,
+        Model,
         ProjectedCell,
         Recurrence,
         Runner,

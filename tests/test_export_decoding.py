@@ -77,6 +77,7 @@ SOURCES = ["5 march 1991", "the 1st of january, 2000", "07/04/1976", "Sat 30 Dec
 
 def test_a_seq2seq_export_decodes_source_text_as_seqkit_does(dates, tmp_path):
     run, saved, printed = dates
+    assert "(hidden 8 x 1) at step 2" in printed  # a Seq2SeqModel's declared num_layers
     assert "  decode_beam(length_penalty, text) -> finished, ids, lengths, scores, text" in printed
     calls = {
         "greedy": ("decode", {"text": (SOURCES, "str")}),

@@ -52,8 +52,7 @@ def export_command(run, out, fmt, beam_width, which) -> None:
     opened = open_for_reading(run, which)
     written = opened.export(fmt, out, beam_width)
     model = opened.model
-    layers = model.decoder.num_layers if hasattr(model, "decoder") else model.num_layers
-    what = f"{model.cell_name} (hidden {model.hidden_size} x {layers})"
+    what = f"{model.cell_name} (hidden {model.hidden_size} x {model.num_layers})"
     what += f" at step {opened.step}"
     if fmt == "saved_model":
         click.echo(

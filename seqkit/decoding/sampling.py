@@ -155,7 +155,7 @@ def prime_ids(vocabulary, prime: str) -> list[int]:
     """The ids of ``prime`` in a ``TextVocabulary`` (a newline, else the first token, where it
     is empty); a token outside the vocabulary fails, naming it."""
     if not prime:  # a word-level vocabulary reads a newline as its end-of-line token
-        newline = "\n" in vocabulary.tokens or getattr(vocabulary, "end_of_line", None)
+        newline = "\n" in vocabulary.tokens or vocabulary.end_of_line is not None
         prime = "\n" if newline else vocabulary.tokens[0]
     missing = sorted(vocabulary.missing(prime))
     if missing:

@@ -55,7 +55,7 @@ def torch_module(model: SequenceModel) -> str:
         )
     options = ""
     if name == "vanilla":
-        activation = getattr(model.cells[0], "activation", "tanh")
+        activation = model.cells[0].activation  # seqkit's own VanillaCell (checked above)
         if activation not in TORCH_NONLINEARITIES:
             raise ExportError(
                 f"torch export: torch.nn.RNN has no {activation!r} activation; it has tanh "

@@ -1,4 +1,5 @@
-"""The five kinds of plugin: Cell, Runner, Loss, TruncationStrategy and Task.
+"""The five kinds of plugin: Cell, Runner, Loss, TruncationStrategy and Task; and Model, what
+seqkit's consumers read of a model (``check_model`` checks it where a run makes one).
 
 Each is an abstract base class whose abstract methods hold only a docstring. Plugins subclass
 them and register a factory through the hooks in ``seqkit.plugins.hookspecs``. A cell may also
@@ -12,6 +13,7 @@ Shapes are written beside the code: B batch, T time, I input size, H hidden size
     seqkit/interfaces/linear_recurrence.py  LinearRecurrence (h_t = a_t h_{t-1} + b_t)
     seqkit/interfaces/components.py  Runner, Loss, Window, TruncationStrategy
     seqkit/interfaces/task.py        SequenceBatch, Task, LanguageModelTask, DecodingTask
+    seqkit/interfaces/model.py       Model, check_model
 """
 
 from seqkit.interfaces.cell import (
@@ -26,6 +28,7 @@ from seqkit.interfaces.cell import (
 )
 from seqkit.interfaces.components import Loss, Runner, TruncationStrategy, Window
 from seqkit.interfaces.linear_recurrence import LinearRecurrence, declared_linear_recurrence
+from seqkit.interfaces.model import Model, check_model
 from seqkit.interfaces.task import (
     DecodingTask,
     LanguageModelTask,
@@ -42,6 +45,7 @@ __all__ = [
     "LanguageModelTask",
     "LinearRecurrence",
     "Loss",
+    "Model",
     "Pointwise",
     "ProjectedCell",
     "Recurrence",
@@ -53,6 +57,7 @@ __all__ = [
     "Task",
     "TruncationStrategy",
     "Window",
+    "check_model",
     "check_size",
     "declared_linear_recurrence",
     "declared_recurrence",

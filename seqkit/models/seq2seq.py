@@ -182,6 +182,11 @@ class Seq2SeqModel(StateDict, tf.Module):
         return self.encoder.cells
 
     @property
+    def num_layers(self) -> int:
+        """The layers of each stack (the encoder's and the decoder's are as many)."""
+        return self.decoder.num_layers
+
+    @property
     def runner(self) -> Runner:
         """The decoder's runner (the encoder's is the same unless a runner was named)."""
         return self.decoder.runner

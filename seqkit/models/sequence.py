@@ -98,6 +98,11 @@ def _check_choices(dropout, encoder, output_activation, initial_state) -> None:
 class SequenceModel(StateDict, tf.Module):
     """A recurrent network: encoder, ``num_layers`` cells of ``hidden_size``, output head."""
 
+    # No source encoder (``seqkit.interfaces.Model``): the trainer carries the state of
+    # ``cells``, and those are all the cells there are.
+    encoder_cells: tuple[Cell, ...] = ()
+    encoder_cell_name: str | None = None
+
     def __init__(
         self,
         cell: str,

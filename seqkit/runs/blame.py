@@ -106,7 +106,7 @@ def run_plugins(task=None, model=None, loss=None, truncation=None) -> list[Suspe
     """The plugin components of a run, third-party ones first."""
     components = [("task", task), ("loss", loss), ("truncation", truncation)]
     if model is not None:
-        cells = [*getattr(model, "encoder_cells", ()), *model.cells]
+        cells = [*model.encoder_cells, *model.cells]
         components += [("cell", c) for c in cells] + [("runner", model.runner)]
     found = {}
     for kind, component in components:

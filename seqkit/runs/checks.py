@@ -119,11 +119,10 @@ def check_cells(model, registry: Registry | None = None) -> None:
     """One step of each distinct cell (an encoder-decoder's encoder cells too) on zeros,
     checked against its declared sizes, so that a plugin's broken cell is named with its
     distribution before any training."""
-    stacks = [(model.cell_name, model.cells)]
-    if hasattr(model, "encoder_cells"):  # a Seq2SeqModel
-        stacks.append((model.encoder_cell_name, model.encoder_cells))
+    stacks = [(model.cell_name, model.cells), (model.encoder_cell_name, model.encoder_cells)]
     for name, cells in stacks:
-        _check_stack(model, name, cells, registry or default_registry())
+        if cells:  # a SequenceModel has no encoder cells
+            _check_stack(model, name, cells, registry or default_registry())
 
 
 def _check_stack(model, name: str, cells, registry: Registry) -> None:

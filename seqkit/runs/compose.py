@@ -25,7 +25,7 @@ from seqkit.config.options import (
 )
 from seqkit.data.vocabulary import TextVocabulary
 from seqkit.errors import ConfigError
-from seqkit.interfaces import DecodingTask, LanguageModelTask, Task
+from seqkit.interfaces import DecodingTask, LanguageModelTask, Model, Task, check_model
 from seqkit.models.sequence import SequenceModel
 from seqkit.plugins.registry import default_registry, make_loss, make_truncation
 from seqkit.runs.lr_plateau import check_plateau_keys
@@ -136,16 +136,25 @@ def build_seq2seq_model(config, dims: dict):
     )
 
 
-def build_model(config, info: dict, strategy=None):
+def build_model(config, info: dict, strategy=None) -> Model:
     """The config's model for a task's ``info`` (``task_info``), its variables made in the
     scope of ``strategy`` (a ``tf.distribute.Strategy``, from ``distribute.make_strategy``):
-    a ``SequenceModel``, or a ``Seq2SeqModel`` for a task of target form ``seq2seq``."""
+    a ``SequenceModel``, or a ``Seq2SeqModel`` for a task of target form ``seq2seq``; either
+    checked once against ``seqkit.interfaces.Model``, what the rest of a run reads of it."""
+    _check_encoder_decoder_keys(config, info)
+    with strategy.scope() if strategy else nullcontext():
+        if info["target_form"] == "seq2seq":
+            built = build_seq2seq_model(config, info["model_dims"])
+        else:
+            built = build_sequence_model(config, info)
+        return check_model(uniform_init(built, config["model"]["init_range"]))
+
+
+def build_sequence_model(config, info: dict) -> SequenceModel:
+    """A single stack (``seqkit.SequenceModel``) for a task of any target form but
+    ``seq2seq``."""
     model = config["model"]
     dims = info["model_dims"]
-    _check_encoder_decoder_keys(config, info)
-    if info["target_form"] == "seq2seq":
-        with strategy.scope() if strategy else nullcontext():
-            return uniform_init(build_seq2seq_model(config, dims), model["init_range"])
     encoder = _encoder(config, dims)
     if model["bidirectional"] and info["target_form"] == "shifted":
         raise ConfigError(
@@ -153,27 +162,24 @@ def build_model(config, info: dict, strategy=None):
             f"{config['task']['name']!r} predicts the next step, where that would see the "
             "answer. Use it for one label per sequence or per step (classify, tag)."
         )
-    options = cell_arguments(config)
-    with strategy.scope() if strategy else nullcontext():
-        built = SequenceModel(
-            model["cell"],
-            input_size=dims.get("input_size"),
-            hidden_size=model["hidden_size"],
-            output_size=dims["output_size"],
-            num_layers=model["num_layers"],
-            dropout=model["dropout"],
-            encoder=encoder,
-            vocab_size=dims.get("vocab_size"),
-            embedding_size=model["embedding_size"] if encoder == "embedding" else None,
-            runner=model["runner"],
-            initial_state=model["initial_state"],
-            tie_embeddings=model["tie_embeddings"],
-            io_dropout=model["io_dropout"],
-            bidirectional=model["bidirectional"],
-            cell_options=options,
-            precision=config["train"]["precision"],  # the trainer reads it from the model
-        )
-        return uniform_init(built, model["init_range"])
+    return SequenceModel(
+        model["cell"],
+        input_size=dims.get("input_size"),
+        hidden_size=model["hidden_size"],
+        output_size=dims["output_size"],
+        num_layers=model["num_layers"],
+        dropout=model["dropout"],
+        encoder=encoder,
+        vocab_size=dims.get("vocab_size"),
+        embedding_size=model["embedding_size"] if encoder == "embedding" else None,
+        runner=model["runner"],
+        initial_state=model["initial_state"],
+        tie_embeddings=model["tie_embeddings"],
+        io_dropout=model["io_dropout"],
+        bidirectional=model["bidirectional"],
+        cell_options=cell_arguments(config),
+        precision=config["train"]["precision"],  # the trainer reads it from the model
+    )
 
 
 def uniform_init(model, limit: float):
