@@ -92,6 +92,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     )
     from seqkit.interfaces import (  # noqa: F401
         Cell,
+        CorpusTask,
         DecodingTask,
         LanguageModelTask,
         LinearRecurrence,

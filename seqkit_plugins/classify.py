@@ -82,7 +82,7 @@ def _malformed(tab: str, label: str, text: str) -> str:
     return "" if text else "its text is empty"
 
 
-class ClassifyTask(seqkit.Task):
+class ClassifyTask(seqkit.Task, seqkit.CorpusTask):
     """Label each sequence; the loss is the cross-entropy at its last step."""
 
     target_form = "sequence"

@@ -93,7 +93,7 @@ def _malformed(fields: list[str], token: str, tag: str) -> str:
     return "" if tag else "its tag is empty"
 
 
-class TagTask(seqkit.Task):
+class TagTask(seqkit.Task, seqkit.CorpusTask):
     """Tag every token of a sentence; the loss is the cross-entropy of every real token."""
 
     target_form = "step"

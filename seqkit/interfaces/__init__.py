@@ -12,7 +12,8 @@ Shapes are written beside the code: B batch, T time, I input size, H hidden size
     seqkit/interfaces/cell.py        Cell, ProjectedCell, Recurrence, Kernel
     seqkit/interfaces/linear_recurrence.py  LinearRecurrence (h_t = a_t h_{t-1} + b_t)
     seqkit/interfaces/components.py  Runner, Loss, Window, TruncationStrategy
-    seqkit/interfaces/task.py        SequenceBatch, Task, LanguageModelTask, DecodingTask
+    seqkit/interfaces/task.py        SequenceBatch, Task, LanguageModelTask, DecodingTask,
+                                     CorpusTask
     seqkit/interfaces/model.py       Model, check_model
 """
 
@@ -30,6 +31,7 @@ from seqkit.interfaces.components import Loss, Runner, TruncationStrategy, Windo
 from seqkit.interfaces.linear_recurrence import LinearRecurrence, declared_linear_recurrence
 from seqkit.interfaces.model import Model, check_model
 from seqkit.interfaces.task import (
+    CorpusTask,
     DecodingTask,
     LanguageModelTask,
     SequenceBatch,
@@ -40,6 +42,7 @@ from seqkit.interfaces.task import (
 
 __all__ = [
     "Cell",
+    "CorpusTask",
     "DecodingTask",
     "Kernel",
     "LanguageModelTask",

@@ -152,7 +152,20 @@ class Task(abc.ABC):
         return {}
 
 
-class LanguageModelTask(Task):
+class CorpusTask(abc.ABC):
+    """What a task that can read another file of its kind offers, so that a run can be scored
+    on it (``seqkit eval RUN --corpus PATH``, ``Run.evaluate(corpus=...)``): every language
+    model, ``classify`` and ``tag``. A task subclasses both ``Task`` and ``CorpusTask``."""
+
+    @abc.abstractmethod
+    def corpus_batches(self, corpus: str, batch_size: int) -> list[SequenceBatch]:
+        """All of another file (a path, as the task's own file option takes it) as evaluation
+        batches in this task's vocabulary. A task may take an ``unknown`` keyword
+        (``"refuse"``, ``"skip"`` or ``"map"``): what becomes of a token its vocabulary lacks
+        (``--unknown``)."""
+
+
+class LanguageModelTask(Task, CorpusTask):
     """A task whose model predicts the next token of a text: a run of it can be sampled from,
     keeps its vocabulary (``vocab.json``) and can be evaluated on another text.
 
@@ -175,13 +188,6 @@ class LanguageModelTask(Task):
     @abc.abstractmethod
     def vocabulary(self) -> TextVocabulary:
         """The tokens by id, and how a text splits into them."""
-
-    @abc.abstractmethod
-    def corpus_batches(self, corpus: str, batch_size: int) -> list[SequenceBatch]:
-        """All of another text (a path, as the task's own corpus option takes it) as evaluation
-        batches in this task's vocabulary: ``seqkit eval RUN --corpus PATH``. A task may take
-        an ``unknown`` keyword (``"refuse"``, ``"skip"`` or ``"map"``): what becomes of a token
-        its vocabulary lacks (``--unknown``)."""
 
 
 class DecodingTask(abc.ABC):

@@ -21,7 +21,7 @@ import tensorflow as tf
 from seqkit.config.files import Config, load_config
 from seqkit.data.vocabulary import TextVocabulary
 from seqkit.errors import DataError, OptionError
-from seqkit.interfaces import DecodingTask, Task
+from seqkit.interfaces import CorpusTask, DecodingTask, Task
 from seqkit.interfaces.cell import state_sizes
 from seqkit.runs.checkpoints import restore_newest_intact
 from seqkit.runs.data_identity import batches_fingerprint, check_same_data
@@ -175,7 +175,7 @@ def corpus_batches(run: Run, corpus, batch_size: int, unknown: str | None):
     """The batches of ``corpus`` in the run's task, ``unknown`` passed where it is given; a
     DataError where the task reads no other file."""
     task = run.task
-    if not callable(getattr(task, "corpus_batches", None)):
+    if not isinstance(task, CorpusTask):
         raise DataError(
             f"--corpus is for a task that can read another file (a language model, classify, "
             f"tag); the run {str(run.path)!r} trained task {run.config['task']['name']!r}."
