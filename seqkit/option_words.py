@@ -22,3 +22,5 @@ STRATEGIES = ("none", "mirrored", "multi-worker")
 NONFINITE = ("stop", "skip")
 # Keras' policy names (seqkit.training.precision.PRECISIONS gives their dtypes).
 PRECISIONS = ("float32", "mixed_bfloat16")
+# What becomes of a token a run's vocabulary lacks, in a file read with it (--unknown).
+UNKNOWN_POLICIES = ("refuse", "skip", "map")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from seqkit.option_words import UNKNOWN_POLICIES
+
 # Which checkpoint of a run `sample`, `eval` and `export` read.
 checkpoint_option = click.option(
     "--checkpoint",
@@ -80,7 +82,7 @@ def sample_command(run, prime, length, temperature, seed, source, sources, beam_
 )
 @click.option(
     "--unknown",
-    type=click.Choice(["refuse", "skip", "map"]),
+    type=click.Choice(UNKNOWN_POLICIES),
     default=None,
     help="A token of --corpus the run never saw: refuse (naming it and its line), skip it, or "
     "map it to the unknown token [the task's: refuse for characters, map for words].",

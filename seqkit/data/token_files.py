@@ -36,10 +36,10 @@ from seqkit.data.token_encoding import encode_corpus
 from seqkit.data.tokenisation import make_tokeniser
 from seqkit.data.vocabulary import TextVocabulary
 from seqkit.errors import DataError
+from seqkit.option_words import UNKNOWN_POLICIES
 
 FORMAT, VERSION = "seqkit-tokens", 1
 IDS, VOCAB, RECORD = "ids.bin", "vocab.json", "record.json"
-UNKNOWN_POLICIES = ("refuse", "skip", "map")
 
 
 @dataclass(frozen=True)

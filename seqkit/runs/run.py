@@ -23,6 +23,7 @@ from seqkit.data.vocabulary import TextVocabulary
 from seqkit.errors import DataError, OptionError
 from seqkit.interfaces import CorpusTask, DecodingTask, Task
 from seqkit.interfaces.cell import state_sizes
+from seqkit.option_words import UNKNOWN_POLICIES
 from seqkit.runs.checkpoints import restore_newest_intact
 from seqkit.runs.data_identity import batches_fingerprint, check_same_data
 from seqkit.runs.directory import RunDirectory
@@ -182,7 +183,7 @@ def corpus_batches(run: Run, corpus, batch_size: int, unknown: str | None):
         )
     if unknown is None:
         return task.corpus_batches(corpus, batch_size)
-    if unknown not in ("refuse", "skip", "map"):
+    if unknown not in UNKNOWN_POLICIES:
         raise OptionError(f"unknown must be 'refuse', 'skip' or 'map', got {unknown!r}.")
     if "unknown" not in inspect.signature(task.corpus_batches).parameters:
         raise OptionError(
