@@ -43,6 +43,12 @@ def _keep_floats(keep):
     return tf.cast(keep[..., 0], tf.float32)
 
 
+def _read(value, dtype):
+    """A cell's variable as a tensor of ``dtype``: under mixed precision it reads as the compute
+    dtype (a ``CastVariable``), and the kernels run in float32."""
+    return tf.cast(tf.convert_to_tensor(value), dtype)
+
+
 def _zeros_if_none(grad, like):
     return tf.zeros_like(like) if grad is None else grad
 
@@ -73,7 +79,7 @@ def lstm_native(ops, recurrence, xp, state, keep):
         return (hs, hs[-1], cs[-1]), grad
 
     h0, c0 = state
-    hs, h, c = run(xp, h0, c0, tf.convert_to_tensor(recurrence.weight, xp.dtype))
+    hs, h, c = run(xp, h0, c0, _read(recurrence.weight, xp.dtype))
     return hs, (h, c)
 
 
@@ -96,8 +102,8 @@ def gru_native(ops, recurrence, xp, state, keep):
         return (hs, hs[-1]), grad
 
     (h0,) = state
-    weight = tf.convert_to_tensor(recurrence.weight, xp.dtype)
-    hs, h = run(xp, h0, weight, tf.convert_to_tensor(recurrence.bias, xp.dtype))
+    weight = _read(recurrence.weight, xp.dtype)
+    hs, h = run(xp, h0, weight, _read(recurrence.bias, xp.dtype))
     return hs, (h,)
 
 
@@ -122,7 +128,7 @@ def vanilla_native(ops, recurrence, xp, state, keep, activation="tanh"):
         return (hs, hs[-1]), grad
 
     (h0,) = state
-    hs, h = run(xp, h0, tf.convert_to_tensor(recurrence.weight, xp.dtype))
+    hs, h = run(xp, h0, _read(recurrence.weight, xp.dtype))
     return hs, (h,)
 
 

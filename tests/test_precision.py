@@ -82,7 +82,8 @@ def forward_and_gradients(model, ids, jit: bool):
 
 # Every cell on the python runner and on the runner it trains on (the MGU declares no recurrence:
 # graph); the fused runner as called eagerly (its own tf.function), and the LSTM's also compiled
-# by XLA with its gradient, as the trainer runs it (the generic path's: the peephole test below).
+# by XLA with its gradient, as the trainer runs it (the generic path's: the peephole test below);
+# the built-in cells' native kernels, which run in float32 between casts (auto's choice).
 CASES = [
     pytest.param(cell, runner, False, id=f"{cell}-{runner}", marks=marks)
     for cell, marks in [
@@ -90,7 +91,9 @@ CASES = [
         ("mgu", ()),
     ]
     for runner in ("python", "graph" if cell == "mgu" else "fused")
-] + [pytest.param("lstm", "fused", True, id="lstm-fused-xla")]  # fmt: skip
+] + [pytest.param("lstm", "fused", True, id="lstm-fused-xla")] + [
+    pytest.param(cell, "native", False, id=f"{cell}-native") for cell in ("lstm", "gru", "vanilla")
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("cell", "runner", "jit"), CASES)

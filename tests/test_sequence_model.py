@@ -158,7 +158,7 @@ def test_auto_runner_follows_the_rule_about_the_cell():
     model = SequenceModel("vanilla", input_size=2, hidden_size=3, runner="auto")
     assert type(model.runner) is type(seqkit.make_runner("native"))  # its native kernel loads
     mixed = SequenceModel("vanilla", input_size=2, hidden_size=3, precision="mixed_bfloat16")
-    assert type(mixed.runner) is type(seqkit.make_runner("fused"))  # native kernels: float32
+    assert type(mixed.runner) is type(seqkit.make_runner("native"))  # float32 inside
     assert type(resolve_runner("auto", [other], default_registry())) is type(
         seqkit.make_runner("graph")
     )

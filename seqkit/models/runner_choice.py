@@ -43,7 +43,7 @@ def resolve_runner(
 ) -> Runner:
     """A runner by name, or for ``"auto"`` the first of ``auto_runners(cells)`` that is
     installed and supports every cell. ``custom_ops`` false skips runners whose graphs hold
-    custom ops (``Runner.custom_ops``): for a SavedModel, a Keras layer, mixed precision. A
+    custom ops (``Runner.custom_ops``): for a SavedModel, a Keras layer. A
     named runner that does not support a cell is refused here, in one line."""
     if not isinstance(runner, Runner) and runner == "auto":
         return _auto_runner(cells, registry, custom_ops)

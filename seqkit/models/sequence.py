@@ -149,10 +149,7 @@ class SequenceModel(StateDict, tf.Module):
         self.output_size, self.tie_embeddings = None, bool(tie_embeddings)
         if output_size is not None:
             self._make_head(check_size("SequenceModel", "output_size", output_size))
-        # the native kernels run float32 only: a mixed-precision model keeps the XLA kernels
-        self.runner = resolve_runner(
-            runner, self.cells, registry, custom_ops=not self.precision.mixed
-        )
+        self.runner = resolve_runner(runner, self.cells, registry)
         # Dropout draws from a generator the model owns, so that a checkpoint holds its state
         # and a resumed run drops the same units as an uninterrupted one.
         seed = int(tf.random.uniform([], 0, 2**31 - 1, dtype=tf.int64))  # repeats after set_seed
