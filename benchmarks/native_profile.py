@@ -1,6 +1,7 @@
 """Where a training step on the native LSTM kernel goes: the whole step (forward, backward, Adam
 of the character model of ``benchmarks/compare.py``), and within it the native forward op and
-the native backward op timed alone at the same shapes; the rest (embedding, the input
+the native backward op with the weight gradient after it (``weight_gradient``) timed alone at
+the same shapes; the rest (embedding, the input
 projection and its gradient, the head, the loss, Adam, the step's own overhead) is the step less
 the two ops. Calls interleaved round by round; medians.
 
@@ -26,7 +27,7 @@ def op_calls(batch, seq, hidden):
     import numpy as np
     import tensorflow as tf
 
-    from seqkit_plugins.native_kernels import LIBRARY
+    from seqkit_plugins.native_kernels import LIBRARY, weight_gradient
 
     ops = LIBRARY.load()
     rng = np.random.default_rng(0)
@@ -39,9 +40,12 @@ def op_calls(batch, seq, hidden):
     hs, cs, gates = ops.seqkit_lstm_forward(xp, h0, c0, w, keep)
     dhs = tensor(seq, batch, hidden)
     forward = tf.function(lambda: ops.seqkit_lstm_forward(xp, h0, c0, w, keep)[0])
-    backward = tf.function(
-        lambda: ops.seqkit_lstm_backward(dhs, h0, c0, gates, hs, cs, h0, c0, w, keep)[0]
-    )
+
+    def backward_and_weight_gradient():
+        dxp = ops.seqkit_lstm_backward(dhs, h0, c0, gates, hs, cs, h0, c0, w, keep)[0]
+        return weight_gradient(dxp, h0, hs)
+
+    backward = tf.function(backward_and_weight_gradient)
     return (lambda: forward().numpy()), (lambda: backward().numpy())
 
 

@@ -3,9 +3,11 @@
     path = build_library("seqkit_kernels", [Path("lstm_ops.cc")], headers=[Path("gemm.h")])
 
 The library is compiled with the installed TensorFlow's own flags (``tf.sysconfig``), the C++
-compiler ``$CXX`` (default ``g++``), ``-O3 -march=native``, and, where the ``scipy-openblas32``
-wheel is installed and ``blas`` is asked for, OpenBLAS's ``sgemm`` (``-DSEQKIT_OPENBLAS``; it
-measured faster than Eigen's GEMM, which ``SEQKIT_NATIVE_GEMM=eigen`` builds instead).
+compiler ``$CXX`` (default ``g++``), ``-O3 -march=native`` (``$SEQKIT_NATIVE_MARCH`` names another
+target), and, where the ``scipy-openblas32`` wheel is installed and ``blas`` is asked for,
+OpenBLAS's ``sgemm`` (``-DSEQKIT_OPENBLAS``; it measured faster than Eigen's GEMM, which
+``SEQKIT_NATIVE_GEMM=eigen`` builds instead) for the products ``cc/packed_weight.h`` has no
+vector kernel for.
 It is cached in seqkit's cache (``native/``) by a key over everything that changes the binary: the
 TensorFlow version and flags, the compiler's version, the sources and headers, the BLAS, and the
 CPU's instruction-set flags (``-march=native`` compiles for this CPU only). Two processes that
@@ -80,7 +82,9 @@ def compile_command(sources: Sequence[Path], out: Path, blas: bool) -> list[str]
         compiler,
         *tf.sysconfig.get_compile_flags(),
         "-O3",
-        "-march=native",  # the cache key holds the CPU flags: AVX2 here, AVX-512 there
+        # the cache key holds the CPU flags: AVX2 here, AVX-512 there; SEQKIT_NATIVE_MARCH
+        # names another target (x86-64: no AVX2, the kernels' portable fallback)
+        f"-march={os.environ.get('SEQKIT_NATIVE_MARCH', 'native')}",
         "-fPIC",
         "-shared",
         # keep our -march=native copies of Eigen's templates to ourselves, and TensorFlow's

@@ -1,6 +1,7 @@
-// seqkit native kernels: the one GEMM they all use, C = alpha * op(A) @ op(B) + beta * C on
-// row-major float32 matrices with leading dimensions, and a helper that runs shards of a batch
-// on TensorFlow's intra-op thread pool.
+// seqkit native kernels: a GEMM, C = alpha * op(A) @ op(B) + beta * C on row-major float32
+// matrices with leading dimensions (the per-step product where packed_weight.h has no vector
+// kernel for the CPU), and a helper that runs shards of a batch on TensorFlow's intra-op thread
+// pool.
 //
 // Built with -DSEQKIT_OPENBLAS the GEMM is OpenBLAS's sgemm from the `scipy-openblas32` wheel
 // (symbols prefixed scipy_); otherwise Eigen's (TensorFlow's headers carry Eigen). Which one
@@ -95,22 +96,6 @@ inline void RunShards(tensorflow::OpKernelContext* ctx, int shards,
   }
   fn(0);
   counter.Wait();
-}
-
-// dW [G, H] = sum over steps and rows of dz_t^T h_{t-1} = dZ^T @ H_prev, H_prev = h0 for the
-// first step and hs[t - 1] after: one GEMM over all T * B rows, its G rows split in shards.
-inline void WeightGradient(tensorflow::OpKernelContext* ctx, int shards, int steps, int batch,
-                           int gates, int hidden, const float* dz, const float* h0,
-                           const float* hs, float* dw) {
-  const int later = (steps - 1) * batch;
-  RunShards(ctx, shards, [&](int s) {
-    int g0, g1;
-    ShardRange(s, shards, gates, &g0, &g1);
-    Gemm(true, false, g1 - g0, hidden, batch, 1.0f, dz + g0, gates, h0, hidden, 0.0f,
-         dw + g0 * hidden, hidden);
-    Gemm(true, false, g1 - g0, hidden, later, 1.0f, dz + batch * gates + g0, gates, hs, hidden,
-         1.0f, dw + g0 * hidden, hidden);
-  });
 }
 
 // Sets the GEMM library to one thread: the kernels split the batch themselves.

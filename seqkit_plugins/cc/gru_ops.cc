@@ -6,8 +6,10 @@
 //   h_t = n + z * (h_{t-1} - n); where keep[t, b] is 0, h_t = h_{t-1}
 //
 // xp holds W_ih x_t + b_ih. The batch is split into shards that run the whole sequence on
-// their own. The backward loop carries only dh; dW = dHH^T @ H_prev is one GEMM after it.
+// their own. The backward loop carries only dh; it returns dHH, and dW = dHH^T @ H_prev is one
+// GEMM after it, on TensorFlow's matmul (native_kernels.py).
 #include "gemm.h"
+#include "packed_weight.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/shape_inference.h"
 
@@ -28,7 +30,7 @@ inline Eigen::ArrayXf Sigmoid(const Eigen::ArrayXf& x) { return (x * 0.5f).tanh(
 
 // Rows [b0, b1) through every step: saved [T, B, 4H] = r, z, n, hh_n; hs [T, B, H].
 void ForwardShard(const Sizes& n, int b0, int b1, const float* xp, const float* h0,
-                  const float* w, const float* bias, const float* keep, float* saved,
+                  const PackedWeight& w, const float* bias, const float* keep, float* saved,
                   float* hs) {
   const int H = n.hidden, G = 3 * n.hidden, rows = b1 - b0;
   Eigen::ArrayXf hh(rows * G);
@@ -36,7 +38,7 @@ void ForwardShard(const Sizes& n, int b0, int b1, const float* xp, const float* 
     const long long at = static_cast<long long>(t) * n.batch + b0;
     const float* h_prev = t == 0 ? h0 + b0 * H : hs + (at - n.batch) * H;
     for (int r = 0; r < rows; ++r) std::copy(bias, bias + G, hh.data() + r * G);
-    Gemm(false, true, rows, G, H, 1.0f, h_prev, H, w, H, 1.0f, hh.data(), G);
+    w.MultiplyAdd(rows, h_prev, H, hh.data(), G);
     for (int r = 0; r < rows; ++r) {
       const float* x = xp + (at + r) * G;
       const float* hr = hh.data() + r * G;
@@ -77,11 +79,12 @@ class GruForwardOp : public OpKernel {
     const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
+    const auto packed = PackedWeight::Transposed(w.flat<float>().data(), 3 * n.hidden, n.hidden);
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
       ForwardShard(n, b0, b1, xp.flat<float>().data(), ctx->input(1).flat<float>().data(),
-                   w.flat<float>().data(), ctx->input(3).flat<float>().data(), keep_ptr,
+                   packed, ctx->input(3).flat<float>().data(), keep_ptr,
                    saved->flat<float>().data(), hs->flat<float>().data());
     });
   }
@@ -89,7 +92,7 @@ class GruForwardOp : public OpKernel {
 
 // Rows [b0, b1) backwards: dxp and dhh [T, B, 3H]; dh carried in dh (dh_last on entry).
 void BackwardShard(const Sizes& n, int b0, int b1, const float* dhs, const float* saved,
-                   const float* hs, const float* h0, const float* w, const float* keep,
+                   const float* hs, const float* h0, const PackedWeight& w, const float* keep,
                    float* dxp, float* dhh_all, float* dh) {
   const int H = n.hidden, G = 3 * n.hidden, rows = b1 - b0;
   Eigen::ArrayXf dh_next(rows * H);
@@ -118,7 +121,7 @@ void BackwardShard(const Sizes& n, int b0, int b1, const float* dhs, const float
       dx.segment(2 * H, H) = d_n;
       next = dh_r * update;
     }
-    Gemm(false, false, rows, H, G, 1.0f, dhh, G, w, H, 1.0f, dh_next.data(), H);
+    w.MultiplyAdd(rows, dhh, G, dh_next.data(), H);
     std::copy(dh_next.data(), dh_next.data() + rows * H, dh + b0 * H);
   }
 }
@@ -134,30 +137,27 @@ class GruBackwardOp : public OpKernel {
     const Sizes n{static_cast<int>(hs.dim_size(0)), static_cast<int>(hs.dim_size(1)),
                   static_cast<int>(w.dim_size(1))};
     const int G = 3 * n.hidden;
-    Tensor *dxp, *dh0, *dw, *db, dhh;
+    Tensor *dxp, *dh0, *dhh, *db;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n.steps, n.batch, G}), &dxp));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, ctx->input(1).shape(), &dh0));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, w.shape(), &dw));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({n.steps, n.batch, G}), &dhh));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(3, TensorShape({G}), &db));
-    OP_REQUIRES_OK(ctx, ctx->allocate_temp(tensorflow::DT_FLOAT,
-                                           TensorShape({n.steps, n.batch, G}), &dhh));
     float* dh = dh0->flat<float>().data();
     std::copy_n(ctx->input(1).flat<float>().data(), n.batch * n.hidden, dh);
     const Tensor& keep = ctx->input(6);
     const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
     const float* h0 = ctx->input(4).flat<float>().data();
-    float* dhh_ptr = dhh.flat<float>().data();
+    float* dhh_ptr = dhh->flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
+    const auto packed = PackedWeight::Plain(w.flat<float>().data(), G, n.hidden);
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
       BackwardShard(n, b0, b1, ctx->input(0).flat<float>().data(),
-                    ctx->input(2).flat<float>().data(), hs.flat<float>().data(), h0,
-                    w.flat<float>().data(), keep_ptr, dxp->flat<float>().data(), dhh_ptr, dh);
+                    ctx->input(2).flat<float>().data(), hs.flat<float>().data(), h0, packed,
+                    keep_ptr, dxp->flat<float>().data(), dhh_ptr, dh);
     });
-    WeightGradient(ctx, shards, n.steps, n.batch, G, n.hidden, dhh_ptr, h0,
-                   hs.flat<float>().data(), dw->flat<float>().data());
     ConstMatrixMap all(dhh_ptr, static_cast<long long>(n.steps) * n.batch, G,
                        Eigen::OuterStride<>(G));
     Eigen::Map<Eigen::RowVectorXf>(db->flat<float>().data(), G) = all.colwise().sum();
@@ -196,7 +196,7 @@ REGISTER_OP("SeqkitGruBackward")
     .Input("keep: float")
     .Output("dxp: float")      // [T, B, 3H]
     .Output("dh0: float")      // [B, H]
-    .Output("dweight: float")  // [3H, H]
+    .Output("dhh: float")      // [T, B, 3H]: the gradient of h_{t-1} @ W^T + b_hh
     .Output("dbias: float")    // [3H]
     .SetShapeFn([](InferenceContext* c) {
       ShapeHandle hs, w;
@@ -204,7 +204,7 @@ REGISTER_OP("SeqkitGruBackward")
       TF_RETURN_IF_ERROR(c->WithRank(c->input(5), 2, &w));
       c->set_output(0, c->MakeShape({c->Dim(hs, 0), c->Dim(hs, 1), c->Dim(w, 0)}));
       c->set_output(1, c->input(4));
-      c->set_output(2, c->input(5));
+      c->set_output(2, c->MakeShape({c->Dim(hs, 0), c->Dim(hs, 1), c->Dim(w, 0)}));
       c->set_output(3, c->MakeShape({c->Dim(w, 0)}));
       return absl::OkStatus();
     });

@@ -6,9 +6,10 @@
 //
 // xp already holds W_ih x_t + b_ih + b_hh. The batch is split into shards that run the whole
 // sequence on their own (rows of a recurrence are independent): no barrier between steps.
-// The backward pass carries only dh and dc; the weight gradient is one GEMM after its loop,
-// dW = dZ^T @ H_prev [4H, T*B] @ [T*B, H], split over the gate rows.
+// The backward pass carries only dh and dc. The weight gradient, dW = dZ^T @ H_prev
+// [4H, T*B] @ [T*B, H], is one GEMM after it, on TensorFlow's matmul (native_kernels.py).
 #include "gemm.h"
+#include "packed_weight.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/shape_inference.h"
 
@@ -37,8 +38,8 @@ struct Sizes {
 
 // Rows [b0, b1) through every step: gates [T, B, 4H], hs and cs [T, B, H].
 void ForwardShard(const Sizes& n, int b0, int b1, const float* xp, const float* h0,
-                  const float* c0, const float* w, const float* keep, float* gates, float* hs,
-                  float* cs) {
+                  const float* c0, const PackedWeight& w, const float* keep, float* gates,
+                  float* hs, float* cs) {
   const int H = n.hidden, G = 4 * n.hidden, rows = b1 - b0;
   for (int t = 0; t < n.steps; ++t) {
     const long long at = static_cast<long long>(t) * n.batch + b0;
@@ -46,7 +47,7 @@ void ForwardShard(const Sizes& n, int b0, int b1, const float* xp, const float* 
     const float* c_prev = t == 0 ? c0 + b0 * H : cs + (at - n.batch) * H;
     float* z = gates + at * G;
     std::copy(xp + at * G, xp + (at + rows) * G, z);
-    Gemm(false, true, rows, G, H, 1.0f, h_prev, H, w, H, 1.0f, z, G);
+    w.MultiplyAdd(rows, h_prev, H, z, G);
     for (int r = 0; r < rows; ++r) {
       float* zr = z + r * G;
       ActivateGates(zr, H);
@@ -87,11 +88,12 @@ class LstmForwardOp : public OpKernel {
     const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
+    const auto packed = PackedWeight::Transposed(w.flat<float>().data(), 4 * n.hidden, n.hidden);
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
       ForwardShard(n, b0, b1, xp.flat<float>().data(), h0.flat<float>().data(),
-                   c0.flat<float>().data(), w.flat<float>().data(), keep_ptr,
+                   c0.flat<float>().data(), packed, keep_ptr,
                    gates->flat<float>().data(), hs->flat<float>().data(),
                    cs->flat<float>().data());
     });
@@ -103,8 +105,8 @@ struct Saved {  // what the forward pass kept, and the weight
 };
 
 // Rows [b0, b1) backwards through every step: dz [T, B, 4H]; dh and dc carried in dh0, dc0.
-void BackwardShard(const Sizes& n, int b0, int b1, const Saved& f, const float* dhs,
-                   float* dz_all, float* dh, float* dc) {
+void BackwardShard(const Sizes& n, int b0, int b1, const Saved& f, const PackedWeight& w,
+                   const float* dhs, float* dz_all, float* dh, float* dc) {
   const int H = n.hidden, G = 4 * n.hidden, rows = b1 - b0;
   Eigen::ArrayXf dh_next(rows * H);
   for (int t = n.steps - 1; t >= 0; --t) {
@@ -131,7 +133,7 @@ void BackwardShard(const Sizes& n, int b0, int b1, const Saved& f, const float* 
       dc_r *= fg;
       next.setZero();
     }
-    Gemm(false, false, rows, H, G, 1.0f, dz, G, f.w, H, 1.0f, dh_next.data(), H);
+    w.MultiplyAdd(rows, dz, G, dh_next.data(), H);
     std::copy(dh_next.data(), dh_next.data() + rows * H, dh + b0 * H);
   }
 }
@@ -151,11 +153,10 @@ class LstmBackwardOp : public OpKernel {
                       ctx->input(5).flat<float>().data(), ctx->input(6).flat<float>().data(),
                       ctx->input(7).flat<float>().data(), w.flat<float>().data(),
                       keep.NumElements() == 0 ? nullptr : keep.flat<float>().data()};
-    Tensor *dxp, *dh0, *dc0, *dw;
+    Tensor *dxp, *dh0, *dc0;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, gates.shape(), &dxp));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, ctx->input(1).shape(), &dh0));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(2, ctx->input(2).shape(), &dc0));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, w.shape(), &dw));
     float* dh = dh0->flat<float>().data();
     float* dc = dc0->flat<float>().data();
     std::copy_n(ctx->input(1).flat<float>().data(), n.batch * n.hidden, dh);
@@ -163,13 +164,12 @@ class LstmBackwardOp : public OpKernel {
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
     float* dz = dxp->flat<float>().data();
+    const auto packed = PackedWeight::Plain(saved.w, 4 * n.hidden, n.hidden);
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
-      BackwardShard(n, b0, b1, saved, ctx->input(0).flat<float>().data(), dz, dh, dc);
+      BackwardShard(n, b0, b1, saved, packed, ctx->input(0).flat<float>().data(), dz, dh, dc);
     });
-    WeightGradient(ctx, shards, n.steps, n.batch, 4 * n.hidden, n.hidden, dz, saved.h0,
-                   saved.hs, dw->flat<float>().data());
   }
 };
 
@@ -210,12 +210,10 @@ REGISTER_OP("SeqkitLstmBackward")
     .Output("dxp: float")  // [T, B, 4H]
     .Output("dh0: float")
     .Output("dc0: float")
-    .Output("dweight: float")  // [4H, H]
     .SetShapeFn([](InferenceContext* c) {
       c->set_output(0, c->input(3));
       c->set_output(1, c->input(6));
       c->set_output(2, c->input(7));
-      c->set_output(3, c->input(8));
       return absl::OkStatus();
     });
 

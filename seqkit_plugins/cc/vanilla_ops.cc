@@ -4,10 +4,12 @@
 //   h_t = act(xp_t + h_{t-1} @ W^T); where keep[t, b] is 0, h_t = h_{t-1}
 //
 // xp holds W_ih x_t + b_ih + b_hh. The batch is split into shards that run the whole sequence
-// on their own. The backward loop carries only dh; dW = dA^T @ H_prev is one GEMM after it.
+// on their own. The backward loop carries only dh; dW = dA^T @ H_prev is one GEMM after it, on
+// TensorFlow's matmul (native_kernels.py).
 #include <string>
 
 #include "gemm.h"
+#include "packed_weight.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/shape_inference.h"
 
@@ -70,6 +72,7 @@ class VanillaForwardOp : public OpKernel {
     const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
+    const auto packed = PackedWeight::Transposed(w.flat<float>().data(), n.hidden, n.hidden);
     const float *x = xp.flat<float>().data(), *h0 = ctx->input(1).flat<float>().data();
     float* out = hs->flat<float>().data();
     RunShards(ctx, shards, [&](int s) {
@@ -81,8 +84,7 @@ class VanillaForwardOp : public OpKernel {
         const long long at = static_cast<long long>(t) * n.batch + b0;
         const float* h_prev = t == 0 ? h0 + b0 * H : out + (at - n.batch) * H;
         std::copy(x + at * H, x + (at + rows) * H, pre.data());
-        Gemm(false, true, rows, H, H, 1.0f, h_prev, H, w.flat<float>().data(), H, 1.0f,
-             pre.data(), H);
+        packed.MultiplyAdd(rows, h_prev, H, pre.data(), H);
         Activate(act_, ArrayMap(pre.data(), rows * H));
         for (int r = 0; r < rows; ++r) {
           const bool kept = keep_ptr == nullptr || keep_ptr[at + r] != 0.0f;
@@ -108,10 +110,9 @@ class VanillaBackwardOp : public OpKernel {
     const Tensor& w = ctx->input(4);
     const Sizes n{static_cast<int>(hs.dim_size(0)), static_cast<int>(hs.dim_size(1)),
                   static_cast<int>(w.dim_size(1))};
-    Tensor *dxp, *dh0, *dw;
+    Tensor *dxp, *dh0;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, hs.shape(), &dxp));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, ctx->input(1).shape(), &dh0));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, w.shape(), &dw));
     float* dh = dh0->flat<float>().data();
     std::copy_n(ctx->input(1).flat<float>().data(), n.batch * n.hidden, dh);
     const Tensor& keep = ctx->input(5);
@@ -120,6 +121,7 @@ class VanillaBackwardOp : public OpKernel {
     float* da = dxp->flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
+    const auto packed = PackedWeight::Plain(w.flat<float>().data(), n.hidden, n.hidden);
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
@@ -140,13 +142,10 @@ class VanillaBackwardOp : public OpKernel {
             next = dh_r;  // the state passed through: so does its gradient
           }
         }
-        Gemm(false, false, rows, H, H, 1.0f, da + at * H, H, w.flat<float>().data(), H, 1.0f,
-             dh_next.data(), H);
+        packed.MultiplyAdd(rows, da + at * H, H, dh_next.data(), H);
         std::copy(dh_next.data(), dh_next.data() + rows * H, dh + b0 * H);
       }
     });
-    WeightGradient(ctx, shards, n.steps, n.batch, n.hidden, n.hidden, da,
-                   ctx->input(3).flat<float>().data(), h, dw->flat<float>().data());
   }
 
  private:
@@ -175,11 +174,9 @@ REGISTER_OP("SeqkitVanillaBackward")
     .Input("keep: float")
     .Output("dxp: float")      // [T, B, H]
     .Output("dh0: float")      // [B, H]
-    .Output("dweight: float")  // [H, H]
     .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
       c->set_output(0, c->input(2));
       c->set_output(1, c->input(3));
-      c->set_output(2, c->input(4));
       return absl::OkStatus();
     });
 

@@ -1,0 +1,130 @@
+// seqkit native kernels: the recurrent weight, packed once per op call for the product every
+// step makes with it (forward h_{t-1} @ W^T, backward dz_t @ W), and that product.
+//
+// A per-step product is small (the rows of one batch shard, M 4-32) against a large weight
+// (N x K up to 4H x H). A library GEMM repacks the weight at every call, and at these shapes
+// it spends more time packing than multiplying: OpenBLAS 0.3.34's sgemm ran M 16, N 1024,
+// K 256 at 113 GFLOP/s a core (SkylakeX kernels; 79 with its Haswell ones), this kernel on
+// the weight packed once at 215-250 (AVX-512, AMD Zen 5) and 123 (AVX2 and FMA, the same CPU),
+// so the step's product runs at 1.6-2.7x. It is written with GCC's vector extensions, so that
+// the library's `-march=native` build (one per CPU kind) compiles it for the CPU's own
+// vectors: AVX-512 registers hold 8 rows x 48 columns of C, AVX2's 6 x 16. Without AVX2 and
+// FMA the product falls back to Gemm (gemm.h), unpacked.
+//
+//   PackedWeight w = PackedWeight::Transposed(weight, G, H);   // B = W^T, W [G, H]
+//   w.MultiplyAdd(rows, h_prev, H, z, G);                       // z [rows, G] += h @ W^T
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "gemm.h"
+
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#define SEQKIT_PACKED_WEIGHT 1
+#endif
+
+namespace seqkit {
+
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64, kPanelVectors = 3, kBlockRows = 8;
+#else
+constexpr int kVectorBytes = 32, kPanelVectors = 2, kBlockRows = 6;
+#endif
+typedef float Vector __attribute__((vector_size(kVectorBytes)));
+constexpr int kLanes = kVectorBytes / static_cast<int>(sizeof(float));
+constexpr int kPanel = kPanelVectors * kLanes;  // columns of B in one packed panel
+
+// C [MR, cols] += A [MR, k] @ one packed panel of B [k, kPanel] (cols <= kPanel of it kept).
+template <int MR>
+inline void MultiplyBlock(int k, const float* a, int lda, const float* panel, float* c, int ldc,
+                          int cols) {
+  Vector acc[MR][kPanelVectors];
+  _Pragma("GCC unroll 16") for (int i = 0; i < MR; ++i) {
+    _Pragma("GCC unroll 4") for (int v = 0; v < kPanelVectors; ++v) acc[i][v] = Vector{};
+  }
+  for (int kk = 0; kk < k; ++kk) {
+    Vector b[kPanelVectors];
+    _Pragma("GCC unroll 4") for (int v = 0; v < kPanelVectors; ++v) {
+      std::memcpy(&b[v], panel + kk * kPanel + v * kLanes, kVectorBytes);
+    }
+    _Pragma("GCC unroll 16") for (int i = 0; i < MR; ++i) {
+      const float x = a[i * lda + kk];
+      _Pragma("GCC unroll 4") for (int v = 0; v < kPanelVectors; ++v) acc[i][v] += x * b[v];
+    }
+  }
+  _Pragma("GCC unroll 16") for (int i = 0; i < MR; ++i) {
+    float row[kPanel];
+    _Pragma("GCC unroll 4") for (int v = 0; v < kPanelVectors; ++v) {
+      const Vector sum = acc[i][v];
+      std::memcpy(row + v * kLanes, &sum, kVectorBytes);
+    }
+    float* out = c + i * ldc;
+    for (int j = 0; j < cols; ++j) out[j] += row[j];
+  }
+}
+
+class PackedWeight {
+ public:
+  // B = W^T for W [rows, cols] row-major (B is [cols, rows]): the forward product h @ W^T.
+  static PackedWeight Transposed(const float* w, int rows, int cols) {
+    return PackedWeight(w, rows, cols, true);
+  }
+  // B = W [rows, cols]: the backward product dz @ W.
+  static PackedWeight Plain(const float* w, int rows, int cols) {
+    return PackedWeight(w, rows, cols, false);
+  }
+
+  // C [m, n] += A [m, k] @ B, row-major with leading dimensions lda and ldc.
+  void MultiplyAdd(int m, const float* a, int lda, float* c, int ldc) const {
+#ifdef SEQKIT_PACKED_WEIGHT
+    for (int p = 0; p * kPanel < n_; ++p) {
+      const float* panel = packed_.data() + static_cast<size_t>(p) * k_ * kPanel;
+      const int cols = std::min(kPanel, n_ - p * kPanel);
+      float* cp = c + p * kPanel;
+      int i = 0;
+      for (; i + kBlockRows <= m; i += kBlockRows) {
+        MultiplyBlock<kBlockRows>(k_, a + i * lda, lda, panel, cp + i * ldc, ldc, cols);
+      }
+      for (; i + 2 <= m; i += 2) {
+        MultiplyBlock<2>(k_, a + i * lda, lda, panel, cp + i * ldc, ldc, cols);
+      }
+      if (i < m) MultiplyBlock<1>(k_, a + i * lda, lda, panel, cp + i * ldc, ldc, cols);
+    }
+#else
+    Gemm(false, transposed_, m, n_, k_, 1.0f, a, lda, w_, transposed_ ? k_ : n_, 1.0f, c, ldc);
+#endif
+  }
+
+ private:
+  PackedWeight(const float* w, int rows, int cols, bool transposed)
+      : w_(w), k_(transposed ? cols : rows), n_(transposed ? rows : cols),
+        transposed_(transposed) {
+#ifdef SEQKIT_PACKED_WEIGHT
+    const int panels = (n_ + kPanel - 1) / kPanel;
+    packed_.assign(static_cast<size_t>(panels) * k_ * kPanel, 0.0f);  // zeros past column n
+    for (int p = 0; p < panels; ++p) {
+      for (int kk = 0; kk < k_; ++kk) {
+        float* out = packed_.data() + (static_cast<size_t>(p) * k_ + kk) * kPanel;
+        for (int j = 0; j < kPanel && p * kPanel + j < n_; ++j) {
+          out[j] = Element(kk, p * kPanel + j);
+        }
+      }
+    }
+#endif
+  }
+
+  // B [kk, j]: W [j, kk] for the transposed form, W [kk, j] for the plain one.
+  float Element(int kk, int j) const {
+    return transposed_ ? w_[static_cast<size_t>(j) * k_ + kk]
+                       : w_[static_cast<size_t>(kk) * n_ + j];
+  }
+
+  const float* w_;
+  int k_, n_;  // B is [k, n]
+  bool transposed_;
+  std::vector<float> packed_;  // panels of kPanel columns, each [k, kPanel]
+};
+
+}  // namespace seqkit
