@@ -4,8 +4,8 @@
 // pool.
 //
 // Built with -DSEQKIT_OPENBLAS the GEMM is OpenBLAS's sgemm from the `scipy-openblas32` wheel
-// (symbols prefixed scipy_); otherwise Eigen's (TensorFlow's headers carry Eigen). Which one
-// is chosen by measurement: see seqkit_plugins/native_library.py.
+// (symbols prefixed scipy_), where that wheel is installed (it measured faster than Eigen's);
+// otherwise Eigen's (TensorFlow's headers carry Eigen): seqkit/native/build.py.
 #pragma once
 
 #include <cstdlib>
