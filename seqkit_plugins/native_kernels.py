@@ -54,8 +54,9 @@ def weight_gradient(dz, h0, hs):
     ``h_{-1}`` = ``h0``): ONE matmul over all ``T * B`` rows, after the backward loop.
 
     It is TensorFlow's matmul (oneDNN, both cores), not a GEMM inside the op: at config A's LSTM
-    (``[2048, 1024]^T @ [2048, 256]``) it takes 3.4 ms against about 6 for OpenBLAS's sgemm on
-    the op's shards (AMD Zen 5), and the runtime can overlap it with the step's other work.
+    (``[2048, 1024]^T @ [2048, 256]``: 3.4 ms alone) the backward op with OpenBLAS's sgemm on its
+    shards took 10.2 ms, the op and this matmul 6.9 (``benchmarks/native_profile.py``, AMD Zen 5),
+    and the runtime can overlap it with the step's other work.
     ``(h^T @ dz)^T`` transposes the narrower operand: TensorFlow's faster form
     (``seqkit.ops.linear``)."""
     h_prev = tf.concat([h0[None], hs[:-1]], 0)
