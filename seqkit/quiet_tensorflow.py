@@ -41,8 +41,10 @@ from collections.abc import Iterator
 SHOW_VARIABLE = "SEQKIT_TF_LOGS"  # set to 1 to see TensorFlow's start-up lines as they come
 LEVEL_VARIABLE = "TF_CPP_MIN_LOG_LEVEL"
 # TensorFlow's later C++ lines when the user sets no level: errors only. Its runtime warnings
-# depend on the CPU (on some AVX-512 CPUs: "oneDNN supports DT_INT32 only on platforms with
-# AVX-512. Falling back ...") and say nothing a seqkit user can act on.
+# depend on the CPU and say nothing a seqkit user can act on. (One such note, "oneDNN supports
+# DT_INT32 only on platforms with AVX-512. Falling back ...", comes at error level on an AMD
+# Zen 5 for any integer transpose: seqkit's own graphs transpose no integers, see
+# seqkit.decoding.sampling._batch_major.)
 RUNTIME_LEVEL = "2"
 
 # absl's line prefix: severity (Info, Warning, Error, Fatal), then MMDD: "I0000 00:00:17..."

@@ -106,7 +106,15 @@ def _steps(model, logits, state, u, temperature, length, maximum_iterations=None
         (tf.constant(0), logits, state, ids),
         maximum_iterations=maximum_iterations,
     )
-    return tf.transpose(ids.stack()), logits, state  # [length, B] -> [B, length]
+    return _batch_major(ids.stack()), logits, state
+
+
+def _batch_major(ids):
+    """``[length, B]`` ids -> ``[B, length]``, transposed as float32 values (exact below 2^24,
+    far above any vocabulary's size): an integer transpose makes TensorFlow 2.21's oneDNN graph
+    pass log an error line on some AVX-512 CPUs (AMD Zen 5: "oneDNN supports DT_INT32 only on
+    platforms with AVX-512. Falling back ...") before it falls back to its own kernel."""
+    return tf.cast(tf.transpose(tf.cast(ids, tf.float32)), tf.int32)
 
 
 class Sampler:
