@@ -30,8 +30,9 @@ import seqkit
 SOURCES = Path(__file__).parent / "cc"
 LIBRARY = seqkit.NativeLibrary(
     "seqkit_kernels",
-    [SOURCES / "lstm_ops.cc", SOURCES / "gru_ops.cc", SOURCES / "vanilla_ops.cc"],
+    [SOURCES / name for name in ("lstm_ops.cc", "gru_ops.cc", "vanilla_ops.cc", "library_info.cc")],
     headers=[SOURCES / "gemm.h", SOURCES / "packed_weight.h"],
+    info_op="seqkit_kernels_info",
     blas=True,
 )
 

@@ -30,7 +30,9 @@ LSTMCell = type(seqkit.make_cell("lstm", 1, 1))
 
 def fresh_library():
     """A library of the same sources that has not tried to load yet."""
-    return seqkit.NativeLibrary("seqkit_kernels", LIBRARY.sources, LIBRARY.headers)
+    return seqkit.NativeLibrary(
+        "seqkit_kernels", LIBRARY.sources, LIBRARY.headers, info_op=LIBRARY.info_op
+    )
 
 
 class OffLSTM(LSTMCell):
@@ -139,6 +141,7 @@ PORTABLE = """
 import numpy as np, tensorflow as tf, seqkit
 from seqkit_plugins.native_kernels import LIBRARY
 assert LIBRARY.load() is not None, LIBRARY.status
+print(LIBRARY.status)
 rng = np.random.default_rng(0)
 for name in ("vanilla", "gru", "lstm"):
     cell = seqkit.make_cell(name, 3, 40)  # 40: two 16-column panels of AVX2 and a partial one
@@ -186,4 +189,6 @@ def test_a_build_for_another_cpu_agrees_with_the_python_runner(tmp_path, march):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("agree")
+    kind = "packed weight, AVX2" if march == "haswell" else "(no AVX2)"  # what the build runs
+    assert kind in done.stdout.splitlines()[0]
     assert "seqkit: compiling the native kernels" in done.stderr  # its own build, not the cache's

@@ -21,7 +21,7 @@ def plugins() -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     for kind, name, provider in rows:
         click.echo(f"{kind:<{widths[0]}}  {name:<{widths[1]}}  {provider}")
-    click.echo('\nWhat runner "auto" runs each cell on (float32):')
+    click.echo('\nWhat runner "auto" runs each cell on:')
     for name in registry.names("cell"):
         click.echo(f"  {name:<{widths[1]}}  {_active_kernel(registry, name)}")
     skipped = registry.plugins.skipped

@@ -40,9 +40,15 @@ class NativeLibrary:
     """A custom-op library built from C++ ``sources`` on first ``load()``; loaded once."""
 
     def __init__(
-        self, name: str, sources: Sequence[Path], headers: Sequence[Path] = (), blas: bool = True
+        self,
+        name: str,
+        sources: Sequence[Path],
+        headers: Sequence[Path] = (),
+        blas: bool = True,
+        info_op: str | None = None,
     ):
         self.name, self.sources, self.headers, self.blas = name, list(sources), list(headers), blas
+        self.info_op = info_op  # an op of the library with no inputs: a string for the status
         self._lock = threading.Lock()
         self._loaded = False
         self._ops: Any = None
@@ -69,8 +75,15 @@ class NativeLibrary:
         except (tf.errors.OpError, OSError) as exc:  # another TensorFlow's ABI, a bad binary
             first = (str(exc).splitlines() or [type(exc).__name__])[0]
             return self._unavailable(f"{path} does not load: {first}")
-        self.status = f"loaded from {path}"
+        self.status = f"loaded from {path}" + self._info(ops)
         return ops
+
+    def _info(self, ops) -> str:
+        """``"; "`` and what ``info_op`` says of the build (its kernels' form), or nothing."""
+        if self.info_op is None:
+            return ""
+        with tf.init_scope():  # eagerly, even when a trace first asks for the library
+            return "; " + getattr(ops, self.info_op)().numpy().decode()
 
     def _unavailable(self, reason: str) -> None:
         self.status = f"off: {reason}"
