@@ -22,6 +22,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 import seqkit
+from seqkit.training.precision import cast_floating
 from seqkit_plugins.fused import FusedRunner, xla_kernel
 
 
@@ -40,9 +41,8 @@ def in_float32(kernel):
     def run(recurrence, xp, state, keep):
         if xp.dtype == tf.float32:
             return kernel(recurrence, xp, state, keep)
-        as_float32 = tuple(tf.cast(s, tf.float32) for s in state)
-        outputs, final = kernel(recurrence, tf.cast(xp, tf.float32), as_float32, keep)
-        return tf.cast(outputs, xp.dtype), tuple(tf.cast(s, xp.dtype) for s in final)
+        outputs, final = kernel(recurrence, *cast_floating((xp, state), tf.float32), keep)
+        return cast_floating((outputs, final), xp.dtype)
 
     return run
 

@@ -2,8 +2,6 @@
 // vector kernel packed_weight.h compiled for the CPU, or the library GEMM it falls back to), as
 // the op SeqkitKernelsInfo: a scalar string, read once when the library loads, for the status
 // line `seqkit plugins` shows.
-#include <string>
-
 #include "packed_weight.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/op_kernel.h"
@@ -11,18 +9,6 @@
 
 namespace seqkit {
 namespace {
-
-const char* ProductKind() {
-#if defined(__AVX512F__)
-  return "per-step products on the packed weight, AVX-512";
-#elif defined(SEQKIT_PACKED_WEIGHT)
-  return "per-step products on the packed weight, AVX2";
-#elif defined(SEQKIT_OPENBLAS)
-  return "per-step products by OpenBLAS's sgemm (no AVX2)";
-#else
-  return "per-step products by Eigen's GEMM (no AVX2)";
-#endif
-}
 
 class KernelsInfoOp : public tensorflow::OpKernel {
  public:

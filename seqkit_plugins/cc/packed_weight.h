@@ -32,6 +32,19 @@ constexpr int kVectorBytes = 64, kPanelVectors = 3, kBlockRows = 8;
 #else
 constexpr int kVectorBytes = 32, kPanelVectors = 2, kBlockRows = 6;
 #endif
+
+// What this build runs the per-step products on (the library's SeqkitKernelsInfo op says it).
+inline const char* ProductKind() {
+#if defined(__AVX512F__)
+  return "per-step products on the packed weight, AVX-512";
+#elif defined(SEQKIT_PACKED_WEIGHT)
+  return "per-step products on the packed weight, AVX2";
+#elif defined(SEQKIT_OPENBLAS)
+  return "per-step products by OpenBLAS's sgemm (no AVX2)";
+#else
+  return "per-step products by Eigen's GEMM (no AVX2)";
+#endif
+}
 typedef float Vector __attribute__((vector_size(kVectorBytes)));
 constexpr int kLanes = kVectorBytes / static_cast<int>(sizeof(float));
 constexpr int kPanel = kPanelVectors * kLanes;  // columns of B in one packed panel
