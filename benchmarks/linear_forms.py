@@ -1,7 +1,10 @@
 """Why ``seqkit.ops.linear`` takes its weight gradient in two forms: TensorFlow's CPU matmul of
 a linear layer ``x [N, I] @ W^T`` (``W [O, I]``) and the two ways of writing its weight
 gradient, ``dy^T @ x`` (TensorFlow's own: it transposes ``dy [N, O]``) and ``(x^T @ dy)^T``
-(it transposes ``x [N, I]``), at the shapes of seqkit's input projections and heads. Calls
+(it transposes ``x [N, I]``), at the shapes of seqkit's input projections and heads; and why
+its bias gradient is a product ``(ones [4, N] @ dy)[0]``: against TensorFlow's ``BiasAddGrad`` (the
+gradient of ``tf.nn.bias_add``) and the ``Sum`` of a broadcast add's gradient, plain and
+compiled by XLA with ``dy`` computed by a fused producer (as in a training step). Calls
 interleaved round by round; medians, ms.
 
     .venv/bin/python benchmarks/linear_forms.py
@@ -20,6 +23,7 @@ SHAPES = [  # N (batch x seq), I, O: config A's and B's LSTM projection and head
     (2048, 256, 65),
     (6400, 64, 2048),
     (6400, 512, 65),
+    (32768, 64, 512),  # minGRU's projection at batch 32, T 1,024, hidden 256
 ]
 
 
@@ -36,7 +40,29 @@ def forms(n: int, n_in: int, n_out: int) -> dict:
         "dy^T @ x": tf.function(lambda: tf.matmul(dy, x, transpose_a=True)),
         "(x^T @ dy)^T": tf.function(lambda: tf.transpose(tf.matmul(x, dy, transpose_a=True))),
         "dy @ W": tf.function(lambda: tf.matmul(dy, w)),
+        **bias_gradient_forms(dy),
     }
+
+
+def bias_gradient_forms(dy) -> dict:
+    """The column sum of ``dy [N, O]`` four ways, plain and under XLA (where ``dy`` comes from
+    a fused elementwise producer, ``tanh(dy) * 2``, as a bias gradient does in a step)."""
+    import tensorflow as tf
+    from tensorflow.python.ops import gen_nn_ops
+
+    ones = tf.ones([4, dy.shape[0]])
+    sums = {
+        "BiasAddGrad": gen_nn_ops.bias_add_grad,
+        "Sum": lambda d: tf.reduce_sum(d, 0),
+        "ones[1] @ dy": lambda d: tf.matmul(ones[:1], d),
+        "(ones[4] @ dy)[0]": lambda d: tf.matmul(ones, d)[0],
+    }
+    plain = {name: tf.function(lambda f=f: f(dy)) for name, f in sums.items()}
+    xla = {
+        f"xla {name}": tf.function(lambda f=f: f(tf.tanh(dy) * 2.0), jit_compile=True)
+        for name, f in sums.items()
+    }
+    return {**plain, **xla}
 
 
 def main(rounds: int = 20) -> None:

@@ -37,8 +37,12 @@ def test_linear_and_its_gradients_match_numpy(shape, mode):
     np.testing.assert_allclose(db, dy2.sum(0), rtol=1e-5, atol=1e-5)
 
 
-def test_linear_gradient_reaches_a_variable():
+def test_linear_gradient_reaches_variables():
     w = tf.Variable(np.ones((8, 2), np.float32))
+    b = tf.Variable(np.zeros(8, np.float32))
     with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(linear(tf.ones([3, 2]), w))
-    np.testing.assert_allclose(tape.gradient(loss, w).numpy(), np.full((8, 2), 3.0))
+        loss = tf.reduce_sum(linear(tf.ones([3, 2]), w) * tf.range(8.0))
+        loss += tf.reduce_sum(linear(tf.ones([3, 2]), w, b) * tf.range(8.0))
+    dw, db = tape.gradient(loss, [w, b])
+    np.testing.assert_allclose(dw.numpy(), 6.0 * np.arange(8.0)[:, None].repeat(2, 1))
+    np.testing.assert_allclose(db.numpy(), 3.0 * np.arange(8.0))
