@@ -5,8 +5,10 @@
 
 Forms of h_t = a_t h_{t-1} + b_t over all t (``seqkit_plugins.linear_scan``):
 
-    blocked    seqkit's: a loop over ~sqrt(T) positions running all blocks at once, a loop over
-               the ~sqrt(T) block ends, one multiply-add (``linear_scan``)
+    blocked    seqkit's without XLA: a loop over ~sqrt(T) positions running all blocks at once,
+               a loop over the ~sqrt(T) block ends, one multiply-add (``blocked_linear_scan``)
+    loop       seqkit's under XLA: a while loop over the T steps, its gradient a second loop
+               in reverse (``loop_scan``)
     sequential a tf.while_loop over the T steps (``tf.scan``), autodiff
     chunk-C    the doubling scan inside chunks of C steps and across the chunks (C = 8 ... 64)
     doubling   the doubling scan over all T at once (no chunks): log2(T) rounds over all steps
@@ -70,7 +72,8 @@ def sequential(a, b, h0):
 
 
 FORMS = {
-    "blocked": scan.linear_scan,
+    "blocked": scan.blocked_linear_scan,
+    "loop": scan.loop_scan,
     "sequential": sequential,
     "chunk-8": chunked(8),
     "chunk-16": chunked(16),

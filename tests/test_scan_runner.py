@@ -130,8 +130,9 @@ def test_scan_matches_python_runner_at_block_boundaries(steps):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("mode", ["tf.function", "xla"])  # the blocked scan; the loop
 @pytest.mark.parametrize("forget", ["fast", "slow"])
-def test_scan_matches_python_runner_at_4096_steps(forget):
+def test_scan_matches_python_runner_at_4096_steps(forget, mode):
     """T = 4,096. "fast": a_t near 0.5, so the product of the a's (2^-4096) underflows to 0 and
     a naive h_t = A_t (h0 + sum b_s / A_s) gives inf; "slow": a_t near 1 (long memory)."""
     rng = np.random.default_rng(4)
@@ -144,12 +145,19 @@ def test_scan_matches_python_runner_at_4096_steps(forget):
     a, _ = cell.linear_recurrence.coefficients(cell.project_inputs(x))
     assert (np.prod(a.numpy().astype(np.float32), axis=1) == 0).any() == (forget == "fast")
     want = forward_and_gradients(seqkit.make_runner("python"), cell, x, state, mask)
-    got = forward_and_gradients(seqkit.make_runner("scan"), cell, x, state, mask, "tf.function")
+    got = forward_and_gradients(seqkit.make_runner("scan"), cell, x, state, mask, mode)
     assert all(np.isfinite(g).all() for g in got)
     assert_all_close(got, want)
 
 
-def test_linear_scan_matches_a_float64_loop_when_products_underflow():
+def scanned(a, b, h0, compiled):
+    """``linear_scan`` eagerly (the blocked scan) or compiled by XLA (the loop)."""
+    args = [tf.constant(v, tf.float32) for v in (a, b, h0)]
+    return (tf.function(linear_scan, jit_compile=True) if compiled else linear_scan)(*args)
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["blocked", "xla-loop"])
+def test_linear_scan_matches_a_float64_loop_when_products_underflow(compiled):
     rng = np.random.default_rng(5)
     a = rng.uniform(0.0, 0.6, size=(4096, 2, 3))
     b = rng.normal(size=(4096, 2, 3))
@@ -158,12 +166,13 @@ def test_linear_scan_matches_a_float64_loop_when_products_underflow():
     for t in range(4096):
         h = a[t] * h + b[t]
         expected.append(h)
-    got = linear_scan(tf.constant(a, tf.float32), tf.constant(b, tf.float32), tf.constant(h0))
+    got = scanned(a, b, h0, compiled)
     np.testing.assert_allclose(got.numpy(), np.stack(expected), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("compiled", [False, True], ids=["blocked", "xla-loop"])
 @pytest.mark.parametrize("steps", [1, 3, 100, 2048, 5000])
-def test_linear_scan_matches_a_float64_loop_at_every_block_length(steps):
+def test_linear_scan_matches_a_float64_loop_at_every_block_length(steps, compiled):
     """Blocks of ~sqrt(T), of 32, or of T / 128 (5,000: 79 blocks of 64, the last padded)."""
     rng = np.random.default_rng(steps)
     a, b = rng.uniform(0.5, 1.0, size=(2, steps, 2, 3))
@@ -172,7 +181,7 @@ def test_linear_scan_matches_a_float64_loop_at_every_block_length(steps):
     for t in range(steps):
         h = a[t] * h + b[t]
         expected.append(h)
-    got = linear_scan(tf.constant(a, tf.float32), tf.constant(b, tf.float32), tf.constant(h0))
+    got = scanned(a, b, h0, compiled)
     np.testing.assert_allclose(got.numpy(), np.stack(expected), rtol=1e-5, atol=1e-5)
 
 
