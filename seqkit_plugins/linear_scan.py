@@ -8,11 +8,16 @@ Two forms, chosen by where the graph runs (both exact to float32 rounding, both 
 - Compiled by XLA (the scan runner's step, ``jit_compile``): ``loop_scan``, one XLA while loop
   over the T steps, each step one multiply-add over all of [B, H] (the parallelism is the
   batch's and the hidden units', not time's), with a hand-written gradient (a second loop, in
-  reverse). XLA runs a step in well under a microsecond of overhead, and the loop reads a and b
-  and writes h once: forward and backward at T = 1,024 it took 15-18 ms at batch 32 / hidden 256
-  against 32-40 for the blocked scan, and 0.66 against 1.2-1.7 at batch 4 / hidden 64
-  (``benchmarks/scan_forms.py``, AMD Zen 5). (Autodiff through ``tf.scan`` is another matter:
-  its gradient keeps TensorArrays and took seconds.)
+  reverse, reading a_{t+1} in place). XLA runs a loop step with little overhead, and the loop
+  reads a and b and writes h once, where every parallel form reads and writes them several
+  times: forward and backward at T = 1,024 it took 19.9 ms against 40.4 for the blocked scan
+  at batch 32 / hidden 256, 1.4 against 2.2 at batch 4 / hidden 64 (``benchmarks/
+  scan_forms.py``, AMD Zen 5). Tried and slower in a training step (batch 32, hidden 256, T
+  1,024): computing (a_t, b_t) inside the loop from the projected inputs, so that a and b are
+  never stored (minGRU 1.5x, minLSTM 4.7x the step: XLA's code for the gates inside a loop is
+  slow); two loops over halves of the batch (XLA runs them one after the other: no gain);
+  dL/da_t = g_t h_{t-1} inside the reverse loop (no gain). Autodiff through ``tf.scan`` is
+  another matter: its gradient keeps TensorArrays and took seconds.
 - In a plain graph (a ``tf.function`` without XLA, or eagerly), where each step of a while loop
   costs tens of microseconds: ``blocked_scan``, a parallel scan. T is cut into n blocks of
   L ~ sqrt(T) steps; a loop over the L positions runs all blocks at once (each block's h from a
