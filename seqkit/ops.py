@@ -34,11 +34,12 @@ def _bias_added(y: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
     dy)[0]``. XLA compiled the column sum of a fused producer (TensorFlow's ``BiasAddGrad``, or
     the broadcast add's ``Sum``) in the minGRU scan step (batch 32, T 1,024, hidden 256, ``dy``
     ``[32768, 512]``) into a reduce-window that took 19 ms of 81; with the product the step took
-    97-98 ms against 108-126 (AMD Zen 5, ``benchmarks/scan_speed.py``). Four rows, not one: XLA
-    compiles ``ones [1, N] @ dy`` as a matrix-vector product with the producer fused in, 8.0 ms
-    against 1.2 at ``[2048, 1024]`` (config A's LSTM projection); four rows are a matrix product
-    and take 1.2. Without XLA the product is the fastest form (0.55 ms against 0.77 for
-    ``BiasAddGrad`` and 1.4 for ``Sum`` at ``[2048, 1024]``; ``benchmarks/linear_forms.py``)."""
+    92-106 ms against 113-124 (AMD Zen 5, 3 interleaved rounds, ``benchmarks/scan_speed.py``).
+    Four rows, not one: XLA compiles ``ones [1, N] @ dy`` as a matrix-vector product with the
+    producer fused in, 7-8 ms against 1.2 at ``[2048, 1024]`` (config A's LSTM projection);
+    four rows are a matrix product and take 1.2. Without XLA the product is the fastest form
+    (0.55 ms against 0.77 for ``BiasAddGrad`` and 1.4 for ``Sum`` at ``[2048, 1024]``;
+    ``benchmarks/linear_forms.py``)."""
 
     def gradient(dy):
         ones = tf.ones([4, tf.shape(dy)[0]], dy.dtype)

@@ -145,9 +145,14 @@ def with_reverse_gradient(scan):
 blocked_linear_scan = with_reverse_gradient(blocked_scan)
 
 
+def length(x: tf.Tensor):
+    """The length of axis 0: static where it is known (XLA's trip count), else a tensor."""
+    return x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]
+
+
 def loop_steps(a: tf.Tensor, b: tf.Tensor, h0: tf.Tensor) -> tf.Tensor:
     """h_t = a_t * h_{t-1} + b_t one step at a time from ``h0``, in a while loop: ``[T, B, H]``."""
-    steps = a.shape[0] if a.shape[0] is not None else tf.shape(a)[0]  # static: XLA's trip count
+    steps = length(a)
     out = tf.TensorArray(b.dtype, size=steps, element_shape=h0.shape)
 
     def step(t, h, out):
@@ -163,7 +168,7 @@ def loop_steps(a: tf.Tensor, b: tf.Tensor, h0: tf.Tensor) -> tf.Tensor:
 def loop_steps_back(a: tf.Tensor, dh: tf.Tensor) -> tf.Tensor:
     """g_t = dh_t + a_{t+1} * g_{t+1} from the last step back (g_{T-1} = dh_{T-1}), in a while
     loop, reading a_{t+1} in place (no shifted copy of a): ``[T, B, H]``."""
-    steps = a.shape[0] if a.shape[0] is not None else tf.shape(a)[0]
+    steps = length(a)
     out = tf.TensorArray(dh.dtype, size=steps, element_shape=dh.shape[1:]).write(
         steps - 1, dh[steps - 1]
     )
