@@ -35,10 +35,11 @@ IDS = [f"{name}-{opts.get('activation', '')}".rstrip("-") for name, opts in CELL
 KERNEL_CELLS = ["gru", "lstm"]  # the built-in cells that declare a hand-written kernel
 B, T, N_IN, H = 3, 6, 4, 5
 TOL = 1e-5
-# and, for values far from 1, a few float32 roundings of the value: the peephole cell's
-# input gradients reach ~40, where 1e-5 is 2-3 ulps and XLA's summation order differed
-# between runs (1.1e-5 apart at -38.87, relative 2.9e-7)
-RTOL = 1e-6
+# and 1e-5 of the value (the "to 1e-5"): the peephole cell's gradients are sums of
+# terms up to ~40, where 1e-5 absolute is 2-3 float32 ulps of a term, and XLA's summation order
+# differs between runs and machines: 1.1e-5 apart at -38.87 (relative 2.9e-7), then on a clean
+# CI checkout 1.4e-5 at -1.896 (7.4e-6) and 2.3e-5 at 8.177 (2.8e-6), passing locally 3 in 3
+RTOL = 1e-5
 
 
 def peephole_pointwise(cell, projected, recurrent, state):
