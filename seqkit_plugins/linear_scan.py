@@ -122,6 +122,13 @@ def blocked_scan(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     return tf.reshape(h, tf.concat([[blocks * length], tf.shape(h)[2:]], 0))[:steps]
 
 
+def input_gradients(g: tf.Tensor, a: tf.Tensor, h: tf.Tensor, h0: tf.Tensor):
+    """``(dL/da, dL/db, dL/dh0)`` from g_t = dL/dh_t + a_{t+1} g_{t+1}: ``g_t h_{t-1}``, g,
+    ``a_0 g_0`` (the module docstring)."""
+    before = tf.concat([h0[None], h[:-1]], 0)  # h_{t-1}
+    return g * before, g, a[0] * g[0]
+
+
 def with_reverse_gradient(scan):
     """``(a, b, h0) -> h`` by ``scan`` (a zero-state scan along axis 0), with h0 folded into the
     first step and the gradient of the module docstring, computed by ``scan`` run backwards."""
@@ -134,8 +141,7 @@ def with_reverse_gradient(scan):
         def gradient(dh):
             following = tf.concat([a[1:], tf.zeros_like(a[:1])], 0)  # a_{t+1}; none after T-1
             g = tf.reverse(scan(tf.reverse(following, [0]), tf.reverse(dh, [0])), [0])
-            before = tf.concat([h0[None], h[:-1]], 0)  # h_{t-1}
-            return g * before, g, a[0] * g[0]
+            return input_gradients(g, a, h, h0)
 
         return h, gradient
 
@@ -194,8 +200,7 @@ def loop_scan(a: tf.Tensor, b: tf.Tensor, h0: tf.Tensor) -> tf.Tensor:
 
     def gradient(dh):
         g = loop_steps_back(a, dh)
-        before = tf.concat([h0[None], h[:-1]], 0)  # h_{t-1}
-        return g * before, g, a[0] * g[0]
+        return input_gradients(g, a, h, h0)
 
     return h, gradient
 
