@@ -1,23 +1,33 @@
 """The diagonal linear recurrence h_t = a_t * h_{t-1} + b_t for every t, with a gradient that is
 the same recurrence run backwards.
 
-    h = linear_scan(a, b, h0)        a, b [T, B, H], h0 [B, H] -> h [T, B, H]
+    h = linear_scan(a, b, h0)          a, b [T, B, H], h0 [B, H] -> h [T, B, H]
+    h = linear_scan(a, b, h0, axis=1)  a, b [B, T, H] -> h [B, T, H] (the scan runner's layout)
 
 Two forms, chosen by where the graph runs (both exact to float32 rounding, both tested):
 
 - Compiled by XLA (the scan runner's step, ``jit_compile``): ``loop_scan``, one XLA while loop
   over the T steps, each step one multiply-add over all of [B, H] (the parallelism is the
   batch's and the hidden units', not time's), with a hand-written gradient (a second loop, in
-  reverse, reading a_{t+1} in place). XLA runs a loop step with little overhead, and the loop
-  reads a and b and writes h once, where every parallel form reads and writes them several
-  times: forward and backward at T = 1,024 it took 19.9 ms against 40.4 for the blocked scan
-  at batch 32 / hidden 256, 1.4 against 2.2 at batch 4 / hidden 64 (``benchmarks/
-  scan_forms.py``, AMD Zen 5). Tried and slower in a training step (batch 32, hidden 256, T
-  1,024): computing (a_t, b_t) inside the loop from the projected inputs, so that a and b are
-  never stored (minGRU 1.5x, minLSTM 4.7x the step: XLA's code for the gates inside a loop is
-  slow); two loops over halves of the batch (XLA runs them one after the other: no gain);
-  dL/da_t = g_t h_{t-1} inside the reverse loop (no gain). Autodiff through ``tf.scan`` is
-  another matter: its gradient keeps TensorArrays and took seconds.
+  reverse, reading a_{t+1} in place). Each loop writes its step into the buffer of its input
+  (h_t over b_t, g_t over dL/dh_t) with XLA's dynamic-update-slice, in place, as Keras's
+  TensorFlow backend does for its slice updates: no buffer is allocated, zeroed or copied,
+  and the loop runs along the time axis of any layout, so the scan runner needs no
+  transposes. XLA runs a loop step with little overhead, and the loop reads a and b and
+  writes h once, where every parallel form reads and writes them several times: forward and
+  backward at T = 1,024 it took 19.9 ms against 40.4 for the blocked scan at batch 32 /
+  hidden 256, 1.4 against 2.2 at batch 4 / hidden 64 (``benchmarks/scan_forms.py``, AMD Zen
+  5; then with TensorArrays). In a training step (minGRU, batch 32, hidden 256, T 1,024,
+  ``benchmarks/scan_speed.py``) writing in place and batch-major took the step from about 1.3
+  to 1.1-1.2 times the step without the recurrence: a TensorArray zeroed a [T, B, H] buffer
+  for each loop and copied each h_t into it, and time-major [T, B, H] cost a transpose of
+  the outputs and two of their gradient. Tried and slower in a training step (batch 32,
+  hidden 256, T 1,024): computing (a_t, b_t) inside the loop from the projected inputs, so
+  that a and b are never stored (minGRU 1.5x, minLSTM 4.7x the step: XLA's code for the
+  gates inside a loop is slow); two loops over halves of the batch (XLA runs them one after
+  the other: no gain); dL/da_t = g_t h_{t-1} inside the reverse loop (no gain); k steps a
+  loop iteration (k = 2, 4: no gain; 8, 16: slower). Autodiff through ``tf.scan`` is another
+  matter: its gradient keeps TensorArrays and took seconds.
 - In a plain graph (a ``tf.function`` without XLA, or eagerly), where each step of a while loop
   costs tens of microseconds: ``blocked_scan``, a parallel scan. T is cut into n blocks of
   L ~ sqrt(T) steps; a loop over the L positions runs all blocks at once (each block's h from a
@@ -29,7 +39,8 @@ Two forms, chosen by where the graph runs (both exact to float32 rounding, both 
   log-space form's error is about 100 times larger). It never divides by a product of a's, so a
   product that underflows to 0 over thousands of steps (where a naive h_t = A_t (h0 + sum b_s /
   A_s) overflows) only says, correctly, that h0 is forgotten. A length known only when it runs
-  takes the doubling scan in a while loop.
+  takes the doubling scan in a while loop. It scans along axis 0: batch-major inputs are
+  transposed to it, and h back.
 
 The gradient: with g_t = dL/dh_t + a_{t+1} g_{t+1} (a scan in reverse over a shifted by one),
 dL/db_t = g_t, dL/da_t = g_t h_{t-1} and dL/dh0 = a_0 g_0. Nothing of the forward scan's
@@ -39,6 +50,7 @@ rounds is kept for it: only a, h and h0.
 from __future__ import annotations
 
 import tensorflow as tf
+from tensorflow.compiler.tf2xla.python import xla
 
 try:  # where TensorFlow itself asks whether it is tracing for XLA (cond_v2, while_v2 do)
     from tensorflow.python.ops.control_flow_util import GraphOrParentsInXlaContext
@@ -122,11 +134,21 @@ def blocked_scan(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     return tf.reshape(h, tf.concat([[blocks * length], tf.shape(h)[2:]], 0))[:steps]
 
 
-def input_gradients(g: tf.Tensor, a: tf.Tensor, h: tf.Tensor, h0: tf.Tensor):
+def step_of(x: tf.Tensor, t, axis: int) -> tf.Tensor:
+    """Step ``t`` of ``x`` along the time ``axis`` (a dynamic slice under XLA)."""
+    return x[(slice(None),) * axis + (t,)]
+
+
+def before_each_step(h: tf.Tensor, h0: tf.Tensor, axis: int) -> tf.Tensor:
+    """h_{t-1} for every t along ``axis``: ``h0``, then h without its last step."""
+    rest = h[(slice(None),) * axis + (slice(None, -1),)]
+    return tf.concat([tf.expand_dims(h0, axis), rest], axis)
+
+
+def input_gradients(g: tf.Tensor, a: tf.Tensor, h: tf.Tensor, h0: tf.Tensor, axis: int = 0):
     """``(dL/da, dL/db, dL/dh0)`` from g_t = dL/dh_t + a_{t+1} g_{t+1}: ``g_t h_{t-1}``, g,
-    ``a_0 g_0`` (the module docstring)."""
-    before = tf.concat([h0[None], h[:-1]], 0)  # h_{t-1}
-    return g * before, g, a[0] * g[0]
+    ``a_0 g_0`` (the module docstring), time along ``axis``."""
+    return g * before_each_step(h, h0, axis), g, step_of(a, 0, axis) * step_of(g, 0, axis)
 
 
 def with_reverse_gradient(scan):
@@ -151,58 +173,70 @@ def with_reverse_gradient(scan):
 blocked_linear_scan = with_reverse_gradient(blocked_scan)
 
 
-def length(x: tf.Tensor):
-    """The length of axis 0: static where it is known (XLA's trip count), else a tensor."""
-    return x.shape[0] if x.shape[0] is not None else tf.shape(x)[0]
+def length(x: tf.Tensor, axis: int = 0):
+    """The length of ``axis``: static where it is known (XLA's trip count), else a tensor."""
+    return x.shape[axis] if x.shape[axis] is not None else tf.shape(x)[axis]
 
 
-def loop_steps(a: tf.Tensor, b: tf.Tensor, h0: tf.Tensor) -> tf.Tensor:
-    """h_t = a_t * h_{t-1} + b_t one step at a time from ``h0``, in a while loop: ``[T, B, H]``."""
-    steps = length(a)
-    out = tf.TensorArray(b.dtype, size=steps, element_shape=h0.shape)
+def with_step(x: tf.Tensor, t, value: tf.Tensor, axis: int) -> tf.Tensor:
+    """``x`` with step ``t`` along ``axis`` replaced by ``value``: an XLA dynamic-update-slice,
+    which XLA does in place when ``x`` has no other use."""
+    zero = tf.zeros([], tf.int32)
+    start = [zero] * x.shape.rank
+    start[axis] = tf.cast(t, tf.int32)
+    return xla.dynamic_update_slice(x, tf.expand_dims(value, axis), tf.stack(start))
+
+
+def loop_steps(a: tf.Tensor, b: tf.Tensor, h0: tf.Tensor, axis: int = 0) -> tf.Tensor:
+    """h_t = a_t * h_{t-1} + b_t one step at a time from ``h0``, in an XLA while loop that
+    overwrites step t of b with h_t: b's buffer becomes h's (nothing allocated or zeroed)."""
+    steps = length(a, axis)
 
     def step(t, h, out):
-        h = a[t] * h + b[t]
-        return t + 1, h, out.write(t, h)
+        h = step_of(a, t, axis) * h + step_of(out, t, axis)  # out's step t is still b_t
+        return t + 1, h, with_step(out, t, h, axis)
 
-    _, _, out = tf.while_loop(
-        lambda t, *_: t < steps, step, (tf.constant(0), h0, out), maximum_iterations=steps
-    )
-    return out.stack()
+    _, _, h = tf.while_loop(lambda t, *_: t < steps, step, (tf.constant(0), h0, b))
+    return h
 
 
-def loop_steps_back(a: tf.Tensor, dh: tf.Tensor) -> tf.Tensor:
-    """g_t = dh_t + a_{t+1} * g_{t+1} from the last step back (g_{T-1} = dh_{T-1}), in a while
-    loop, reading a_{t+1} in place (no shifted copy of a): ``[T, B, H]``."""
-    steps = length(a)
-    out = tf.TensorArray(dh.dtype, size=steps, element_shape=dh.shape[1:]).write(
-        steps - 1, dh[steps - 1]
-    )
+def loop_steps_back(a: tf.Tensor, dh: tf.Tensor, axis: int = 0) -> tf.Tensor:
+    """g_t = dh_t + a_{t+1} * g_{t+1} from the last step back (g_{T-1} = dh_{T-1}), in an XLA
+    while loop that overwrites dh's step t with g_t, reading a_{t+1} in place."""
+    steps = length(a, axis)
 
-    def step(t, g, out):  # t from T-2 down to 0
-        g = dh[t] + a[t + 1] * g
-        return t - 1, g, out.write(t, g)
+    def step(t, g, out):  # t from T-2 down to 0; out's step t is still dh_t
+        g = step_of(out, t, axis) + step_of(a, t + 1, axis) * g
+        return t - 1, g, with_step(out, t, g, axis)
 
-    _, _, out = tf.while_loop(
-        lambda t, *_: t >= 0,
-        step,
-        (steps - 2, dh[steps - 1], out),
-        maximum_iterations=steps - 1,
-    )
-    return out.stack()
+    last = step_of(dh, steps - 1, axis)
+    _, _, g = tf.while_loop(lambda t, *_: t >= 0, step, (tf.convert_to_tensor(steps) - 2, last, dh))
+    return g
 
 
-@tf.custom_gradient
-def loop_scan(a: tf.Tensor, b: tf.Tensor, h0: tf.Tensor) -> tf.Tensor:
-    """h [T, B, H] by ``loop_steps``; the gradient of the module docstring by a second loop in
-    reverse (``loop_steps_back``)."""
-    h = loop_steps(a, b, h0)
+def loop_scan(a: tf.Tensor, b: tf.Tensor, h0: tf.Tensor, axis: int = 0) -> tf.Tensor:
+    """h by ``loop_steps`` along the time ``axis``; the gradient of the module docstring by a
+    second loop in reverse (``loop_steps_back``). XLA only (its dynamic-update-slice)."""
 
-    def gradient(dh):
-        g = loop_steps_back(a, dh)
-        return input_gradients(g, a, h, h0)
+    @tf.custom_gradient
+    def scan(a, b, h0):
+        h = loop_steps(a, b, h0, axis)
 
-    return h, gradient
+        def gradient(dh):
+            return input_gradients(loop_steps_back(a, dh, axis), a, h, h0, axis)
+
+        return h, gradient
+
+    return scan(a, b, h0)
+
+
+def time_major(x: tf.Tensor, axis: int) -> tf.Tensor:
+    """``x`` with the time ``axis`` moved first (and back again: the permutation of 0 and 1 is
+    its own inverse; ``axis`` is 0 or 1)."""
+    if axis == 0:
+        return x
+    perm = [1, 0, *range(2, x.shape.rank)]
+    return tf.transpose(x, perm)
 
 
 def compiling_with_xla() -> bool:
@@ -213,12 +247,18 @@ def compiling_with_xla() -> bool:
     return GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
-def linear_scan(a: tf.Tensor, b: tf.Tensor, h0: tf.Tensor) -> tf.Tensor:
-    """h_t = a_t * h_{t-1} + b_t for t = 0..T-1 from ``h0``: ``a, b`` [T, B, H] (T >= 1), ``h0``
-    [B, H] -> h [T, B, H]: the loop under XLA, else the blocked scan (the module docstring says
-    why). Half-precision inputs are scanned in float32, then cast back."""
+def linear_scan(a: tf.Tensor, b: tf.Tensor, h0: tf.Tensor, axis: int = 0) -> tf.Tensor:
+    """h_t = a_t * h_{t-1} + b_t for t = 0..T-1 from ``h0``, time along ``axis`` (0: ``a, b``
+    [T, B, H]; 1: [B, T, H]; T >= 1), ``h0`` [B, H] -> h shaped like b: the loop under XLA,
+    else the blocked scan (the module docstring says why). Half-precision inputs are scanned
+    in float32, then cast back."""
+    if axis not in (0, 1):
+        raise ValueError(f"linear_scan: the time axis must be 0 or 1, got {axis}.")
     dtype = b.dtype
     wide = tf.float32 if dtype in (tf.bfloat16, tf.float16) else dtype
-    scan = loop_scan if compiling_with_xla() else blocked_linear_scan
-    h = scan(tf.cast(a, wide), tf.cast(b, wide), tf.cast(h0, wide))
+    a, b, h0 = tf.cast(a, wide), tf.cast(b, wide), tf.cast(h0, wide)
+    if compiling_with_xla():
+        h = loop_scan(a, b, h0, axis)
+    else:
+        h = time_major(blocked_linear_scan(time_major(a, axis), time_major(b, axis), h0), axis)
     return tf.cast(h, dtype)

@@ -30,18 +30,18 @@ def scan_unroll(cell, inputs, initial_state, mask=None):
     if inputs.shape[1] == 0:
         return python_unroll(cell, inputs, initial_state, mask)
     declaration = declared_linear_recurrence(cell)
-    projected = cell.project_inputs(tf.transpose(inputs, [1, 0, 2]))  # [T, B, P]
-    a, b = declaration.coefficients(projected)  # [T, B, H] each
+    projected = cell.project_inputs(inputs)  # [B, T, P]: batch-major throughout, no transposes
+    a, b = declaration.coefficients(projected)  # [B, T, H] each
     (h0,) = initial_state
-    keep = None if mask is None else tf.transpose(mask)[..., None]  # [T, B, 1]
+    keep = None if mask is None else mask[..., None]  # [B, T, 1]
     if keep is not None:
         a = tf.where(keep, a, tf.ones_like(a))
         b = tf.where(keep, b, tf.zeros_like(b))
-    h = linear_scan(a, b, tf.convert_to_tensor(h0, b.dtype))  # [T, B, H]
+    h = linear_scan(a, b, tf.convert_to_tensor(h0, b.dtype), axis=1)  # [B, T, H]
     outputs = declaration.outputs(h, projected)
     if keep is not None:
         outputs = tf.where(keep, outputs, tf.zeros_like(outputs))
-    return tf.transpose(outputs, [1, 0, 2]), (h[-1],)
+    return outputs, (h[:, -1],)
 
 
 class ScanRunner(seqkit.Runner):

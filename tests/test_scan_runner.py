@@ -150,14 +150,18 @@ def test_scan_matches_python_runner_at_4096_steps(forget, mode):
     assert_all_close(got, want)
 
 
-def scanned(a, b, h0, compiled):
-    """``linear_scan`` eagerly (the blocked scan) or compiled by XLA (the loop)."""
+def scanned(a, b, h0, compiled, axis):
+    """``linear_scan`` eagerly (the blocked scan) or compiled by XLA (the loop) of time-major
+    ``a, b``, given to it with time along ``axis``; h time-major."""
+    a, b = (np.moveaxis(v, 0, axis) for v in (a, b))
     args = [tf.constant(v, tf.float32) for v in (a, b, h0)]
-    return (tf.function(linear_scan, jit_compile=True) if compiled else linear_scan)(*args)
+    scan = tf.function(linear_scan, jit_compile=True) if compiled else linear_scan
+    return np.moveaxis(scan(*args, axis=axis).numpy(), axis, 0)
 
 
+@pytest.mark.parametrize("axis", [0, 1], ids=["time-major", "batch-major"])
 @pytest.mark.parametrize("compiled", [False, True], ids=["blocked", "xla-loop"])
-def test_linear_scan_matches_a_float64_loop_when_products_underflow(compiled):
+def test_linear_scan_matches_a_float64_loop_when_products_underflow(compiled, axis):
     rng = np.random.default_rng(5)
     a = rng.uniform(0.0, 0.6, size=(4096, 2, 3))
     b = rng.normal(size=(4096, 2, 3))
@@ -166,13 +170,14 @@ def test_linear_scan_matches_a_float64_loop_when_products_underflow(compiled):
     for t in range(4096):
         h = a[t] * h + b[t]
         expected.append(h)
-    got = scanned(a, b, h0, compiled)
-    np.testing.assert_allclose(got.numpy(), np.stack(expected), rtol=1e-5, atol=1e-5)
+    got = scanned(a, b, h0, compiled, axis)
+    np.testing.assert_allclose(got, np.stack(expected), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["blocked", "xla-loop"])
 @pytest.mark.parametrize("steps", [1, 3, 100, 2048, 5000])
-def test_linear_scan_matches_a_float64_loop_at_every_block_length(steps, compiled):
+@pytest.mark.parametrize("axis", [0, 1], ids=["time-major", "batch-major"])
+def test_linear_scan_matches_a_float64_loop_at_every_block_length(steps, compiled, axis):
     """Blocks of ~sqrt(T), of 32, or of T / 128 (5,000: 79 blocks of 64, the last padded)."""
     rng = np.random.default_rng(steps)
     a, b = rng.uniform(0.5, 1.0, size=(2, steps, 2, 3))
@@ -181,8 +186,8 @@ def test_linear_scan_matches_a_float64_loop_at_every_block_length(steps, compile
     for t in range(steps):
         h = a[t] * h + b[t]
         expected.append(h)
-    got = scanned(a, b, h0, compiled)
-    np.testing.assert_allclose(got.numpy(), np.stack(expected), rtol=1e-5, atol=1e-5)
+    got = scanned(a, b, h0, compiled, axis)
+    np.testing.assert_allclose(got, np.stack(expected), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["one-way", "bidirectional"])
@@ -275,13 +280,15 @@ def test_zero_steps_give_empty_outputs_and_the_initial_state(masked):
     np.testing.assert_array_equal(final.numpy(), state[0].numpy())
 
 
-def test_unknown_length_scans_in_a_while_loop():
+@pytest.mark.parametrize("mode", ["tf.function", "xla"])  # the doubling scan; the loop
+def test_unknown_length_scans_in_a_while_loop(mode):
     cell = seqkit.make_cell("minlstm", N_IN, H)
     x = tf.constant(np.random.default_rng(3).normal(size=(B, 21, N_IN)), tf.float32)
     runner = ScanRunner()
     run = tf.function(
         lambda x: runner.run(cell, x, cell.initial_state(B)),
         input_signature=[tf.TensorSpec([B, None, N_IN], tf.float32)],
+        jit_compile=mode == "xla",
     )
     got, _ = run(x)
     want, _ = seqkit.make_runner("python").run(cell, x, cell.initial_state(B))
