@@ -96,10 +96,15 @@ def forward_and_gradients(runner, cell, x, state, mask, mode="eager"):
     return [t.numpy() for t in tf.nest.flatten(run(x, state))]
 
 
-def assert_all_close(got, want, tol=TOL):
+def assert_all_close(got, want, tol=TOL, to_scale=False):
+    """Each array to ``tol`` (relative and absolute); ``to_scale``: the absolute part ``tol`` of
+    the array's largest value where that is above 1 (a gradient summed over thousands of steps
+    in float32 rounds at about 1e-6 of its scale, and an element far below the scale carries
+    that much absolutely)."""
     assert len(got) == len(want)
     for g, w in zip(got, want, strict=True):
-        np.testing.assert_allclose(g, w, rtol=tol, atol=tol)
+        scale = max(1.0, float(np.abs(w).max(initial=0.0))) if to_scale else 1.0
+        np.testing.assert_allclose(g, w, rtol=tol, atol=tol * scale)
 
 
 @pytest.mark.parametrize("mode", ["eager", "tf.function", "xla"])
@@ -136,6 +141,7 @@ def test_scan_matches_python_runner_at_4096_steps(forget, mode):
     """T = 4,096. "fast": a_t near 0.5, so the product of the a's (2^-4096) underflows to 0 and
     a naive h_t = A_t (h0 + sum b_s / A_s) gives inf; "slow": a_t near 1 (long memory)."""
     rng = np.random.default_rng(4)
+    tf.random.set_seed(0)  # the cell's initial weights, before make_test_cell's shift of them
     cell = make_test_cell("mingru", {}, rng, hidden_size=3)
     shift = 0.0 if forget == "fast" else -6.0  # 1 - z = sigmoid(-k): near 1 for k near -6
     cell.bias_ih.assign(tf.concat([tf.fill([3], shift), tf.zeros([3])], 0))
@@ -147,7 +153,7 @@ def test_scan_matches_python_runner_at_4096_steps(forget, mode):
     want = forward_and_gradients(seqkit.make_runner("python"), cell, x, state, mask)
     got = forward_and_gradients(seqkit.make_runner("scan"), cell, x, state, mask, mode)
     assert all(np.isfinite(g).all() for g in got)
-    assert_all_close(got, want)
+    assert_all_close(got, want, to_scale=True)
 
 
 def scanned(a, b, h0, compiled, axis):
