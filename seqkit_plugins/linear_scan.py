@@ -7,25 +7,25 @@ the same recurrence run backwards.
 Two forms, chosen by where the graph runs (both exact to float32 rounding, both tested):
 
 - Compiled by XLA (the scan runner's step, ``jit_compile``): ``loop_scan``, one XLA while loop
-  over the T steps, each step one multiply-add over all of [B, H] (the parallelism is the
-  batch's and the hidden units', not time's), with a hand-written gradient (a second loop, in
-  reverse, reading a_{t+1} in place). Each loop writes its step into the buffer of its input
-  (h_t over b_t, g_t over dL/dh_t) with XLA's dynamic-update-slice, in place, as Keras's
-  TensorFlow backend does for its slice updates: no buffer is allocated, zeroed or copied,
-  and the loop runs along the time axis of any layout, so the scan runner needs no
-  transposes. XLA runs a loop step with little overhead, and the loop reads a and b and
-  writes h once, where every parallel form reads and writes them several times: forward and
-  backward at T = 1,024 it took 19.9 ms against 40.4 for the blocked scan at batch 32 /
-  hidden 256, 1.4 against 2.2 at batch 4 / hidden 64 (``benchmarks/scan_forms.py``, AMD Zen
-  5; then with TensorArrays). In a training step (minGRU, batch 32, hidden 256, T 1,024,
-  ``benchmarks/scan_speed.py``) writing in place and batch-major took the step from about 1.3
-  to 1.1-1.2 times the step without the recurrence: a TensorArray zeroed a [T, B, H] buffer
-  for each loop and copied each h_t into it, and time-major [T, B, H] cost a transpose of
-  the outputs and two of their gradient. Tried and slower in a training step (batch 32,
-  hidden 256, T 1,024): computing (a_t, b_t) inside the loop from the projected inputs, so
-  that a and b are never stored (minGRU 1.5x, minLSTM 4.7x the step: XLA's code for the
-  gates inside a loop is slow); two loops over halves of the batch (XLA runs them one after
-  the other: no gain); dL/da_t = g_t h_{t-1} inside the reverse loop (no gain); k steps a
+  over the T steps, each step one multiply-add over all of [B, H] (the parallelism is the batch's
+  and the hidden units', not time's), with a hand-written gradient (a second loop, in reverse,
+  reading a_{t+1} in place). Each loop writes its step into the buffer of its input (h_t over b_t,
+  g_t over dL/dh_t) with XLA's dynamic-update-slice, in place, as Keras's TensorFlow backend does
+  for its slice updates: where b and dL/dh have no other use (the scan runner's step) no buffer is
+  allocated, zeroed or copied, and the loop runs along the time axis of any layout, so the scan
+  runner needs no transposes. XLA runs a loop step with little overhead, and the loop reads a and
+  b and writes h once, where every parallel form reads and writes them several times: forward and
+  backward at T = 1,024 it took 19.2 ms against 42.4 for the blocked scan at batch 32 / hidden
+  256, 1.1 against 2.2 at batch 4 / hidden 64 (``benchmarks/scan_forms.py``, AMD Zen 5). In a
+  training step (batch 32, hidden 256, T 1,024, ``benchmarks/scan_speed.py``, three alternated
+  runs) writing in place and batch-major took minGRU's step from 86.6-91.6 to 78.2-83.6 ms and
+  minLSTM's from 116.4-124.5 to 112.5-116.1 (the step without the recurrence: 68-78 and 91-99): a
+  TensorArray zeroed a [T, B, H] buffer for each loop and copied each h_t into it, and time-major
+  [T, B, H] cost a transpose of the outputs and two of their gradient. Tried and slower in a
+  training step (batch 32, hidden 256, T 1,024): computing (a_t, b_t) inside the loop from the
+  projected inputs, so that a and b are never stored (minGRU 1.5x, minLSTM 4.7x the step: XLA's
+  code for the gates inside a loop is slow); two loops over halves of the batch (XLA runs them one
+  after the other: no gain); dL/da_t = g_t h_{t-1} inside the reverse loop (no gain); k steps a
   loop iteration (k = 2, 4: no gain; 8, 16: slower). Autodiff through ``tf.scan`` is another
   matter: its gradient keeps TensorArrays and took seconds.
 - In a plain graph (a ``tf.function`` without XLA, or eagerly), where each step of a while loop
@@ -50,9 +50,10 @@ rounds is kept for it: only a, h and h0.
 from __future__ import annotations
 
 import tensorflow as tf
-from tensorflow.compiler.tf2xla.python import xla
 
-try:  # where TensorFlow itself asks whether it is tracing for XLA (cond_v2, while_v2 do)
+try:  # where TensorFlow itself asks whether it is tracing for XLA (cond_v2, while_v2 do), and
+    # XLA's dynamic-update-slice (which Keras's TensorFlow backend imports from there too)
+    from tensorflow.compiler.tf2xla.python import xla
     from tensorflow.python.ops.control_flow_util import GraphOrParentsInXlaContext
 except ImportError:  # another TensorFlow layout: the blocked scan, right everywhere
     GraphOrParentsInXlaContext = None

@@ -33,7 +33,7 @@ class LinearRecurrence:
 
     ``projected_t`` is the cell's ``project_inputs`` output; the state is one tensor, ``(h,)``.
     ``coefficients`` is pure TensorFlow, elementwise over the leading axes, so it takes one
-    step ``[B, P]`` or all steps ``[T, B, P]`` alike. ``output`` is elementwise too (``[..., H]``
+    step ``[B, P]`` or all steps ``[B, T, P]`` alike. ``output`` is elementwise too (``[..., H]``
     and ``[..., P]`` -> ``[..., O]``): it may read the step's projected inputs, as the output
     gate of QRNN's fo-pooling does (h_t = o_t * c_t, the state c). A cell declares this by
     returning a LinearRecurrence from its ``linear_recurrence`` property; its ``step`` returns
