@@ -160,6 +160,27 @@ print("agree")
 """
 
 
+def test_shards_finish_whichever_thread_pool_is_free():
+    """The shards of an op call go to whichever thread claims them first: with one inter-op
+    thread (the op's own, so its helper there never starts during the call) and four shards over
+    two intra-op threads, every cell still agrees, and nothing waits for a helper."""
+    threads = (
+        "import tensorflow as tf\n"
+        "tf.config.threading.set_inter_op_parallelism_threads(1)\n"
+        "tf.config.threading.set_intra_op_parallelism_threads(2)\n"
+    )
+    env = {**os.environ, "SEQKIT_NATIVE_SHARDS": "4"}  # 4 rows a shard of the 16
+    done = subprocess.run(
+        [sys.executable, "-c", threads + PORTABLE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().endswith("agree")
+
+
 def _cpu_has(flag: str) -> bool:
     try:
         with open("/proc/cpuinfo") as info:

@@ -8,8 +8,10 @@
 // otherwise Eigen's (TensorFlow's headers carry Eigen): seqkit/native/build.py.
 #pragma once
 
+#include <atomic>
 #include <cstdlib>
 #include <functional>
+#include <memory>
 
 #include "tensorflow/core/framework/op_kernel.h"
 #include "tensorflow/core/platform/blocking_counter.h"
@@ -78,24 +80,51 @@ inline void ShardRange(int s, int n, int total, int* begin, int* end) {
   *end = static_cast<int>(static_cast<long long>(total) * (s + 1) / n);
 }
 
-// Runs fn(0) .. fn(shards - 1) at once, fn(0) on the calling thread, and waits for all. The
-// shards share nothing they write, so no shard waits for another until the end.
+// The shards of one op call, claimed one at a time by whichever thread is free: the calling
+// thread and the helpers RunShards schedules. A helper that starts after every shard is
+// claimed finds nothing to do; `fn` is called only for a claimed shard, before RunShards
+// returns, and the claims outlive the call (the helpers hold them).
+struct ShardClaims {
+  explicit ShardClaims(int n, const std::function<void(int)>* f)
+      : shards(n), fn(f), done(n) {}
+
+  void Work() {
+    for (int s = next.fetch_add(1); s < shards; s = next.fetch_add(1)) {
+      (*fn)(s);
+      done.DecrementCount();
+    }
+  }
+
+  const int shards;
+  const std::function<void(int)>* fn;
+  std::atomic<int> next{0};
+  tensorflow::BlockingCounter done;
+};
+
+// Runs fn(0) .. fn(shards - 1) at once and waits for all. The shards share nothing they
+// write, so no shard waits for another. Helpers go to both of TensorFlow's thread pools: the
+// inter-op pool that runs the step's ops (ctx->runner(); one of its threads is usually free and
+// spinning, and takes a shard at once) and the intra-op pool (where the inter-op pool is busy).
+// On the intra-op pool alone the second shard started 0.7-2.8 ms late in about a third of the
+// calls of config A's LSTM step (a thread of the other pool held the core: the shards ran one
+// after the other on one core); the step took 17.6-20.2 ms (median of 5 runs 19.9) against
+// 17.6-18.7 (17.9) now (AMD Zen 5, 5 alternated runs of 40 steps of the step of
+// benchmarks/native_profile.py). Whoever comes first claims a shard; the calling thread works
+// too, so nothing waits on a helper that never starts (one inter-op thread: the op's own).
 inline void RunShards(tensorflow::OpKernelContext* ctx, int shards,
                       const std::function<void(int)>& fn) {
   if (shards <= 1) {
     fn(0);
     return;
   }
-  auto* pool = ctx->device()->tensorflow_cpu_worker_threads()->workers;
-  tensorflow::BlockingCounter counter(shards - 1);
-  for (int s = 1; s < shards; ++s) {
-    pool->Schedule([&fn, &counter, s] {
-      fn(s);
-      counter.DecrementCount();
-    });
+  auto claims = std::make_shared<ShardClaims>(shards, &fn);
+  auto* intra_op = ctx->device()->tensorflow_cpu_worker_threads()->workers;
+  for (int h = 1; h < shards; ++h) {
+    if (ctx->runner() != nullptr) (*ctx->runner())([claims] { claims->Work(); });
+    intra_op->Schedule([claims] { claims->Work(); });
   }
-  fn(0);
-  counter.Wait();
+  claims->Work();
+  claims->done.Wait();
 }
 
 // Sets the GEMM library to one thread: the kernels split the batch themselves.
