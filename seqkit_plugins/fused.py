@@ -65,6 +65,7 @@ class FusedRunner(seqkit.Runner):
 
     jit_compile = True
     choose = staticmethod(xla_kernel)  # (recurrence, kernels) -> the kernel that runs it
+    unroll = staticmethod(fused_unroll)  # (cell, inputs, state, mask, kernels, choose=)
 
     def __init__(self, kernels: bool = True):
         if not isinstance(kernels, bool):
@@ -72,7 +73,7 @@ class FusedRunner(seqkit.Runner):
                 f"fused runner: kernels must be true or false, got {kernels!r}."
             )
         self.kernels = kernels
-        self._unroll = functools.partial(fused_unroll, choose=self.choose)
+        self._unroll = functools.partial(self.unroll, choose=self.choose)
         self._graph_unroll = CompiledPerCell(self._unroll)
 
     def supports(self, cell: seqkit.Cell) -> bool:

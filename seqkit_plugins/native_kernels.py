@@ -2,9 +2,12 @@
 run a recurrence over the whole sequence, forward and backward, in float32, and the Python functions
 that call them (each a ``seqkit.NativeKernel`` a cell declares in its ``Recurrence``).
 
-    outputs, final = LSTM_NATIVE(cell.recurrence, xp, (h0, c0), keep)   # xp [T, B, 4H]
-    outputs, final = GRU_NATIVE(cell.recurrence, xp, (h0,), keep)        # xp [T, B, 3H]
+    outputs, final = LSTM_NATIVE(cell.recurrence, xp, (h0, c0), keep)   # xp [B, T, 4H]
+    outputs, final = GRU_NATIVE(cell.recurrence, xp, (h0,), keep)        # xp [B, T, 3H]
     outputs, final = VANILLA_NATIVE["tanh"](cell.recurrence, xp, (h0,), keep)  # also relu, sigmoid
+
+A native kernel takes the model's batch-major tensors (``xp`` ``[B, T, P]``, ``keep``
+``[B, T, 1]``) and returns batch-major outputs: no transposes around the ops.
 
 The library (``LIBRARY``) is built on first use (``seqkit.native.loading``). Each op splits the
 batch into shards that run the whole sequence on their own (rows of a recurrence are independent:
@@ -38,7 +41,7 @@ LIBRARY = seqkit.NativeLibrary(
 
 
 def _keep_floats(keep):
-    """``keep`` ``[T, B, 1]`` bool -> ``[T, B]`` of 1 and 0; no mask -> ``[0]`` (the ops' form)."""
+    """``keep`` ``[B, T, 1]`` bool -> ``[B, T]`` of 1 and 0; no mask -> ``[0]`` (the ops' form)."""
     if keep is None:
         return tf.zeros([0], tf.float32)
     return tf.cast(keep[..., 0], tf.float32)
@@ -51,8 +54,9 @@ def _read(value, dtype):
 
 
 def weight_gradient(dz, h0, hs):
-    """dW ``[G, H]`` = sum over steps and rows of ``dz_t^T h_{t-1}`` (``dz`` ``[T, B, G]``,
-    ``h_{-1}`` = ``h0``): ONE matmul over all ``T * B`` rows, after the backward loop.
+    """dW ``[G, H]`` = sum over steps and rows of ``dz_t^T h_{t-1}`` (``dz`` ``[B, T, G]``,
+    ``hs`` ``[B, T, H]``, ``h_{-1}`` = ``h0``): ONE matmul over all ``B * T`` rows, after the
+    backward loop.
 
     It is TensorFlow's matmul (oneDNN, both cores), not a GEMM inside the op: at config A's LSTM
     (``[2048, 1024]^T @ [2048, 256]``: 3.4 ms alone) the backward op with OpenBLAS's sgemm on its
@@ -60,7 +64,7 @@ def weight_gradient(dz, h0, hs):
     and the runtime can overlap it with the step's other work.
     ``(h^T @ dz)^T`` transposes the narrower operand: TensorFlow's faster form
     (``seqkit.ops.linear``)."""
-    h_prev = tf.concat([h0[None], hs[:-1]], 0)
+    h_prev = tf.concat([h0[:, None], hs[:, :-1]], 1)
     rows = tf.shape(dz)[0] * tf.shape(dz)[1]
     dz_rows = tf.reshape(dz, [rows, tf.shape(dz)[2]])
     h_rows = tf.reshape(h_prev, [rows, tf.shape(h0)[1]])
@@ -73,7 +77,7 @@ def _zeros_if_none(grad, like):
 
 def lstm_native(ops, recurrence, xp, state, keep):
     """The LSTM over ``SeqkitLstmForward`` / ``SeqkitLstmBackward``: ``xp`` = W_ih x_t + b_ih +
-    b_hh ``[T, B, 4H]`` -> ``(hs [T, B, H], (h_T, c_T))``."""
+    b_hh ``[B, T, 4H]`` -> ``(hs [B, T, H], (h_T, c_T))``."""
     keep_f = _keep_floats(keep)
 
     @tf.custom_gradient
@@ -95,7 +99,7 @@ def lstm_native(ops, recurrence, xp, state, keep):
             )
             return dxp, dh0, dc0, weight_gradient(dxp, h0, hs)
 
-        return (hs, hs[-1], cs[-1]), grad
+        return (hs, hs[:, -1], cs[:, -1]), grad
 
     h0, c0 = state
     hs, h, c = run(xp, h0, c0, _read(recurrence.weight, xp.dtype))
@@ -107,7 +111,7 @@ LSTM_NATIVE = seqkit.NativeKernel(LIBRARY, lstm_native)
 
 def gru_native(ops, recurrence, xp, state, keep):
     """The GRU over ``SeqkitGruForward`` / ``SeqkitGruBackward``: ``xp`` = W_ih x_t + b_ih
-    ``[T, B, 3H]``, ``bias_hh`` in the recurrence -> ``(hs [T, B, H], (h_T,))``."""
+    ``[B, T, 3H]``, ``bias_hh`` in the recurrence -> ``(hs [B, T, H], (h_T,))``."""
     keep_f = _keep_floats(keep)
 
     @tf.custom_gradient
@@ -121,7 +125,7 @@ def gru_native(ops, recurrence, xp, state, keep):
             )
             return dxp, dh0, weight_gradient(dhh, h0, hs), dbias
 
-        return (hs, hs[-1]), grad
+        return (hs, hs[:, -1]), grad
 
     (h0,) = state
     weight = _read(recurrence.weight, xp.dtype)
@@ -134,7 +138,7 @@ GRU_NATIVE = seqkit.NativeKernel(LIBRARY, gru_native)
 
 def vanilla_native(ops, recurrence, xp, state, keep, activation="tanh"):
     """The vanilla RNN over ``SeqkitVanillaForward`` / ``SeqkitVanillaBackward``: ``xp`` =
-    W_ih x_t + b_ih + b_hh ``[T, B, H]`` -> ``(hs [T, B, H], (h_T,))``."""
+    W_ih x_t + b_ih + b_hh ``[B, T, H]`` -> ``(hs [B, T, H], (h_T,))``."""
     keep_f = _keep_floats(keep)
 
     @tf.custom_gradient
@@ -148,7 +152,7 @@ def vanilla_native(ops, recurrence, xp, state, keep, activation="tanh"):
             )
             return dxp, dh0, weight_gradient(dxp, h0, hs)
 
-        return (hs, hs[-1]), grad
+        return (hs, hs[:, -1]), grad
 
     (h0,) = state
     hs, h = run(xp, h0, _read(recurrence.weight, xp.dtype))

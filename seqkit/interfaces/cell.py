@@ -70,7 +70,8 @@ class Recurrence:
       the fused runner calls instead of its generic loop, with the same results.
     - ``native_kernel``: optional, a ``seqkit.NativeKernel``: a ``Kernel`` over a TensorFlow
       custom op (C++, not XLA-compilable), which the ``native`` runner calls where its library
-      builds and loads (``seqkit.native.loading``).
+      builds and loads (``seqkit.native.loading``), with batch-major tensors (``xp``
+      ``[B, T, P]``, ``keep`` ``[B, T, 1]``, outputs ``[B, T, O]``).
 
     The LSTM (``seqkit_plugins.lstm``), gates i, f, g, o, ``bias_hh`` inside the projection:
 

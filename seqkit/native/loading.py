@@ -100,8 +100,9 @@ NativeRun = Callable[..., Any]  # (ops, recurrence, xp, state, keep) -> (outputs
 
 @dataclass(frozen=True, eq=False)
 class NativeKernel:
-    """A ``seqkit.Kernel`` over a custom op of ``library``: called as ``kernel(recurrence, xp,
-    state, keep)``, it runs ``run(ops, recurrence, xp, state, keep)`` with the loaded ops.
+    """A ``seqkit.Kernel`` over a custom op of ``library``, batch-major (``xp`` ``[B, T, P]``,
+    ``keep`` ``[B, T, 1]``, outputs ``[B, T, O]``): called as ``kernel(recurrence, xp, state,
+    keep)``, it runs ``run(ops, recurrence, xp, state, keep)`` with the loaded ops.
     ``available()`` says whether the library is loaded (building it on first call)."""
 
     library: NativeLibrary

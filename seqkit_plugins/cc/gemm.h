@@ -30,6 +30,13 @@ using MatrixMap = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
 using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
 using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
 
+// A batch-major sequence [B, T, width] (the model's layout; no transposes around the ops):
+// row (t, b) is b * T + t, so the rows of one step are T rows apart.
+struct Sizes {
+  int steps, batch, hidden;
+  long long Row(int t, int b) const { return static_cast<long long>(b) * steps + t; }
+};
+
 // C [m, n] = alpha * op(A) @ op(B) + beta * C; op(A) is [m, k], op(B) [k, n]; row-major.
 inline void Gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
                  int lda, const float* b, int ldb, float beta, float* c, int ldc) {

@@ -3,11 +3,12 @@
 //
 //   hh_t = h_{t-1} @ W^T + b_hh                      [B, 3H], blocks r, z, n
 //   r = sigmoid(x_r + hh_r), z = sigmoid(x_z + hh_z), n = tanh(x_n + r * hh_n)
-//   h_t = n + z * (h_{t-1} - n); where keep[t, b] is 0, h_t = h_{t-1}
+//   h_t = n + z * (h_{t-1} - n); where keep[b, t] is 0, h_t = h_{t-1}
 //
-// xp holds W_ih x_t + b_ih. The batch is split into shards that run the whole sequence on
-// their own. The backward loop carries only dh; it returns dHH, and dW = dHH^T @ H_prev is one
-// GEMM after it, on TensorFlow's matmul (native_kernels.py).
+// Every sequence tensor is batch-major, [B, T, ...] (gemm.h's Sizes). xp holds W_ih x_t + b_ih. The
+// batch is split into shards that run the whole sequence on their own. The backward loop carries
+// only dh; it returns dHH, and dW = dHH^T @ H_prev is one GEMM after it, on TensorFlow's matmul
+// (native_kernels.py).
 #include "gemm.h"
 #include "packed_weight.h"
 #include "tensorflow/core/framework/op.h"
@@ -22,35 +23,34 @@ using tensorflow::OpKernelContext;
 using tensorflow::Tensor;
 using tensorflow::TensorShape;
 
-struct Sizes {
-  int steps, batch, hidden;
-};
-
 inline Eigen::ArrayXf Sigmoid(const Eigen::ArrayXf& x) { return (x * 0.5f).tanh() * 0.5f + 0.5f; }
 
-// Rows [b0, b1) through every step: saved [T, B, 4H] = r, z, n, hh_n; hs [T, B, H].
+// Rows [b0, b1) through every step: saved [B, T, 4H] = r, z, n, hh_n; hs [B, T, H].
 void ForwardShard(const Sizes& n, int b0, int b1, const float* xp, const float* h0,
                   const PackedWeight& w, const float* bias, const float* keep, float* saved,
                   float* hs) {
   const int H = n.hidden, G = 3 * n.hidden, rows = b1 - b0;
+  const long long T = n.steps;  // rows between one batch entry and the next
   Eigen::ArrayXf hh(rows * G);
   for (int t = 0; t < n.steps; ++t) {
-    const long long at = static_cast<long long>(t) * n.batch + b0;
-    const float* h_prev = t == 0 ? h0 + b0 * H : hs + (at - n.batch) * H;
+    const long long at = n.Row(t, b0);
+    const long long prev_ld = t == 0 ? H : T * H;  // h0 [B, H] or hs [B, T, H]
+    const float* h_prev = t == 0 ? h0 + b0 * H : hs + (at - 1) * H;
     for (int r = 0; r < rows; ++r) std::copy(bias, bias + G, hh.data() + r * G);
-    w.MultiplyAdd(rows, h_prev, H, hh.data(), G);
+    w.MultiplyAdd(rows, h_prev, prev_ld, hh.data(), G);
     for (int r = 0; r < rows; ++r) {
-      const float* x = xp + (at + r) * G;
+      const long long row = at + r * T;
+      const float* x = xp + row * G;
       const float* hr = hh.data() + r * G;
-      float* sr = saved + (at + r) * 4 * H;
+      float* sr = saved + row * 4 * H;
       ArrayMap reset(sr, H), update(sr + H, H), cand(sr + 2 * H, H), hh_n(sr + 3 * H, H);
-      ConstArrayMap hp(h_prev + r * H, H);
-      ArrayMap h(hs + (at + r) * H, H);
+      ConstArrayMap hp(h_prev + r * prev_ld, H);
+      ArrayMap h(hs + row * H, H);
       reset = Sigmoid(ConstArrayMap(x, H) + ConstArrayMap(hr, H));
       update = Sigmoid(ConstArrayMap(x + H, H) + ConstArrayMap(hr + H, H));
       hh_n = ConstArrayMap(hr + 2 * H, H);
       cand = (ConstArrayMap(x + 2 * H, H) + reset * hh_n).tanh();
-      if (keep == nullptr || keep[at + r] != 0.0f) {
+      if (keep == nullptr || keep[row] != 0.0f) {
         h = cand + update * (hp - cand);
       } else {
         h = hp;
@@ -68,13 +68,13 @@ class GruForwardOp : public OpKernel {
     const Tensor& w = ctx->input(2);
     OP_REQUIRES(ctx, xp.dims() == 3 && w.dims() == 2 && w.dim_size(0) == 3 * w.dim_size(1) &&
                          xp.dim_size(2) == w.dim_size(0),
-                tensorflow::errors::InvalidArgument("GRU: xp [T, B, 3H] and W [3H, H]"));
-    const Sizes n{static_cast<int>(xp.dim_size(0)), static_cast<int>(xp.dim_size(1)),
+                tensorflow::errors::InvalidArgument("GRU: xp [B, T, 3H] and W [3H, H]"));
+    const Sizes n{static_cast<int>(xp.dim_size(1)), static_cast<int>(xp.dim_size(0)),
                   static_cast<int>(w.dim_size(1))};
     Tensor *hs, *saved;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n.steps, n.batch, n.hidden}), &hs));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n.batch, n.steps, n.hidden}), &hs));
     OP_REQUIRES_OK(ctx,
-                   ctx->allocate_output(1, TensorShape({n.steps, n.batch, 4 * n.hidden}), &saved));
+                   ctx->allocate_output(1, TensorShape({n.batch, n.steps, 4 * n.hidden}), &saved));
     const Tensor& keep = ctx->input(4);
     const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
     UseOneGemmThread();
@@ -90,38 +90,40 @@ class GruForwardOp : public OpKernel {
   }
 };
 
-// Rows [b0, b1) backwards: dxp and dhh [T, B, 3H]; dh carried in dh (dh_last on entry).
+// Rows [b0, b1) backwards: dxp and dhh [B, T, 3H]; dh carried in dh (dh_last on entry).
 void BackwardShard(const Sizes& n, int b0, int b1, const float* dhs, const float* saved,
                    const float* hs, const float* h0, const PackedWeight& w, const float* keep,
                    float* dxp, float* dhh_all, float* dh) {
   const int H = n.hidden, G = 3 * n.hidden, rows = b1 - b0;
+  const long long T = n.steps;
   Eigen::ArrayXf dh_next(rows * H);
   for (int t = n.steps - 1; t >= 0; --t) {
-    const long long at = static_cast<long long>(t) * n.batch + b0;
-    const float* h_prev = t == 0 ? h0 + b0 * H : hs + (at - n.batch) * H;
-    float* dhh = dhh_all + at * G;
+    const long long at = n.Row(t, b0);
+    const long long prev_ld = t == 0 ? H : T * H;
+    const float* h_prev = t == 0 ? h0 + b0 * H : hs + (at - 1) * H;
     for (int r = 0; r < rows; ++r) {
+      const long long row = at + r * T;
       ArrayMap dh_r(dh + (b0 + r) * H, H), next(dh_next.data() + r * H, H);
-      ArrayMap dx(dxp + (at + r) * G, G), dhh_r(dhh + r * G, G);
-      dh_r += ConstArrayMap(dhs + (at + r) * H, H);
-      if (keep != nullptr && keep[at + r] == 0.0f) {
+      ArrayMap dx(dxp + row * G, G), dhh_r(dhh_all + row * G, G);
+      dh_r += ConstArrayMap(dhs + row * H, H);
+      if (keep != nullptr && keep[row] == 0.0f) {
         dx.setZero();
         dhh_r.setZero();
         next = dh_r;  // the state passed through: so does its gradient
         continue;
       }
-      const float* sr = saved + (at + r) * 4 * H;
+      const float* sr = saved + row * 4 * H;
       ConstArrayMap reset(sr, H), update(sr + H, H), cand(sr + 2 * H, H), hh_n(sr + 3 * H, H);
       const Eigen::ArrayXf d_n = dh_r * (1.0f - update) * (1.0f - cand * cand);
       dhh_r.segment(0, H) = d_n * hh_n * reset * (1.0f - reset);
-      dhh_r.segment(H, H) = dh_r * (ConstArrayMap(h_prev + r * H, H) - cand) * update *
+      dhh_r.segment(H, H) = dh_r * (ConstArrayMap(h_prev + r * prev_ld, H) - cand) * update *
                             (1.0f - update);
       dhh_r.segment(2 * H, H) = d_n * reset;
       dx.segment(0, 2 * H) = dhh_r.segment(0, 2 * H);
       dx.segment(2 * H, H) = d_n;
       next = dh_r * update;
     }
-    w.MultiplyAdd(rows, dhh, G, dh_next.data(), H);
+    w.MultiplyAdd(rows, dhh_all + at * G, T * G, dh_next.data(), H);
     std::copy(dh_next.data(), dh_next.data() + rows * H, dh + b0 * H);
   }
 }
@@ -134,13 +136,13 @@ class GruBackwardOp : public OpKernel {
     // inputs: dhs, dh_last, saved, hs, h0, weight, keep
     const Tensor& hs = ctx->input(3);
     const Tensor& w = ctx->input(5);
-    const Sizes n{static_cast<int>(hs.dim_size(0)), static_cast<int>(hs.dim_size(1)),
+    const Sizes n{static_cast<int>(hs.dim_size(1)), static_cast<int>(hs.dim_size(0)),
                   static_cast<int>(w.dim_size(1))};
     const int G = 3 * n.hidden;
     Tensor *dxp, *dh0, *dhh, *db;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n.steps, n.batch, G}), &dxp));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n.batch, n.steps, G}), &dxp));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, ctx->input(1).shape(), &dh0));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({n.steps, n.batch, G}), &dhh));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({n.batch, n.steps, G}), &dhh));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(3, TensorShape({G}), &db));
     float* dh = dh0->flat<float>().data();
     std::copy_n(ctx->input(1).flat<float>().data(), n.batch * n.hidden, dh);
@@ -168,13 +170,13 @@ using tensorflow::shape_inference::InferenceContext;
 using tensorflow::shape_inference::ShapeHandle;
 
 REGISTER_OP("SeqkitGruForward")
-    .Input("xp: float")      // [T, B, 3H]
+    .Input("xp: float")      // [B, T, 3H]
     .Input("h0: float")      // [B, H]
     .Input("weight: float")  // [3H, H]
     .Input("bias: float")    // [3H]
-    .Input("keep: float")    // [T, B] of 1 and 0, or [0] for no mask
-    .Output("hs: float")     // [T, B, H]
-    .Output("saved: float")  // [T, B, 4H]: r, z, n, hh_n
+    .Input("keep: float")    // [B, T] of 1 and 0, or [0] for no mask
+    .Output("hs: float")     // [B, T, H]
+    .Output("saved: float")  // [B, T, 4H]: r, z, n, hh_n
     .SetShapeFn([](InferenceContext* c) {
       ShapeHandle xp, h0;
       TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 3, &xp));
@@ -194,9 +196,9 @@ REGISTER_OP("SeqkitGruBackward")
     .Input("h0: float")
     .Input("weight: float")
     .Input("keep: float")
-    .Output("dxp: float")      // [T, B, 3H]
+    .Output("dxp: float")      // [B, T, 3H]
     .Output("dh0: float")      // [B, H]
-    .Output("dhh: float")      // [T, B, 3H]: the gradient of h_{t-1} @ W^T + b_hh
+    .Output("dhh: float")      // [B, T, 3H]: the gradient of h_{t-1} @ W^T + b_hh
     .Output("dbias: float")    // [3H]
     .SetShapeFn([](InferenceContext* c) {
       ShapeHandle hs, w;

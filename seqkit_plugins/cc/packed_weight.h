@@ -51,8 +51,8 @@ constexpr int kPanel = kPanelVectors * kLanes;  // columns of B in one packed pa
 
 // C [MR, cols] += A [MR, k] @ one packed panel of B [k, kPanel] (cols <= kPanel of it kept).
 template <int MR>
-inline void MultiplyBlock(int k, const float* a, int lda, const float* panel, float* c, int ldc,
-                          int cols) {
+inline void MultiplyBlock(int k, const float* a, long long lda, const float* panel, float* c,
+                          long long ldc, int cols) {
   Vector acc[MR][kPanelVectors];
   _Pragma("GCC unroll 16") for (int i = 0; i < MR; ++i) {
     _Pragma("GCC unroll 4") for (int v = 0; v < kPanelVectors; ++v) acc[i][v] = Vector{};
@@ -90,7 +90,7 @@ class PackedWeight {
   }
 
   // C [m, n] += A [m, k] @ B, row-major with leading dimensions lda and ldc.
-  void MultiplyAdd(int m, const float* a, int lda, float* c, int ldc) const {
+  void MultiplyAdd(int m, const float* a, long long lda, float* c, long long ldc) const {
 #ifdef SEQKIT_PACKED_WEIGHT
     for (int p = 0; p * kPanel < n_; ++p) {
       const float* panel = packed_.data() + static_cast<size_t>(p) * k_ * kPanel;
@@ -106,7 +106,8 @@ class PackedWeight {
       if (i < m) MultiplyBlock<1>(k_, a + i * lda, lda, panel, cp + i * ldc, ldc, cols);
     }
 #else
-    Gemm(false, transposed_, m, n_, k_, 1.0f, a, lda, w_, transposed_ ? k_ : n_, 1.0f, c, ldc);
+    Gemm(false, transposed_, m, n_, k_, 1.0f, a, static_cast<int>(lda), w_,
+         transposed_ ? k_ : n_, 1.0f, c, static_cast<int>(ldc));
 #endif
   }
 

@@ -1,11 +1,12 @@
 // seqkit native kernels: the vanilla (Elman) RNN over a whole sequence, forward and backward,
 // float32, with the activation tanh, relu or sigmoid (attr `activation`).
 //
-//   h_t = act(xp_t + h_{t-1} @ W^T); where keep[t, b] is 0, h_t = h_{t-1}
+//   h_t = act(xp_t + h_{t-1} @ W^T); where keep[b, t] is 0, h_t = h_{t-1}
 //
-// xp holds W_ih x_t + b_ih + b_hh. The batch is split into shards that run the whole sequence
-// on their own. The backward loop carries only dh; dW = dA^T @ H_prev is one GEMM after it, on
-// TensorFlow's matmul (native_kernels.py).
+// Every sequence tensor is batch-major, [B, T, ...] (gemm.h's Sizes). xp holds W_ih x_t + b_ih +
+// b_hh. The batch is split into shards that run the whole sequence on their own. The backward loop
+// carries only dh; dW = dA^T @ H_prev is one GEMM after it, on TensorFlow's matmul
+// (native_kernels.py).
 #include <string>
 
 #include "gemm.h"
@@ -49,10 +50,6 @@ inline Eigen::ArrayXf Derivative(Activation act, const ConstArrayMap& h) {
   }
 }
 
-struct Sizes {
-  int steps, batch, hidden;
-};
-
 class VanillaForwardOp : public OpKernel {
  public:
   explicit VanillaForwardOp(OpKernelConstruction* ctx)
@@ -63,8 +60,8 @@ class VanillaForwardOp : public OpKernel {
     const Tensor& w = ctx->input(2);
     OP_REQUIRES(ctx, xp.dims() == 3 && w.dims() == 2 && w.dim_size(0) == w.dim_size(1) &&
                          xp.dim_size(2) == w.dim_size(0),
-                tensorflow::errors::InvalidArgument("vanilla RNN: xp [T, B, H] and W [H, H]"));
-    const Sizes n{static_cast<int>(xp.dim_size(0)), static_cast<int>(xp.dim_size(1)),
+                tensorflow::errors::InvalidArgument("vanilla RNN: xp [B, T, H] and W [H, H]"));
+    const Sizes n{static_cast<int>(xp.dim_size(1)), static_cast<int>(xp.dim_size(0)),
                   static_cast<int>(w.dim_size(1))};
     Tensor* hs;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, xp.shape(), &hs));
@@ -79,17 +76,19 @@ class VanillaForwardOp : public OpKernel {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
       const int H = n.hidden, rows = b1 - b0;
+      const long long T = n.steps;  // rows between one batch entry and the next
       Eigen::ArrayXf pre(rows * H);
       for (int t = 0; t < n.steps; ++t) {
-        const long long at = static_cast<long long>(t) * n.batch + b0;
-        const float* h_prev = t == 0 ? h0 + b0 * H : out + (at - n.batch) * H;
-        std::copy(x + at * H, x + (at + rows) * H, pre.data());
-        packed.MultiplyAdd(rows, h_prev, H, pre.data(), H);
+        const long long at = n.Row(t, b0);
+        const long long prev_ld = t == 0 ? H : T * H;  // h0 [B, H] or hs [B, T, H]
+        const float* h_prev = t == 0 ? h0 + b0 * H : out + (at - 1) * H;
+        for (int r = 0; r < rows; ++r) std::copy_n(x + (at + r * T) * H, H, pre.data() + r * H);
+        packed.MultiplyAdd(rows, h_prev, prev_ld, pre.data(), H);
         Activate(act_, ArrayMap(pre.data(), rows * H));
         for (int r = 0; r < rows; ++r) {
-          const bool kept = keep_ptr == nullptr || keep_ptr[at + r] != 0.0f;
-          const float* from = kept ? pre.data() + r * H : h_prev + r * H;
-          std::copy(from, from + H, out + (at + r) * H);
+          const bool kept = keep_ptr == nullptr || keep_ptr[at + r * T] != 0.0f;
+          const float* from = kept ? pre.data() + r * H : h_prev + r * prev_ld;
+          std::copy(from, from + H, out + (at + r * T) * H);
         }
       }
     });
@@ -108,7 +107,7 @@ class VanillaBackwardOp : public OpKernel {
     // inputs: dhs, dh_last, hs, h0, weight, keep
     const Tensor& hs = ctx->input(2);
     const Tensor& w = ctx->input(4);
-    const Sizes n{static_cast<int>(hs.dim_size(0)), static_cast<int>(hs.dim_size(1)),
+    const Sizes n{static_cast<int>(hs.dim_size(1)), static_cast<int>(hs.dim_size(0)),
                   static_cast<int>(w.dim_size(1))};
     Tensor *dxp, *dh0;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, hs.shape(), &dxp));
@@ -126,23 +125,25 @@ class VanillaBackwardOp : public OpKernel {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
       const int H = n.hidden, rows = b1 - b0;
+      const long long T = n.steps;
       Eigen::ArrayXf dh_next(rows * H);
       for (int t = n.steps - 1; t >= 0; --t) {
-        const long long at = static_cast<long long>(t) * n.batch + b0;
+        const long long at = n.Row(t, b0);
         for (int r = 0; r < rows; ++r) {
+          const long long row = at + r * T;
           ArrayMap dh_r(dh + (b0 + r) * H, H), next(dh_next.data() + r * H, H);
-          ArrayMap da_r(da + (at + r) * H, H);
-          dh_r += ConstArrayMap(dhs + (at + r) * H, H);
-          const bool kept = keep_ptr == nullptr || keep_ptr[at + r] != 0.0f;
+          ArrayMap da_r(da + row * H, H);
+          dh_r += ConstArrayMap(dhs + row * H, H);
+          const bool kept = keep_ptr == nullptr || keep_ptr[row] != 0.0f;
           if (kept) {
-            da_r = dh_r * Derivative(act_, ConstArrayMap(h + (at + r) * H, H));
+            da_r = dh_r * Derivative(act_, ConstArrayMap(h + row * H, H));
             next.setZero();
           } else {
             da_r.setZero();
             next = dh_r;  // the state passed through: so does its gradient
           }
         }
-        packed.MultiplyAdd(rows, da + at * H, H, dh_next.data(), H);
+        packed.MultiplyAdd(rows, da + at * H, T * H, dh_next.data(), H);
         std::copy(dh_next.data(), dh_next.data() + rows * H, dh + b0 * H);
       }
     });
@@ -154,11 +155,11 @@ class VanillaBackwardOp : public OpKernel {
 
 REGISTER_OP("SeqkitVanillaForward")
     .Attr("activation: {'tanh', 'relu', 'sigmoid'}")
-    .Input("xp: float")      // [T, B, H]
+    .Input("xp: float")      // [B, T, H]
     .Input("h0: float")      // [B, H]
     .Input("weight: float")  // [H, H]
-    .Input("keep: float")    // [T, B] of 1 and 0, or [0] for no mask
-    .Output("hs: float")     // [T, B, H]
+    .Input("keep: float")    // [B, T] of 1 and 0, or [0] for no mask
+    .Output("hs: float")     // [B, T, H]
     .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
       c->set_output(0, c->input(0));
       return absl::OkStatus();
@@ -172,7 +173,7 @@ REGISTER_OP("SeqkitVanillaBackward")
     .Input("h0: float")
     .Input("weight: float")
     .Input("keep: float")
-    .Output("dxp: float")      // [T, B, H]
+    .Output("dxp: float")      // [B, T, H]
     .Output("dh0: float")      // [B, H]
     .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
       c->set_output(0, c->input(2));
