@@ -35,10 +35,10 @@ def op_calls(batch, seq, hidden):
     def tensor(*shape, scale=1.0):
         return tf.constant((rng.normal(size=shape) * scale).astype(np.float32))
 
-    xp, w = tensor(seq, batch, 4 * hidden), tensor(4 * hidden, hidden, scale=hidden**-0.5)
+    xp, w = tensor(batch, seq, 4 * hidden), tensor(4 * hidden, hidden, scale=hidden**-0.5)
     h0, c0, keep = tensor(batch, hidden), tensor(batch, hidden), tf.zeros([0])
     hs, cs, gates = ops.seqkit_lstm_forward(xp, h0, c0, w, keep)
-    dhs = tensor(seq, batch, hidden)
+    dhs = tensor(batch, seq, hidden)  # batch-major, as the ops take them
     forward = tf.function(lambda: ops.seqkit_lstm_forward(xp, h0, c0, w, keep)[0])
 
     def backward_and_weight_gradient():
