@@ -9,8 +9,9 @@ It supports a cell whose recurrence declares a native kernel whose library build
 ``runner="auto"`` goes on to the fused runner's XLA kernels). It projects the inputs of every
 step in one matmul, as the fused runner does, and runs the native kernel over the sequence in
 float32, batch-major as the model's tensors are (the fused runner's XLA kernels are time-major:
-the transposes of the inputs, the outputs and their gradients took about 1 ms of config A's LSTM
-step). In another compute dtype (``mixed_bfloat16``) the projected inputs and the state are cast
+four transposes a layer, of the inputs, the outputs and their gradients, about 1 ms of thread
+time in a profile of config A's LSTM step, though the step's time measured the same without
+them). In another compute dtype (``mixed_bfloat16``) the projected inputs and the state are cast
 to float32 for the kernel and its outputs back (the recurrence accumulates in float32 as
 ``mixed_bfloat16`` asks; the kernel's XLA form run without XLA was 0.62x float32's speed on a Zen 5
 with avx512_bf16). Its graphs hold custom ops (``custom_ops``), so no SavedModel is built from
@@ -60,7 +61,7 @@ def native_unroll(cell, inputs, initial_state, mask=None, kernels=True, choose=n
     xp = cell.project_inputs(inputs)  # [B, T, P]
     state = tuple(tf.convert_to_tensor(s, xp.dtype) for s in initial_state)
     keep = None if mask is None else mask[..., None]  # [B, T, 1]
-    outputs, final = in_float32(recurrence.native_kernel)(recurrence, xp, state, keep)
+    outputs, final = choose(recurrence, kernels)(recurrence, xp, state, keep)
     if keep is not None:
         outputs = tf.where(keep, outputs, tf.zeros_like(outputs))
     return outputs, final
