@@ -105,6 +105,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         ServingTerms,
         TargetForm,
         Task,
+        TokenRows,
         TruncationStrategy,
         Window,
     )

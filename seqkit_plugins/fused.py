@@ -24,7 +24,7 @@ import functools
 import tensorflow as tf
 
 import seqkit
-from seqkit.interfaces import declared_recurrence
+from seqkit.interfaces import TokenRows, declared_recurrence, dense_inputs, project_rows
 from seqkit_plugins.fused_recurrence import fused_recurrence
 from seqkit_plugins.runners import CompiledPerCell, check_inputs, python_unroll, while_unroll
 
@@ -38,13 +38,14 @@ def xla_kernel(recurrence: seqkit.Recurrence, kernels: bool = True):
 def fused_unroll(cell, inputs, initial_state, mask=None, kernels=True, choose=xla_kernel):
     """``inputs`` ``[B, T, I]`` -> ``(outputs [B, T, O], final_state)``; zeros off the mask.
 
-    ``choose(recurrence, kernels)`` picks the kernel that runs the cell's declared recurrence."""
+    ``choose(recurrence, kernels)`` picks the kernel that runs the cell's declared recurrence.
+    ``inputs`` may be ``TokenRows``: the table's rows are projected where they are fewer."""
     if inputs.shape[1] == 0:
-        return python_unroll(cell, inputs, initial_state, mask)
+        return python_unroll(cell, dense_inputs(inputs), initial_state, mask)
     recurrence = declared_recurrence(cell)
     if recurrence is None:  # a declared linear recurrence: step by step, from its declaration
-        return while_unroll(cell, inputs, initial_state, mask)
-    xp = cell.project_inputs(tf.transpose(inputs, [1, 0, 2]))  # [T, B, P]: transpose the narrower
+        return while_unroll(cell, dense_inputs(inputs), initial_state, mask)
+    xp = project_rows(cell.project_inputs, time_major(inputs))  # [T, B, P]
     state = tuple(tf.convert_to_tensor(s, xp.dtype) for s in initial_state)
     keep = None if mask is None else tf.transpose(mask)[..., None]  # [T, B, 1]
     run = choose(recurrence, kernels)
@@ -52,6 +53,14 @@ def fused_unroll(cell, inputs, initial_state, mask=None, kernels=True, choose=xl
     if keep is not None:
         outputs = tf.where(keep, outputs, tf.zeros_like(outputs))
     return tf.transpose(outputs, [1, 0, 2]), final
+
+
+def time_major(inputs):
+    """``[B, T, I]`` inputs as ``[T, B, I]`` (of ``TokenRows``, the ids): before the projection,
+    which transposes the narrower tensor."""
+    if isinstance(inputs, TokenRows):
+        return inputs.with_ids(tf.transpose(inputs.ids))
+    return tf.transpose(inputs, [1, 0, 2])
 
 
 class FusedRunner(seqkit.Runner):
@@ -64,6 +73,7 @@ class FusedRunner(seqkit.Runner):
     """
 
     jit_compile = True
+    takes_token_rows = True  # the projection of an embedding's rows: V rows, not B * T
     choose = staticmethod(xla_kernel)  # (recurrence, kernels) -> the kernel that runs it
     unroll = staticmethod(fused_unroll)  # (cell, inputs, state, mask, kernels, choose=)
 
@@ -80,7 +90,8 @@ class FusedRunner(seqkit.Runner):
         return cell.recurrence is not None or cell.linear_recurrence is not None
 
     def run(self, cell, inputs, initial_state, mask=None):
-        inputs = tf.convert_to_tensor(inputs, dtype_hint=cell.dtype)
+        if not isinstance(inputs, TokenRows):
+            inputs = tf.convert_to_tensor(inputs, dtype_hint=cell.dtype)
         check_inputs(cell, inputs, initial_state, mask)
         if not self.supports(cell):
             raise seqkit.OptionError(self.unsupported(cell))

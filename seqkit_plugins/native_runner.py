@@ -25,7 +25,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 import seqkit
-from seqkit.interfaces import declared_recurrence
+from seqkit.interfaces import declared_recurrence, project_rows
 from seqkit.training.precision import cast_floating
 from seqkit_plugins.fused import FusedRunner, fused_unroll, xla_kernel
 
@@ -58,7 +58,7 @@ def native_unroll(cell, inputs, initial_state, mask=None, kernels=True, choose=n
     recurrence = declared_recurrence(cell)
     if inputs.shape[1] == 0 or recurrence is None or recurrence.native_kernel is None:
         return fused_unroll(cell, inputs, initial_state, mask, kernels, choose)
-    xp = cell.project_inputs(inputs)  # [B, T, P]
+    xp = project_rows(cell.project_inputs, inputs)  # [B, T, P]; TokenRows: V rows projected
     state = tuple(tf.convert_to_tensor(s, xp.dtype) for s in initial_state)
     keep = None if mask is None else mask[..., None]  # [B, T, 1]
     outputs, final = choose(recurrence, kernels)(recurrence, xp, state, keep)

@@ -15,6 +15,7 @@ Shapes are written beside the code: B batch, T time, I input size, H hidden size
     seqkit/interfaces/task.py        SequenceBatch, Task, LanguageModelTask, DecodingTask,
                                      CorpusTask
     seqkit/interfaces/model.py       Model, check_model
+    seqkit/interfaces/token_rows.py  TokenRows (an embedding's rows, not yet gathered)
 """
 
 from seqkit.interfaces.cell import (
@@ -39,6 +40,7 @@ from seqkit.interfaces.task import (
     TargetForm,
     Task,
 )
+from seqkit.interfaces.token_rows import TokenRows, dense_inputs, project_rows
 
 __all__ = [
     "Cell",
@@ -58,10 +60,13 @@ __all__ = [
     "State",
     "TargetForm",
     "Task",
+    "TokenRows",
     "TruncationStrategy",
     "Window",
     "check_model",
     "check_size",
     "declared_linear_recurrence",
     "declared_recurrence",
+    "dense_inputs",
+    "project_rows",
 ]

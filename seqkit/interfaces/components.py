@@ -28,6 +28,9 @@ class Runner(abc.ABC):
     # its graphs hold TensorFlow custom ops (a native library), which run only where that library
     # is loaded: no SavedModel is built from them, and XLA cannot compile them
     custom_ops: bool = False
+    # run() accepts its inputs as ``TokenRows`` (an embedding's table and ids, not yet gathered),
+    # which a model with an embedding encoder then gives its first layer; see token_rows.py
+    takes_token_rows: bool = False
 
     def supports(self, cell: Cell) -> bool:
         """Whether this runner can unroll ``cell`` (all cells, unless a runner says otherwise)."""
@@ -44,7 +47,8 @@ class Runner(abc.ABC):
         """Unroll ``cell`` over ``inputs`` ``[B, T, I]`` from ``initial_state``.
 
         Returns ``(outputs [B, T, O], final_state)``. Where ``mask`` ``[B, T]`` (bool) is false,
-        the state is carried through unchanged and the output is zero.
+        the state is carried through unchanged and the output is zero. A runner that says
+        ``takes_token_rows`` may receive ``inputs`` as ``TokenRows``.
         """
 
 

@@ -47,6 +47,7 @@ from seqkit.interfaces import (
     Cell,
     Runner,
     State,
+    TokenRows,
     check_size,
 )
 from seqkit.models.runner_choice import resolve_runner
@@ -69,7 +70,10 @@ OUTPUT_ACTIVATIONS = {
 
 def reverse_steps(x: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
     """``x`` ``[B, T, ...]`` with each sequence's counted steps in reverse order; the padding
-    after a sequence's end (``mask`` false on a suffix) stays where it is."""
+    after a sequence's end (``mask`` false on a suffix) stays where it is. ``TokenRows``
+    reverse their ids."""
+    if isinstance(x, TokenRows):
+        return x.with_ids(reverse_steps(x.ids, mask))
     if mask is None:
         return tf.reverse(x, axis=[1])
     lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
@@ -243,14 +247,28 @@ class SequenceModel(StateDict, tf.Module):
                     f"got shape {inputs.shape}."
                 )
             return tf.cast(inputs, self.compute_dtype)
+        self._check_ids(inputs)
+        if self.encoder == "onehot":
+            return tf.one_hot(inputs, self.vocab_size, dtype=self.compute_dtype)
+        return self.precision.compute(tf.gather(self.embedding, inputs))  # the rows, then a cast
+
+    def _check_ids(self, inputs: tf.Tensor) -> None:
         if not inputs.dtype.is_integer:
             raise ShapeError(
                 f"SequenceModel: the {self.encoder} encoder takes integer ids, "
                 f"got {inputs.dtype.name}."
             )
-        if self.encoder == "onehot":
-            return tf.one_hot(inputs, self.vocab_size, dtype=self.compute_dtype)
-        return self.precision.compute(tf.gather(self.embedding, inputs))  # the rows, then a cast
+
+    def _stack_inputs(self, inputs, training: bool):
+        """The first layer's inputs: the encoded ``inputs``, with dropout in training; or, where
+        the runner takes them and no dropout falls on them, the embedding's rows not yet
+        gathered (``TokenRows``: the runner may project the table instead of every token)."""
+        dropout = training and self.io_dropout
+        if self.encoder == "embedding" and self.runner.takes_token_rows and not dropout:
+            inputs = tf.convert_to_tensor(inputs)
+            self._check_ids(inputs)
+            return TokenRows(self.precision.compute(self.embedding), inputs)  # a cast, then rows
+        return self._io_dropout(self.encode(inputs), training)
 
     def head(self, hidden: tf.Tensor) -> tf.Tensor:
         """y_t = f(W_out h_t + b_out), or h_t where the model has no head; in the variables'
@@ -264,9 +282,10 @@ class SequenceModel(StateDict, tf.Module):
     def __call__(self, inputs, initial_state=None, mask=None, training: bool = False):
         """``(outputs [B, T, O], final_state)``; the state is one tuple per layer (per layer
         and direction where bidirectional: l0, l0_reverse, l1, ...)."""
-        x = self.encode(inputs)
+        inputs = tf.convert_to_tensor(inputs)
+        x = self._stack_inputs(inputs, training)
         if initial_state is None:
-            initial_state = self.initial_state(tf.shape(x)[0])
+            initial_state = self.initial_state(tf.shape(inputs)[0])
         if len(initial_state) != len(self.cells):
             raise ShapeError(
                 f"SequenceModel: initial_state has {len(initial_state)} layers, the model has "
@@ -276,7 +295,6 @@ class SequenceModel(StateDict, tf.Module):
         if mask is not None:
             mask = tf.cast(mask, tf.bool)
         initial_state = self.precision.compute(initial_state)
-        x = self._io_dropout(x, training)
         with self.precision.casting(self.cells):  # the cells' variables read in compute dtype
             x, final = self._stack(x, initial_state, mask, training)
         return self.head(self._io_dropout(x, training)), self.precision.stored(final)
