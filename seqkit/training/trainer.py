@@ -161,6 +161,7 @@ class Trainer:
             self._local = tf.function(partial(self._local_step), jit_compile=jit_compile)
             self._update = tf.function(partial(self._distributed_update))
         self.stop_training = False
+        self._batch_done = False  # the batch being trained has had its last window
 
     def _scope(self):
         """The distribution strategy's scope (none without one)."""
@@ -295,6 +296,8 @@ class Trainer:
                         self.stop_training = True
                         break
                 else:
+                    self._batch_done = True
+                if self._batch_done:  # its last window trained, even where fit stops there
                     self.progress.next_batch()
                 if self.stop_training:
                     break
@@ -330,7 +333,9 @@ class Trainer:
             progress=self.progress,  # the carried state's one home, saved in checkpoints
             context=context,
         )
+        self._batch_done = False
         for job, (value, norm, seconds) in walk.run(self._apply):
+            self._batch_done = job.last
             self.progress.step.assign_add(1)
             window = job.window
             logs = {

@@ -34,6 +34,14 @@ def _slice(x, start, stop):
     return None if x is None else x[:, start:stop]
 
 
+def _steps(x, start: int, stop: int, length: int):
+    """``x[:, start:stop]``; a tensor's whole length as it is (an eager slice costs ~0.1 ms,
+    a training step of a short sequence takes its whole length each update)."""
+    if isinstance(x, tf.Tensor) and start == 0 and stop == length:
+        return x
+    return _slice(x, start, stop)
+
+
 def window_loss(
     model, loss: Loss, state, inputs, targets, mask, loss_from: int, keep_at: int, context=None
 ):
@@ -101,6 +109,7 @@ class WindowJob:
     mask: tf.Tensor | None
     state: tuple | None  # None: the model's initial state, made inside the update
     context: Any = None  # an encoder-decoder's source, whole (not sliced)
+    last: bool = False  # no window follows it in this batch
 
     @property
     def loss_from(self) -> int:
@@ -149,12 +158,17 @@ class WindowWalk:
                 "with a context (an encoder-decoder's source) trains on whole sequences; use "
                 "truncation='bptt'."
             )
-        if initial_state is None:  # the state at step 0
-            initial_state = model.initial_state(int(inputs.shape[0]))
-        self.initial_state = initial_state
+        self._initial_state = initial_state  # the state at step 0; None: the model's, made on use
         if progress is None:
             progress = TrainingProgress(state_sizes(model.cells), model.dtype)
         self.progress = progress
+
+    @property
+    def initial_state(self):
+        """The state at step 0: the one given, else the model's (made once, when first read)."""
+        if self._initial_state is None:
+            self._initial_state = self.model.initial_state(int(self.inputs.shape[0]))
+        return self._initial_state
 
     def _state_at(self, position: int):
         """The state at step ``position``: the carried one, or a forward pass without gradients
@@ -172,6 +186,7 @@ class WindowWalk:
         return state
 
     def _job(self, index: int, window: Window, following: Window | None) -> WindowJob:
+        """The update of ``window``, which ``following`` (None: none) comes after."""
         start = window.backprop_from
         made_inside = self.model.learns_initial_state or self.context is not None
         # None: the state is made inside the update, so that its gradient is taken
@@ -179,15 +194,17 @@ class WindowWalk:
         keep = window.end
         if following is not None:  # the state the next window starts from, inside this one
             keep = min(max(following.backprop_from, start), window.end)
+        length = self.length
         return WindowJob(
             index,
             window,
             keep - start,
-            self.inputs[:, start : window.end],
-            self.targets[:, start : window.end] if self.per_step else self.targets,
-            _slice(self.mask, start, window.end),
+            _steps(self.inputs, start, window.end, length),
+            _steps(self.targets, start, window.end, length) if self.per_step else self.targets,
+            _steps(self.mask, start, window.end, length),
             state,
             self.context,
+            last=following is None,
         )
 
     def run(self, update: Update) -> Iterator[tuple[WindowJob, Any]]:
