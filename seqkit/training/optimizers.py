@@ -1,6 +1,6 @@
 """The optimizers a Trainer (and ``train.optimizer``) takes by name.
 
-make_optimizer("adam", 1e-3)      # keras.optimizers.Adam(learning_rate=1e-3)
+make_optimizer("adam", 1e-3)      # FusedAdam(learning_rate=1e-3): Keras' Adam, one op a variable
 """
 
 from __future__ import annotations
@@ -8,10 +8,11 @@ from __future__ import annotations
 import keras
 
 from seqkit.errors import UnknownNameError
+from seqkit.training.fused_adam import FusedAdam
 from seqkit.validation import real_number
 
 OPTIMIZERS = {
-    "adam": keras.optimizers.Adam,
+    "adam": FusedAdam,
     "sgd": keras.optimizers.SGD,
     "rmsprop": keras.optimizers.RMSprop,
     "adagrad": keras.optimizers.Adagrad,
