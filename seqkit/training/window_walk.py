@@ -186,7 +186,7 @@ class WindowWalk:
         return state
 
     def _job(self, index: int, window: Window, following: Window | None) -> WindowJob:
-        """The update of ``window``, which ``following`` (None: none) comes after."""
+        """The update of ``window``; ``following`` is the window after it (None: the last)."""
         start = window.backprop_from
         made_inside = self.model.learns_initial_state or self.context is not None
         # None: the state is made inside the update, so that its gradient is taken
@@ -194,14 +194,13 @@ class WindowWalk:
         keep = window.end
         if following is not None:  # the state the next window starts from, inside this one
             keep = min(max(following.backprop_from, start), window.end)
-        length = self.length
         return WindowJob(
             index,
             window,
             keep - start,
-            _steps(self.inputs, start, window.end, length),
-            _steps(self.targets, start, window.end, length) if self.per_step else self.targets,
-            _steps(self.mask, start, window.end, length),
+            _steps(self.inputs, start, window.end, self.length),
+            _steps(self.targets, start, window.end, self.length) if self.per_step else self.targets,
+            _steps(self.mask, start, window.end, self.length),
             state,
             self.context,
             last=following is None,
