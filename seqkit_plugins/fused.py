@@ -59,7 +59,7 @@ def time_major(inputs):
     """``[B, T, I]`` inputs as ``[T, B, I]`` (of ``TokenRows``, the ids): before the projection,
     which transposes the narrower tensor."""
     if isinstance(inputs, TokenRows):
-        return inputs.with_ids(tf.transpose(inputs.ids))
+        return inputs._replace(ids=tf.transpose(inputs.ids))
     return tf.transpose(inputs, [1, 0, 2])
 
 

@@ -18,6 +18,7 @@ training); every other runner receives the gathered tensor, as before.
 
     rows = TokenRows(table, ids)       # table [V, I], ids [B, T]
     rows.shape                         # [B, T, I], as the gathered tensor's
+    rows._replace(ids=tf.transpose(rows.ids))  # other rows of the same table (a NamedTuple)
     project_rows(cell.project_inputs, rows)   # [B, T, P]
     dense_inputs(rows)                 # table[ids], for a path that needs the tensor
 """
@@ -40,14 +41,6 @@ class TokenRows(NamedTuple):
     def shape(self) -> tf.TensorShape:
         """The shape of the gathered tensor, ``[B, T, I]``."""
         return self.ids.shape.concatenate(self.table.shape[-1:])
-
-    @property
-    def dtype(self) -> tf.DType:
-        return self.table.dtype
-
-    def with_ids(self, ids: tf.Tensor) -> TokenRows:
-        """The same table's rows ``ids`` (reordered steps, time-major ids)."""
-        return TokenRows(self.table, ids)
 
 
 def dense_inputs(inputs) -> tf.Tensor:

@@ -73,7 +73,7 @@ def reverse_steps(x: tf.Tensor, mask: tf.Tensor | None) -> tf.Tensor:
     after a sequence's end (``mask`` false on a suffix) stays where it is. ``TokenRows``
     reverse their ids."""
     if isinstance(x, TokenRows):
-        return x.with_ids(reverse_steps(x.ids, mask))
+        return x._replace(ids=reverse_steps(x.ids, mask))
     if mask is None:
         return tf.reverse(x, axis=[1])
     lengths = tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
