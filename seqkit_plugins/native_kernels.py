@@ -31,9 +31,10 @@ import tensorflow as tf
 import seqkit
 
 SOURCES = Path(__file__).parent / "cc"
+OP_FILES = ("lstm_ops", "gru_ops", "vanilla_ops", "rows_ops", "library_info")  # cc/NAME.cc
 LIBRARY = seqkit.NativeLibrary(
     "seqkit_kernels",
-    [SOURCES / name for name in ("lstm_ops.cc", "gru_ops.cc", "vanilla_ops.cc", "library_info.cc")],
+    [SOURCES / f"{name}.cc" for name in OP_FILES],
     headers=[SOURCES / "gemm.h", SOURCES / "packed_weight.h"],
     info_op="seqkit_kernels_info",
     blas=True,
@@ -69,6 +70,26 @@ def weight_gradient(dz, h0, hs):
     dz_rows = tf.reshape(dz, [rows, tf.shape(dz)[2]])
     h_rows = tf.reshape(h_prev, [rows, tf.shape(h0)[1]])
     return tf.transpose(tf.matmul(h_rows, dz_rows, transpose_a=True))
+
+
+def gather_rows(table, ids):
+    """``tf.gather(table, ids)`` (``table`` ``[V, P]`` float32, ``ids`` ``[B, T]``) whose gradient
+    sums the gathered rows' gradients into ``[V, P]`` in the op ``SeqkitScatterAddRows`` (on
+    the intra-op threads) rather than TensorFlow's single-threaded ``UnsortedSegmentSum``;
+    ``tf.gather`` itself where the library is not loaded or the table is not float32."""
+    ops = LIBRARY.load()
+    if ops is None or table.dtype != tf.float32:
+        return tf.gather(table, ids)
+    ids = tf.cast(ids, tf.int32)
+
+    @tf.custom_gradient
+    def gather(table):
+        def grad(rows_grad):
+            return ops.seqkit_scatter_add_rows(rows_grad, ids, tf.shape(table)[0])
+
+        return tf.gather(table, ids), grad
+
+    return gather(table)
 
 
 def _zeros_if_none(grad, like):

@@ -28,6 +28,7 @@ import seqkit
 from seqkit.interfaces import declared_recurrence, project_rows
 from seqkit.training.precision import cast_floating
 from seqkit_plugins.fused import FusedRunner, fused_unroll, xla_kernel
+from seqkit_plugins.native_kernels import gather_rows
 
 
 def native_kernel(recurrence: seqkit.Recurrence, kernels: bool = True):
@@ -58,7 +59,8 @@ def native_unroll(cell, inputs, initial_state, mask=None, kernels=True, choose=n
     recurrence = declared_recurrence(cell)
     if inputs.shape[1] == 0 or recurrence is None or recurrence.native_kernel is None:
         return fused_unroll(cell, inputs, initial_state, mask, kernels, choose)
-    xp = project_rows(cell.project_inputs, inputs)  # [B, T, P]; TokenRows: V rows projected
+    # [B, T, P]; TokenRows: V rows projected, gathered, their gradient summed in a native op
+    xp = project_rows(cell.project_inputs, inputs, gather_rows)
     state = tuple(tf.convert_to_tensor(s, xp.dtype) for s in initial_state)
     keep = None if mask is None else mask[..., None]  # [B, T, 1]
     outputs, final = choose(recurrence, kernels)(recurrence, xp, state, keep)

@@ -19,7 +19,7 @@ training); every other runner receives the gathered tensor, as before.
     rows = TokenRows(table, ids)       # table [V, I], ids [B, T]
     rows.shape                         # [B, T, I], as the gathered tensor's
     rows._replace(ids=tf.transpose(rows.ids))  # other rows of the same table (a NamedTuple)
-    project_rows(cell.project_inputs, rows)   # [B, T, P]
+    project_rows(cell.project_inputs, rows)   # [B, T, P]; gather=: a runner's own gather
     dense_inputs(rows)                 # table[ids], for a path that needs the tensor
 """
 
@@ -59,9 +59,11 @@ def projects_table(inputs) -> bool:
     return rows is not None and tokens is not None and rows < tokens
 
 
-def project_rows(project: Callable[[tf.Tensor], tf.Tensor], inputs) -> tf.Tensor:
+def project_rows(project: Callable[[tf.Tensor], tf.Tensor], inputs, gather=tf.gather) -> tf.Tensor:
     """``project(dense_inputs(inputs))`` for a ``project`` that acts on each row alone
-    (``[..., I] -> [..., P]``): on the table's rows, then gathered, where that is fewer rows."""
+    (``[..., I] -> [..., P]``): on the table's rows, then gathered, where that is fewer rows.
+    ``gather(table, ids)`` is ``tf.gather`` or a runner's own (the native runner's sums the
+    rows' gradients in a native op)."""
     if projects_table(inputs):
-        return tf.gather(project(inputs.table), inputs.ids)
+        return gather(project(inputs.table), inputs.ids)
     return project(dense_inputs(inputs))
