@@ -185,6 +185,37 @@ def test_fit_in_parts_equals_fit_at_once():
         np.testing.assert_array_equal(a[key], b[key])
 
 
+def progress_of(trainer):
+    p = trainer.progress
+    return tuple(int(v.numpy()) for v in (p.step, p.epoch, p.batch, p.window, p.carried_at))
+
+
+def test_each_update_records_where_training_stands_and_a_nonfinite_one_nothing():
+    """The compiled update records itself in the progress (step, epoch, batch, next window,
+    the step whose state is carried); the last window of a batch goes on to the next batch. An
+    update whose loss is not finite (nonfinite="stop") raises and records nothing."""
+    trainer = seqkit.Trainer(small_model(), truncation=seqkit.make_truncation("tbptt", k1=4))
+    data = periodic_streams(batch=2, length=10)  # windows [0, 4), [4, 8), [8, 10) from 6
+    seen = [progress_of(trainer)]
+    for _ in range(4):
+        trainer.fit(data, steps=1)
+        seen.append(progress_of(trainer))
+    assert seen == [(0, 0, 0, 0, -1), (1, 0, 0, 1, 4), (2, 0, 0, 2, 6), (3, 0, 1, 0, -1),
+                    (4, 1, 0, 1, 4)]  # fmt: skip
+    carried = [v.numpy() for v in trainer.progress.carried]
+    weights = trainer.model.state_dict()
+    variable = trainer.model.trainable_variables[0]
+    variable.assign(tf.fill(variable.shape, np.nan))
+    with pytest.raises(seqkit.NonFiniteError, match="step 5"):
+        trainer.fit(data, steps=1)
+    assert progress_of(trainer) == seen[-1]
+    for before, after in zip(carried, trainer.progress.carried, strict=True):
+        np.testing.assert_array_equal(before, after.numpy())
+    nan_name = next(k for k, v in trainer.model.state_dict().items() if np.isnan(v).all())
+    assert all(np.array_equal(v, weights[k]) for k, v in trainer.model.state_dict().items()
+               if k != nan_name)  # fmt: skip
+
+
 @pytest.mark.slow  # seqkit run's resume test (tests/test_cli_run.py) covers it end to end
 def test_a_restored_checkpoint_continues_exactly(tmp_path):
     """Save after 5 updates, restore into new objects, train 4 more: the same as 9 at once."""

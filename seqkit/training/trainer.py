@@ -156,10 +156,13 @@ class Trainer:
         # Each trainer's functions are its own (partials): TensorFlow counts traces by the
         # function wrapped, so bound methods of several trainers would read as retracing.
         if self.strategy is None:
-            self._update = tf.function(partial(self._update_step), jit_compile=jit_compile)
+            update = tf.function(partial(self._update_step), jit_compile=jit_compile)
         else:  # XLA compiles each replica's forward and backward pass, not the collectives
             self._local = tf.function(partial(self._local_step), jit_compile=jit_compile)
-            self._update = tf.function(partial(self._distributed_update))
+            update = self._distributed_update
+        # the progress is recorded in the same call, outside XLA (a carried state's variable
+        # changes its batch size, which XLA cannot compile)
+        self._update = tf.function(partial(self._update_and_record, update))
         self.stop_training = False
         self._batch_done = False  # the batch being trained has had its last window
 
@@ -205,6 +208,17 @@ class Trainer:
         tf.cond(finite, apply, lambda: tf.constant(False))  # a non-finite update is not applied
         kept = tf.nest.map_structure(tf.stop_gradient, kept)
         return value, norm, finite_states(kept) if self.nonfinite == "skip" else kept
+
+    def _update_and_record(
+        self, update, state, inputs, targets, mask, context, loss_from, keep_at, after
+    ):
+        """``update``, and its record in the progress (``TrainingProgress.record``; ``after``
+        is ``WindowJob.after``). With ``nonfinite="stop"`` a NaN or infinite update records
+        nothing (fit raises)."""
+        value, norm, kept = update(state, inputs, targets, mask, context, loss_from, keep_at)
+        finite = tf.math.is_finite(value) & tf.math.is_finite(norm)
+        self.progress.record(kept, after, when=finite if self.nonfinite == "stop" else True)
+        return value, norm, kept
 
     def _apply_gradients(self, grads):
         self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))
@@ -295,10 +309,9 @@ class Trainer:
                     if self.stop_training or (steps is not None and len(history) >= steps):
                         self.stop_training = True
                         break
-                else:
-                    self._batch_done = True
-                if self._batch_done:  # its last window trained, even where fit stops there
-                    self.progress.next_batch()
+                else:  # every window trained: the last update went on to the next batch,
+                    if not self._batch_done:  # or none was left (trained before a resume)
+                        self.progress.next_batch()
                 if self.stop_training:
                     break
             if not seen:
@@ -334,9 +347,8 @@ class Trainer:
             context=context,
         )
         self._batch_done = False
-        for job, (value, norm, seconds) in walk.run(self._apply):
-            self._batch_done = job.last
-            self.progress.step.assign_add(1)
+        for job, (value, norm, seconds) in walk.run(self._apply, records=True):
+            self._batch_done = job.last  # the update went on to the next batch
             window = job.window
             logs = {
                 "step": self.step,
@@ -362,7 +374,8 @@ class Trainer:
             args = dist.split_streams(self.strategy, args)
         else:
             args = (*args[:1], *map(as_tensor, args[1:3]), *args[3:])
-        value, norm, kept = self._update(*args, job.loss_from, job.keep_at)
+        after = tf.constant(job.after, tf.int64)
+        value, norm, kept = self._update(*args, job.loss_from, job.keep_at, after)
         value, norm = float(value), float(norm)
         if not (math.isfinite(value) and math.isfinite(norm)) and self.nonfinite == "stop":
             raise NonFiniteError(

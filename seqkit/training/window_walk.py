@@ -116,6 +116,12 @@ class WindowJob:
         """The offset in the window of its first loss step."""
         return self.window.loss_from - self.window.backprop_from
 
+    @property
+    def after(self) -> tuple[int, int, int]:
+        """Where the progress stands after this update: (the next window, the step of the
+        batch whose state is kept, 1 where this is the batch's last window, else 0)."""
+        return self.index + 1, self.window.backprop_from + self.keep_at, int(self.last)
+
 
 # An update: given a job, ``(state at job.keep_at, result)``; the walk stores the state.
 Update = Callable[[WindowJob], tuple[Any, Any]]
@@ -206,8 +212,10 @@ class WindowWalk:
             last=following is None,
         )
 
-    def run(self, update: Update) -> Iterator[tuple[WindowJob, Any]]:
-        """Each update's job and ``update``'s result, the carried state stored in between."""
+    def run(self, update: Update, records: bool = False) -> Iterator[tuple[WindowJob, Any]]:
+        """Each update's job and ``update``'s result, the carried state stored in between;
+        ``records``: ``update`` stores it itself (``TrainingProgress.record``, and the batch's
+        end after its last window), as the Trainer's compiled update does."""
         # one window ahead at a time: a stream of a large corpus has millions of windows
         first = int(self.progress.window.numpy())
         windows = itertools.islice(self.truncation.windows(self.length), first, None)
@@ -220,8 +228,9 @@ class WindowWalk:
                 continue
             job = self._job(index, window, following)
             kept, result = update(job)
-            self.progress.carry(window.backprop_from + job.keep_at, kept)
-            self.progress.window.assign(index + 1)
+            if not records:
+                self.progress.carry(window.backprop_from + job.keep_at, kept)
+                self.progress.window.assign(index + 1)
             yield job, result
 
 
