@@ -43,7 +43,7 @@ def op_calls(batch, seq, hidden):
 
     def backward_and_weight_gradient():
         dxp = ops.seqkit_lstm_backward(dhs, h0, c0, gates, hs, cs, h0, c0, w, keep)[0]
-        return weight_gradient(dxp, h0, hs)
+        return weight_gradient(ops, dxp, h0, hs)
 
     backward = tf.function(backward_and_weight_gradient)
     return (lambda: forward().numpy()), (lambda: backward().numpy())

@@ -31,7 +31,7 @@ import tensorflow as tf
 import seqkit
 
 SOURCES = Path(__file__).parent / "cc"
-OP_FILES = ("lstm_ops", "gru_ops", "vanilla_ops", "rows_ops", "library_info")  # cc/NAME.cc
+OP_FILES = ("lstm_ops", "gru_ops", "vanilla_ops", "rows_ops", "previous_states_ops", "library_info")
 LIBRARY = seqkit.NativeLibrary(
     "seqkit_kernels",
     [SOURCES / f"{name}.cc" for name in OP_FILES],
@@ -54,10 +54,11 @@ def _read(value, dtype):
     return tf.cast(tf.convert_to_tensor(value), dtype)
 
 
-def weight_gradient(dz, h0, hs):
+def weight_gradient(ops, dz, h0, hs):
     """dW ``[G, H]`` = sum over steps and rows of ``dz_t^T h_{t-1}`` (``dz`` ``[B, T, G]``,
     ``hs`` ``[B, T, H]``, ``h_{-1}`` = ``h0``): ONE matmul over all ``B * T`` rows, after the
-    backward loop.
+    backward loop, of ``dz`` and the states the steps started from (``SeqkitPreviousStates``,
+    one copy).
 
     It is TensorFlow's matmul (oneDNN, both cores), not a GEMM inside the op: at config A's LSTM
     (``[2048, 1024]^T @ [2048, 256]``: 3.4 ms alone) the backward op with OpenBLAS's sgemm on its
@@ -65,7 +66,7 @@ def weight_gradient(dz, h0, hs):
     and the runtime can overlap it with the step's other work.
     ``(h^T @ dz)^T`` transposes the narrower operand: TensorFlow's faster form
     (``seqkit.ops.linear``)."""
-    h_prev = tf.concat([h0[:, None], hs[:, :-1]], 1)
+    h_prev = ops.seqkit_previous_states(h0, hs)
     rows = tf.shape(dz)[0] * tf.shape(dz)[1]
     dz_rows = tf.reshape(dz, [rows, tf.shape(dz)[2]])
     h_rows = tf.reshape(h_prev, [rows, tf.shape(h0)[1]])
@@ -118,7 +119,7 @@ def lstm_native(ops, recurrence, xp, state, keep):
                 weight,
                 keep_f,
             )
-            return dxp, dh0, dc0, weight_gradient(dxp, h0, hs)
+            return dxp, dh0, dc0, weight_gradient(ops, dxp, h0, hs)
 
         return (hs, hs[:, -1], cs[:, -1]), grad
 
@@ -144,7 +145,7 @@ def gru_native(ops, recurrence, xp, state, keep):
             dxp, dh0, dhh, dbias = ops.seqkit_gru_backward(
                 dhs, dh_last, saved, hs, h0, weight, keep_f
             )
-            return dxp, dh0, weight_gradient(dhh, h0, hs), dbias
+            return dxp, dh0, weight_gradient(ops, dhh, h0, hs), dbias
 
         return (hs, hs[:, -1]), grad
 
@@ -171,7 +172,7 @@ def vanilla_native(ops, recurrence, xp, state, keep, activation="tanh"):
             dxp, dh0 = ops.seqkit_vanilla_backward(
                 dhs, dh_last, hs, h0, weight, keep_f, activation=activation
             )
-            return dxp, dh0, weight_gradient(dxp, h0, hs)
+            return dxp, dh0, weight_gradient(ops, dxp, h0, hs)
 
         return (hs, hs[:, -1]), grad
 

@@ -1,10 +1,12 @@
-"""The gradient of gathering a table's rows, summed in the native op ``SeqkitScatterAddRows``
-(``seqkit_plugins/cc/rows_ops.cc``): the native runner gathers a first layer's projected
-``TokenRows`` with ``gather_rows``, whose gradient it is. Checked against NumPy's
-``np.add.at`` (the sums from their definition) with repeated and unused ids, widths that split
-unevenly between threads, and ids outside the table (an error that names the id).
+"""The native kernels' helper ops around the recurrences: the gradient of gathering a table's
+rows, summed in ``SeqkitScatterAddRows`` (``seqkit_plugins/cc/rows_ops.cc``; the native runner
+gathers a first layer's projected ``TokenRows`` with ``gather_rows``, whose gradient it is),
+against NumPy's ``np.add.at`` (the sums from their definition) with repeated and unused ids,
+widths that split unevenly between threads, and ids outside the table (an error that names the
+id); and the states each step starts from, ``SeqkitPreviousStates``
+(``cc/previous_states_ops.cc``), that the recurrent weight's gradient multiplies.
 
-    .venv/bin/python -m pytest tests/test_scatter_add_rows.py -q
+    .venv/bin/python -m pytest tests/test_native_helper_ops.py -q
 """
 
 import numpy as np
@@ -62,3 +64,18 @@ def test_gather_rows_gradient_runs_in_the_native_op():
     np.testing.assert_allclose(grad().numpy(), expected, atol=1e-5)
     graph_ops = {op.type for op in grad.get_concrete_function().graph.get_operations()}
     assert "SeqkitScatterAddRows" in graph_ops and "UnsortedSegmentSum" not in graph_ops
+
+
+@pytest.mark.parametrize("batch,steps", [(9, 5), (3, 1), (2, 0)])
+def test_previous_states_are_h0_then_every_state_but_the_last(ops, batch, steps):
+    rng = np.random.default_rng(steps)
+    h0 = rng.normal(size=(batch, 6)).astype(np.float32)
+    hs = rng.normal(size=(batch, steps, 6)).astype(np.float32)
+    previous = ops.seqkit_previous_states(h0, hs).numpy()
+    expected = np.concatenate([h0[:, None], hs[:, :-1]], axis=1)[:, :steps]
+    np.testing.assert_array_equal(previous, expected)
+
+
+def test_previous_states_reject_mismatched_shapes(ops):
+    with pytest.raises(tf.errors.InvalidArgumentError, match="h0 \\[B, H\\] and hs"):
+        ops.seqkit_previous_states(np.zeros((2, 3), np.float32), np.zeros((2, 4, 5), np.float32))
