@@ -37,12 +37,13 @@ def op_calls(batch, seq, hidden):
 
     xp, w = tensor(batch, seq, 4 * hidden), tensor(4 * hidden, hidden, scale=hidden**-0.5)
     h0, c0, keep = tensor(batch, hidden), tensor(batch, hidden), tf.zeros([0])
-    hs, cs, gates = ops.seqkit_lstm_forward(xp, h0, c0, w, keep)
+    dense = tf.zeros([0], tf.int32)  # no ids: xp is the projected inputs themselves
+    hs, cs, gates = ops.seqkit_lstm_forward(xp, dense, h0, c0, w, keep)
     dhs = tensor(batch, seq, hidden)  # batch-major, as the ops take them
-    forward = tf.function(lambda: ops.seqkit_lstm_forward(xp, h0, c0, w, keep)[0])
+    forward = tf.function(lambda: ops.seqkit_lstm_forward(xp, dense, h0, c0, w, keep)[0])
 
     def backward_and_weight_gradient():
-        dxp = ops.seqkit_lstm_backward(dhs, h0, c0, gates, hs, cs, h0, c0, w, keep)[0]
+        dxp = ops.seqkit_lstm_backward(dhs, h0, c0, gates, hs, cs, h0, c0, w, keep, dense, 0)[0]
         return weight_gradient(ops, dxp, h0, hs)
 
     backward = tf.function(backward_and_weight_gradient)

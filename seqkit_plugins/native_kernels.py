@@ -7,7 +7,9 @@ that call them (each a ``seqkit.NativeKernel`` a cell declares in its ``Recurren
     outputs, final = VANILLA_NATIVE["tanh"](cell.recurrence, xp, (h0,), keep)  # also relu, sigmoid
 
 A native kernel takes the model's batch-major tensors (``xp`` ``[B, T, P]``, ``keep``
-``[B, T, 1]``) and returns batch-major outputs: no transposes around the ops.
+``[B, T, 1]``) and returns batch-major outputs: no transposes around the ops. Each also takes
+``xp`` as ``TokenRows`` of a first layer's projected embedding table (``takes_rows``): its ops
+read each step's row by id and sum the rows' gradient into the table's (``cc/input_rows.h``).
 
 The library (``LIBRARY``) is built on first use (``seqkit.native.loading``). Each op splits the
 batch into shards that run the whole sequence on their own (rows of a recurrence are independent:
@@ -29,13 +31,14 @@ from pathlib import Path
 import tensorflow as tf
 
 import seqkit
+from seqkit.interfaces import TokenRows
 
 SOURCES = Path(__file__).parent / "cc"
 OP_FILES = ("lstm_ops", "gru_ops", "vanilla_ops", "rows_ops", "previous_states_ops", "library_info")
 LIBRARY = seqkit.NativeLibrary(
     "seqkit_kernels",
     [SOURCES / f"{name}.cc" for name in OP_FILES],
-    headers=[SOURCES / "gemm.h", SOURCES / "packed_weight.h"],
+    headers=[SOURCES / name for name in ("gemm.h", "packed_weight.h", "input_rows.h")],
     info_op="seqkit_kernels_info",
     blas=True,
 )
@@ -97,17 +100,28 @@ def _zeros_if_none(grad, like):
     return tf.zeros_like(like) if grad is None else grad
 
 
+def _input_rows(xp):
+    """``(xp or the table, ids, table rows)`` as the ops take them: a dense ``xp`` ``[B, T, P]``
+    with ids ``[0]``, or ``TokenRows`` of a projected table ``[V, P]`` with its ids ``[B, T]``
+    (the forward op reads each step's row by id, the backward op gives the table's gradient)."""
+    if isinstance(xp, TokenRows):
+        return xp.table, tf.cast(xp.ids, tf.int32), tf.shape(xp.table)[0]
+    return xp, tf.zeros([0], tf.int32), tf.constant(0)
+
+
 def lstm_native(ops, recurrence, xp, state, keep):
     """The LSTM over ``SeqkitLstmForward`` / ``SeqkitLstmBackward``: ``xp`` = W_ih x_t + b_ih +
-    b_hh ``[B, T, 4H]`` -> ``(hs [B, T, H], (h_T, c_T))``."""
+    b_hh ``[B, T, 4H]`` (or ``TokenRows`` of the projected table) -> ``(hs [B, T, H], (h_T,
+    c_T))``."""
     keep_f = _keep_floats(keep)
+    inputs, ids, table_rows = _input_rows(xp)
 
     @tf.custom_gradient
-    def run(xp, h0, c0, weight):
-        hs, cs, gates = ops.seqkit_lstm_forward(xp, h0, c0, weight, keep_f)
+    def run(inputs, h0, c0, weight):
+        hs, cs, gates = ops.seqkit_lstm_forward(inputs, ids, h0, c0, weight, keep_f)
 
         def grad(dhs, dh_last, dc_last):
-            dxp, dh0, dc0 = ops.seqkit_lstm_backward(
+            dz, dh0, dc0, dtable = ops.seqkit_lstm_backward(
                 _zeros_if_none(dhs, hs),
                 _zeros_if_none(dh_last, h0),
                 _zeros_if_none(dc_last, c0),
@@ -118,71 +132,80 @@ def lstm_native(ops, recurrence, xp, state, keep):
                 c0,
                 weight,
                 keep_f,
+                ids,
+                table_rows,
             )
-            return dxp, dh0, dc0, weight_gradient(ops, dxp, h0, hs)
+            dinputs = dtable if isinstance(xp, TokenRows) else dz
+            return dinputs, dh0, dc0, weight_gradient(ops, dz, h0, hs)
 
         return (hs, hs[:, -1], cs[:, -1]), grad
 
     h0, c0 = state
-    hs, h, c = run(xp, h0, c0, _read(recurrence.weight, xp.dtype))
+    hs, h, c = run(inputs, h0, c0, _read(recurrence.weight, xp.dtype))
     return hs, (h, c)
 
 
-LSTM_NATIVE = seqkit.NativeKernel(LIBRARY, lstm_native)
+LSTM_NATIVE = seqkit.NativeKernel(LIBRARY, lstm_native, takes_rows=True)
 
 
 def gru_native(ops, recurrence, xp, state, keep):
     """The GRU over ``SeqkitGruForward`` / ``SeqkitGruBackward``: ``xp`` = W_ih x_t + b_ih
-    ``[B, T, 3H]``, ``bias_hh`` in the recurrence -> ``(hs [B, T, H], (h_T,))``."""
+    ``[B, T, 3H]`` (or ``TokenRows`` of the projected table), ``bias_hh`` in the recurrence ->
+    ``(hs [B, T, H], (h_T,))``."""
     keep_f = _keep_floats(keep)
+    inputs, ids, table_rows = _input_rows(xp)
 
     @tf.custom_gradient
-    def run(xp, h0, weight, bias):
-        hs, saved = ops.seqkit_gru_forward(xp, h0, weight, bias, keep_f)
+    def run(inputs, h0, weight, bias):
+        hs, saved = ops.seqkit_gru_forward(inputs, ids, h0, weight, bias, keep_f)
 
         def grad(dhs, dh_last):
             dhs, dh_last = _zeros_if_none(dhs, hs), _zeros_if_none(dh_last, h0)
-            dxp, dh0, dhh, dbias = ops.seqkit_gru_backward(
-                dhs, dh_last, saved, hs, h0, weight, keep_f
+            dx, dh0, dhh, dbias, dtable = ops.seqkit_gru_backward(
+                dhs, dh_last, saved, hs, h0, weight, keep_f, ids, table_rows
             )
-            return dxp, dh0, weight_gradient(ops, dhh, h0, hs), dbias
+            dinputs = dtable if isinstance(xp, TokenRows) else dx
+            return dinputs, dh0, weight_gradient(ops, dhh, h0, hs), dbias
 
         return (hs, hs[:, -1]), grad
 
     (h0,) = state
     weight = _read(recurrence.weight, xp.dtype)
-    hs, h = run(xp, h0, weight, _read(recurrence.bias, xp.dtype))
+    hs, h = run(inputs, h0, weight, _read(recurrence.bias, xp.dtype))
     return hs, (h,)
 
 
-GRU_NATIVE = seqkit.NativeKernel(LIBRARY, gru_native)
+GRU_NATIVE = seqkit.NativeKernel(LIBRARY, gru_native, takes_rows=True)
 
 
 def vanilla_native(ops, recurrence, xp, state, keep, activation="tanh"):
     """The vanilla RNN over ``SeqkitVanillaForward`` / ``SeqkitVanillaBackward``: ``xp`` =
-    W_ih x_t + b_ih + b_hh ``[B, T, H]`` -> ``(hs [B, T, H], (h_T,))``."""
+    W_ih x_t + b_ih + b_hh ``[B, T, H]`` (or ``TokenRows`` of the projected table) ->
+    ``(hs [B, T, H], (h_T,))``."""
     keep_f = _keep_floats(keep)
+    inputs, ids, table_rows = _input_rows(xp)
 
     @tf.custom_gradient
-    def run(xp, h0, weight):
-        hs = ops.seqkit_vanilla_forward(xp, h0, weight, keep_f, activation=activation)
+    def run(inputs, h0, weight):
+        hs = ops.seqkit_vanilla_forward(inputs, ids, h0, weight, keep_f, activation=activation)
 
         def grad(dhs, dh_last):
             dhs, dh_last = _zeros_if_none(dhs, hs), _zeros_if_none(dh_last, h0)
-            dxp, dh0 = ops.seqkit_vanilla_backward(
-                dhs, dh_last, hs, h0, weight, keep_f, activation=activation
+            da, dh0, dtable = ops.seqkit_vanilla_backward(
+                dhs, dh_last, hs, h0, weight, keep_f, ids, table_rows, activation=activation
             )
-            return dxp, dh0, weight_gradient(ops, dxp, h0, hs)
+            dinputs = dtable if isinstance(xp, TokenRows) else da
+            return dinputs, dh0, weight_gradient(ops, da, h0, hs)
 
         return (hs, hs[:, -1]), grad
 
     (h0,) = state
-    hs, h = run(xp, h0, _read(recurrence.weight, xp.dtype))
+    hs, h = run(inputs, h0, _read(recurrence.weight, xp.dtype))
     return hs, (h,)
 
 
 # One native kernel per activation of the vanilla cell.
 VANILLA_NATIVE = {
-    name: seqkit.NativeKernel(LIBRARY, partial(vanilla_native, activation=name))
+    name: seqkit.NativeKernel(LIBRARY, partial(vanilla_native, activation=name), takes_rows=True)
     for name in ("tanh", "relu", "sigmoid")
 }

@@ -26,6 +26,7 @@ import tensorflow as tf
 
 import seqkit
 from seqkit.interfaces import declared_recurrence, project_rows
+from seqkit.interfaces.token_rows import projects_table
 from seqkit.training.precision import cast_floating
 from seqkit_plugins.fused import FusedRunner, fused_unroll, xla_kernel
 from seqkit_plugins.native_kernels import gather_rows
@@ -52,6 +53,15 @@ def in_float32(kernel):
     return run
 
 
+def projected_inputs(cell, inputs, takes_rows: bool):
+    """The kernel's ``xp``: ``[B, T, P]``, or, from ``TokenRows`` whose table is projected (V
+    rows fewer than the tokens), the projected table's rows where the kernel ``takes_rows``,
+    else those rows gathered (their gradient summed in a native op)."""
+    if takes_rows and projects_table(inputs):
+        return inputs._replace(table=cell.project_inputs(inputs.table))
+    return project_rows(cell.project_inputs, inputs, gather_rows)
+
+
 def native_unroll(cell, inputs, initial_state, mask=None, kernels=True, choose=native_kernel):
     """``inputs`` ``[B, T, I]`` -> ``(outputs [B, T, O], final_state)`` on the cell's native
     kernel, batch-major throughout; zeros off the mask. A cell without one (or no steps) runs
@@ -59,8 +69,7 @@ def native_unroll(cell, inputs, initial_state, mask=None, kernels=True, choose=n
     recurrence = declared_recurrence(cell)
     if inputs.shape[1] == 0 or recurrence is None or recurrence.native_kernel is None:
         return fused_unroll(cell, inputs, initial_state, mask, kernels, choose)
-    # [B, T, P]; TokenRows: V rows projected, gathered, their gradient summed in a native op
-    xp = project_rows(cell.project_inputs, inputs, gather_rows)
+    xp = projected_inputs(cell, inputs, recurrence.native_kernel.takes_rows)
     state = tuple(tf.convert_to_tensor(s, xp.dtype) for s in initial_state)
     keep = None if mask is None else mask[..., None]  # [B, T, 1]
     outputs, final = choose(recurrence, kernels)(recurrence, xp, state, keep)

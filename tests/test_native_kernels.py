@@ -81,6 +81,40 @@ def test_native_matches_python_runner(name, options, masked, mode):
         assert np.all(got[0][~mask.numpy()] == 0)
 
 
+@pytest.mark.parametrize(("name", "options"), [CELLS[0], CELLS[3], CELLS[4]], ids=IDS[:1] + IDS[3:])
+def test_token_rows_read_by_id_match_the_python_runner_on_the_gathered_rows(name, options):
+    """Inputs as ``TokenRows`` (a table of 5 rows, ids [8, 6]): the ops read each step's row of
+    the projected table by id and sum its gradient per shard (two shards of 4 rows), against
+    the python runner given the gathered tensor; masked, so that a skipped step adds nothing."""
+    rng = np.random.default_rng(5)
+    cell = seqkit.make_cell(name, N_IN, H, **options)
+    table = tf.constant(rng.normal(size=(5, N_IN)), tf.float32)
+    ids = tf.constant(rng.integers(0, 5, size=(B, T)), tf.int32)
+    state = tuple(tf.constant(rng.normal(size=(B, n)), tf.float32) for n in cell.state_size)
+    mask = tf.constant(rng.random((B, T)) < 0.7)
+    dy = tf.constant(rng.normal(size=(B, T, cell.output_size)), tf.float32)
+    results = []
+    for runner, inputs in (("python", lambda: tf.gather(table, ids)), ("native", None)):
+        with tf.GradientTape() as tape:
+            tape.watch([table, state])
+            x = inputs() if inputs else seqkit.TokenRows(table, ids)
+            outputs, final = seqkit.make_runner(runner).run(cell, x, state, mask)
+            loss = tf.reduce_sum(outputs * dy) + sum(tf.reduce_sum(f) for f in final)
+        grads = tape.gradient(loss, [table, state, cell.trainable_variables])
+        flat = tf.nest.flatten([outputs, final, grads], expand_composites=False)
+        results.append([tf.convert_to_tensor(t).numpy() for t in flat])  # gather's: sparse
+    for got, want in zip(results[1], results[0], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=TOL)
+
+
+def test_an_id_outside_the_table_is_an_error_that_names_it():
+    ops = LIBRARY.load()
+    table, h0 = tf.zeros([5, 4 * H]), tf.zeros([2, H])
+    ids = tf.constant([[0, 1], [7, 2]], tf.int32)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"id 7 is outside \[0, 5\)"):
+        ops.seqkit_lstm_forward(table, ids, h0, h0, tf.zeros([4 * H, H]), tf.zeros([0]))
+
+
 @pytest.mark.parametrize("name", ["vanilla", "gru", "lstm"])
 def test_widths_that_fill_whole_vector_panels_and_row_blocks(name):
     """Hidden 64 and 40 rows: whole panels of the packed weight (48 columns with AVX-512, 16 with

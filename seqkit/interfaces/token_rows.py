@@ -17,7 +17,7 @@ first layer (a model with an embedding encoder, and no dropout on the embedded i
 training); every other runner receives the gathered tensor, as before.
 
     rows = TokenRows(table, ids)       # table [V, I], ids [B, T]
-    rows.shape                         # [B, T, I], as the gathered tensor's
+    rows.shape, rows.dtype             # [B, T, I] and the table's, as the gathered tensor's
     rows._replace(ids=tf.transpose(rows.ids))  # other rows of the same table (a NamedTuple)
     project_rows(cell.project_inputs, rows)   # [B, T, P]; gather=: a runner's own gather
     dense_inputs(rows)                 # table[ids], for a path that needs the tensor
@@ -41,6 +41,11 @@ class TokenRows(NamedTuple):
     def shape(self) -> tf.TensorShape:
         """The shape of the gathered tensor, ``[B, T, I]``."""
         return self.ids.shape.concatenate(self.table.shape[-1:])
+
+    @property
+    def dtype(self) -> tf.DType:
+        """The dtype of the gathered tensor: the table's."""
+        return self.table.dtype
 
 
 def dense_inputs(inputs) -> tf.Tensor:

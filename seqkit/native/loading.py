@@ -103,10 +103,14 @@ class NativeKernel:
     """A ``seqkit.Kernel`` over a custom op of ``library``, batch-major (``xp`` ``[B, T, P]``,
     ``keep`` ``[B, T, 1]``, outputs ``[B, T, O]``): called as ``kernel(recurrence, xp, state,
     keep)``, it runs ``run(ops, recurrence, xp, state, keep)`` with the loaded ops.
-    ``available()`` says whether the library is loaded (building it on first call)."""
+    ``available()`` says whether the library is loaded (building it on first call).
+    ``takes_rows``: ``run`` also takes ``xp`` as ``seqkit.TokenRows`` of the projected table
+    ``[V, P]`` and the ids ``[B, T]``, reads each step's row by id and gives the table's
+    gradient (the built-in kernels do); the native runner then never gathers ``[B, T, P]``."""
 
     library: NativeLibrary
     run: NativeRun
+    takes_rows: bool = False
 
     def available(self) -> bool:
         """Whether the library builds and loads (False where it cannot, said once)."""

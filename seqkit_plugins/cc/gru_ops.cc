@@ -5,11 +5,12 @@
 //   r = sigmoid(x_r + hh_r), z = sigmoid(x_z + hh_z), n = tanh(x_n + r * hh_n)
 //   h_t = n + z * (h_{t-1} - n); where keep[b, t] is 0, h_t = h_{t-1}
 //
-// Every sequence tensor is batch-major, [B, T, ...] (gemm.h's Sizes). xp holds W_ih x_t + b_ih. The
-// batch is split into shards that run the whole sequence on their own. The backward loop carries
+// Every sequence tensor is batch-major, [B, T, ...] (gemm.h's Sizes). xp holds W_ih x_t + b_ih, or
+// is a projected table read at ids [B, T] (input_rows.h). The batch is split into shards that run the whole sequence on their own. The backward loop carries
 // only dh; it returns dHH, and dW = dHH^T @ H_prev is one GEMM after it, on TensorFlow's matmul
 // (native_kernels.py).
 #include "gemm.h"
+#include "input_rows.h"
 #include "packed_weight.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/shape_inference.h"
@@ -26,7 +27,7 @@ using tensorflow::TensorShape;
 inline Eigen::ArrayXf Sigmoid(const Eigen::ArrayXf& x) { return (x * 0.5f).tanh() * 0.5f + 0.5f; }
 
 // Rows [b0, b1) through every step: saved [B, T, 4H] = r, z, n, hh_n; hs [B, T, H].
-void ForwardShard(const Sizes& n, int b0, int b1, const float* xp, const float* h0,
+void ForwardShard(const Sizes& n, int b0, int b1, const InputRows& xp, const float* h0,
                   const PackedWeight& w, const float* bias, const float* keep, float* saved,
                   float* hs) {
   const int H = n.hidden, G = 3 * n.hidden, rows = b1 - b0;
@@ -40,7 +41,7 @@ void ForwardShard(const Sizes& n, int b0, int b1, const float* xp, const float* 
     w.MultiplyAdd(rows, h_prev, prev_ld, hh.data(), G);
     for (int r = 0; r < rows; ++r) {
       const long long row = at + r * T;
-      const float* x = xp + row * G;
+      const float* x = xp.Row(row);
       const float* hr = hh.data() + r * G;
       float* sr = saved + row * 4 * H;
       ArrayMap reset(sr, H), update(sr + H, H), cand(sr + 2 * H, H), hh_n(sr + 3 * H, H);
@@ -64,18 +65,19 @@ class GruForwardOp : public OpKernel {
   explicit GruForwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
 
   void Compute(OpKernelContext* ctx) override {
-    const Tensor& xp = ctx->input(0);
-    const Tensor& w = ctx->input(2);
-    OP_REQUIRES(ctx, xp.dims() == 3 && w.dims() == 2 && w.dim_size(0) == 3 * w.dim_size(1) &&
-                         xp.dim_size(2) == w.dim_size(0),
+    const Tensor& w = ctx->input(3);
+    InputRows xp;
+    int batch, steps;
+    OP_REQUIRES_OK(ctx, ReadInputRows(ctx->input(0), ctx->input(1), &xp, &batch, &steps));
+    OP_REQUIRES(ctx, w.dims() == 2 && w.dim_size(0) == 3 * w.dim_size(1) &&
+                         xp.width == w.dim_size(0),
                 tensorflow::errors::InvalidArgument("GRU: xp [B, T, 3H] and W [3H, H]"));
-    const Sizes n{static_cast<int>(xp.dim_size(1)), static_cast<int>(xp.dim_size(0)),
-                  static_cast<int>(w.dim_size(1))};
+    const Sizes n{steps, batch, static_cast<int>(w.dim_size(1))};
     Tensor *hs, *saved;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n.batch, n.steps, n.hidden}), &hs));
     OP_REQUIRES_OK(ctx,
                    ctx->allocate_output(1, TensorShape({n.batch, n.steps, 4 * n.hidden}), &saved));
-    const Tensor& keep = ctx->input(4);
+    const Tensor& keep = ctx->input(5);
     const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
@@ -83,15 +85,16 @@ class GruForwardOp : public OpKernel {
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
-      ForwardShard(n, b0, b1, xp.flat<float>().data(), ctx->input(1).flat<float>().data(),
-                   packed, ctx->input(3).flat<float>().data(), keep_ptr,
-                   saved->flat<float>().data(), hs->flat<float>().data());
+      ForwardShard(n, b0, b1, xp, ctx->input(2).flat<float>().data(), packed,
+                   ctx->input(4).flat<float>().data(), keep_ptr, saved->flat<float>().data(),
+                   hs->flat<float>().data());
     });
   }
 };
 
 // Rows [b0, b1) backwards: dxp and dhh [B, T, 3H]; dh carried in dh (dh_last on entry).
-void BackwardShard(const Sizes& n, int b0, int b1, const float* dhs, const float* saved,
+void BackwardShard(const Sizes& n, int s, int b0, int b1, const RowSums& sums, const float* dhs,
+                   const float* saved,
                    const float* hs, const float* h0, const PackedWeight& w, const float* keep,
                    float* dxp, float* dhh_all, float* dh) {
   const int H = n.hidden, G = 3 * n.hidden, rows = b1 - b0;
@@ -122,6 +125,7 @@ void BackwardShard(const Sizes& n, int b0, int b1, const float* dhs, const float
       dx.segment(0, 2 * H) = dhh_r.segment(0, 2 * H);
       dx.segment(2 * H, H) = d_n;
       next = dh_r * update;
+      sums.Add(s, row, dx.data());
     }
     w.MultiplyAdd(rows, dhh_all + at * G, T * G, dh_next.data(), H);
     std::copy(dh_next.data(), dh_next.data() + rows * H, dh + b0 * H);
@@ -133,17 +137,23 @@ class GruBackwardOp : public OpKernel {
   explicit GruBackwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
 
   void Compute(OpKernelContext* ctx) override {
-    // inputs: dhs, dh_last, saved, hs, h0, weight, keep
+    // inputs: dhs, dh_last, saved, hs, h0, weight, keep, ids, table_rows
     const Tensor& hs = ctx->input(3);
     const Tensor& w = ctx->input(5);
+    const Tensor& ids = ctx->input(7);
     const Sizes n{static_cast<int>(hs.dim_size(1)), static_cast<int>(hs.dim_size(0)),
                   static_cast<int>(w.dim_size(1))};
     const int G = 3 * n.hidden;
-    Tensor *dxp, *dh0, *dhh, *db;
+    const bool dense = ids.NumElements() == 0;
+    OP_REQUIRES(ctx, dense || ids.NumElements() == static_cast<long long>(n.batch) * n.steps,
+                tensorflow::errors::InvalidArgument("GRU backward: ids [B, T] or [0]"));
+    const int table = dense ? 0 : ctx->input(8).scalar<int>()();
+    Tensor *dxp, *dh0, *dhh, *db, *dtable, scratch;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n.batch, n.steps, G}), &dxp));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, ctx->input(1).shape(), &dh0));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({n.batch, n.steps, G}), &dhh));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(3, TensorShape({G}), &db));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(4, TensorShape({table, G}), &dtable));
     float* dh = dh0->flat<float>().data();
     std::copy_n(ctx->input(1).flat<float>().data(), n.batch * n.hidden, dh);
     const Tensor& keep = ctx->input(6);
@@ -152,14 +162,20 @@ class GruBackwardOp : public OpKernel {
     float* dhh_ptr = dhh->flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
+    OP_REQUIRES_OK(ctx, ctx->allocate_temp(tensorflow::DT_FLOAT,
+                                           TensorShape({shards * static_cast<long long>(table) * G}),
+                                           &scratch));
+    const RowSums sums(InputRows{nullptr, dense ? nullptr : ids.flat<int>().data(), G, table},
+                       shards, scratch.flat<float>().data());
     const auto packed = PackedWeight::Plain(w.flat<float>().data(), G, n.hidden);
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
-      BackwardShard(n, b0, b1, ctx->input(0).flat<float>().data(),
+      BackwardShard(n, s, b0, b1, sums, ctx->input(0).flat<float>().data(),
                     ctx->input(2).flat<float>().data(), hs.flat<float>().data(), h0, packed,
                     keep_ptr, dxp->flat<float>().data(), dhh_ptr, dh);
     });
+    sums.Total(dtable->flat<float>().data());
     ConstMatrixMap all(dhh_ptr, static_cast<long long>(n.steps) * n.batch, G,
                        Eigen::OuterStride<>(G));
     Eigen::Map<Eigen::RowVectorXf>(db->flat<float>().data(), G) = all.colwise().sum();
@@ -170,7 +186,8 @@ using tensorflow::shape_inference::InferenceContext;
 using tensorflow::shape_inference::ShapeHandle;
 
 REGISTER_OP("SeqkitGruForward")
-    .Input("xp: float")      // [B, T, 3H]
+    .Input("xp: float")      // [B, T, 3H], or a projected table [V, 3H] read at ids
+    .Input("ids: int32")     // [B, T] rows of the table, or [0]: xp is dense
     .Input("h0: float")      // [B, H]
     .Input("weight: float")  // [3H, H]
     .Input("bias: float")    // [3H]
@@ -178,13 +195,13 @@ REGISTER_OP("SeqkitGruForward")
     .Output("hs: float")     // [B, T, H]
     .Output("saved: float")  // [B, T, 4H]: r, z, n, hh_n
     .SetShapeFn([](InferenceContext* c) {
-      ShapeHandle xp, h0;
-      TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 3, &xp));
-      TF_RETURN_IF_ERROR(c->WithRank(c->input(1), 2, &h0));
-      tensorflow::shape_inference::DimensionHandle four_h;
+      ShapeHandle h0;
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(2), 2, &h0));
+      tensorflow::shape_inference::DimensionHandle batch, steps, four_h;
+      BatchAndSteps(c, 1, &batch, &steps);
       TF_RETURN_IF_ERROR(c->Multiply(c->Dim(h0, 1), 4, &four_h));
-      c->set_output(0, c->MakeShape({c->Dim(xp, 0), c->Dim(xp, 1), c->Dim(h0, 1)}));
-      c->set_output(1, c->MakeShape({c->Dim(xp, 0), c->Dim(xp, 1), four_h}));
+      c->set_output(0, c->MakeShape({batch, steps, c->Dim(h0, 1)}));
+      c->set_output(1, c->MakeShape({batch, steps, four_h}));
       return absl::OkStatus();
     });
 
@@ -196,10 +213,13 @@ REGISTER_OP("SeqkitGruBackward")
     .Input("h0: float")
     .Input("weight: float")
     .Input("keep: float")
+    .Input("ids: int32")         // the forward op's ids: [B, T], or [0]
+    .Input("table_rows: int32")  // V, where ids are given
     .Output("dxp: float")      // [B, T, 3H]
     .Output("dh0: float")      // [B, H]
     .Output("dhh: float")      // [B, T, 3H]: the gradient of h_{t-1} @ W^T + b_hh
     .Output("dbias: float")    // [3H]
+    .Output("dtable: float")   // [V, 3H], the table's gradient where ids are given, else [0, 3H]
     .SetShapeFn([](InferenceContext* c) {
       ShapeHandle hs, w;
       TF_RETURN_IF_ERROR(c->WithRank(c->input(3), 3, &hs));
@@ -208,11 +228,14 @@ REGISTER_OP("SeqkitGruBackward")
       c->set_output(1, c->input(4));
       c->set_output(2, c->MakeShape({c->Dim(hs, 0), c->Dim(hs, 1), c->Dim(w, 0)}));
       c->set_output(3, c->MakeShape({c->Dim(w, 0)}));
+      c->set_output(4, c->MakeShape({c->UnknownDim(), c->Dim(w, 0)}));
       return absl::OkStatus();
     });
 
 REGISTER_KERNEL_BUILDER(Name("SeqkitGruForward").Device(tensorflow::DEVICE_CPU), GruForwardOp);
-REGISTER_KERNEL_BUILDER(Name("SeqkitGruBackward").Device(tensorflow::DEVICE_CPU), GruBackwardOp);
+REGISTER_KERNEL_BUILDER(
+    Name("SeqkitGruBackward").Device(tensorflow::DEVICE_CPU).HostMemory("table_rows"),
+    GruBackwardOp);
 
 }  // namespace
 }  // namespace seqkit

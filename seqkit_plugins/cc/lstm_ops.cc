@@ -5,11 +5,12 @@
 //   where keep[b, t] is 0 the state passes through: h_t = h_{t-1}, c_t = c_{t-1}
 //
 // Every sequence tensor is batch-major, [B, T, ...] (gemm.h's Sizes). xp already holds W_ih x_t +
-// b_ih + b_hh. The batch is split into shards that run the whole sequence on their own (rows of a
+// b_ih + b_hh, or is a projected table read at ids [B, T] (input_rows.h). The batch is split into shards that run the whole sequence on their own (rows of a
 // recurrence are independent): no barrier between steps. The backward pass carries only dh and dc.
 // The weight gradient, dW = dZ^T @ H_prev [4H, T*B] @ [T*B, H], is one GEMM after it, on
 // TensorFlow's matmul (native_kernels.py).
 #include "gemm.h"
+#include "input_rows.h"
 #include "packed_weight.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/shape_inference.h"
@@ -34,7 +35,7 @@ inline void ActivateGates(float* z, int hidden) {
 }
 
 // Rows [b0, b1) through every step: gates [B, T, 4H], hs and cs [B, T, H].
-void ForwardShard(const Sizes& n, int b0, int b1, const float* xp, const float* h0,
+void ForwardShard(const Sizes& n, int b0, int b1, const InputRows& xp, const float* h0,
                   const float* c0, const PackedWeight& w, const float* keep, float* gates,
                   float* hs, float* cs) {
   const int H = n.hidden, G = 4 * n.hidden, rows = b1 - b0;
@@ -45,7 +46,7 @@ void ForwardShard(const Sizes& n, int b0, int b1, const float* xp, const float* 
     const float* h_prev = t == 0 ? h0 + b0 * H : hs + (at - 1) * H;
     const float* c_prev = t == 0 ? c0 + b0 * H : cs + (at - 1) * H;
     float* z = gates + at * G;
-    for (int r = 0; r < rows; ++r) std::copy_n(xp + (at + r * T) * G, G, z + r * T * G);
+    for (int r = 0; r < rows; ++r) std::copy_n(xp.Row(at + r * T), G, z + r * T * G);
     w.MultiplyAdd(rows, h_prev, prev_ld, z, T * G);
     for (int r = 0; r < rows; ++r) {
       float* zr = z + r * T * G;
@@ -69,21 +70,20 @@ class LstmForwardOp : public OpKernel {
   explicit LstmForwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
 
   void Compute(OpKernelContext* ctx) override {
-    const Tensor& xp = ctx->input(0);
-    const Tensor& h0 = ctx->input(1);
-    const Tensor& c0 = ctx->input(2);
-    const Tensor& w = ctx->input(3);
-    const Tensor& keep = ctx->input(4);
-    OP_REQUIRES(ctx, xp.dims() == 3 && w.dims() == 2 && w.dim_size(0) == 4 * w.dim_size(1),
+    const Tensor& w = ctx->input(4);
+    const Tensor& keep = ctx->input(5);
+    InputRows xp;
+    int batch, steps;
+    OP_REQUIRES_OK(ctx, ReadInputRows(ctx->input(0), ctx->input(1), &xp, &batch, &steps));
+    OP_REQUIRES(ctx, w.dims() == 2 && w.dim_size(0) == 4 * w.dim_size(1) &&
+                         xp.width == w.dim_size(0),
                 tensorflow::errors::InvalidArgument("LSTM: xp [B, T, 4H] and W [4H, H]"));
-    const Sizes n{static_cast<int>(xp.dim_size(1)), static_cast<int>(xp.dim_size(0)),
-                  static_cast<int>(w.dim_size(1))};
-    OP_REQUIRES(ctx, xp.dim_size(2) == 4 * n.hidden,
-                tensorflow::errors::InvalidArgument("LSTM: xp's last dimension must be 4H"));
+    const Sizes n{steps, batch, static_cast<int>(w.dim_size(1))};
     Tensor *gates, *hs, *cs;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n.batch, n.steps, n.hidden}), &hs));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, TensorShape({n.batch, n.steps, n.hidden}), &cs));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, xp.shape(), &gates));
+    OP_REQUIRES_OK(ctx,
+                   ctx->allocate_output(2, TensorShape({n.batch, n.steps, xp.width}), &gates));
     const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
@@ -91,8 +91,8 @@ class LstmForwardOp : public OpKernel {
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
-      ForwardShard(n, b0, b1, xp.flat<float>().data(), h0.flat<float>().data(),
-                   c0.flat<float>().data(), packed, keep_ptr,
+      ForwardShard(n, b0, b1, xp, ctx->input(2).flat<float>().data(),
+                   ctx->input(3).flat<float>().data(), packed, keep_ptr,
                    gates->flat<float>().data(), hs->flat<float>().data(),
                    cs->flat<float>().data());
     });
@@ -104,8 +104,8 @@ struct Saved {  // what the forward pass kept, and the weight
 };
 
 // Rows [b0, b1) backwards through every step: dz [B, T, 4H]; dh and dc carried in dh0, dc0.
-void BackwardShard(const Sizes& n, int b0, int b1, const Saved& f, const PackedWeight& w,
-                   const float* dhs, float* dz_all, float* dh, float* dc) {
+void BackwardShard(const Sizes& n, int s, int b0, int b1, const Saved& f, const PackedWeight& w,
+                   const RowSums& sums, const float* dhs, float* dz_all, float* dh, float* dc) {
   const int H = n.hidden, G = 4 * n.hidden, rows = b1 - b0;
   const long long T = n.steps;
   Eigen::ArrayXf dh_next(rows * H);
@@ -134,6 +134,7 @@ void BackwardShard(const Sizes& n, int b0, int b1, const Saved& f, const PackedW
       dz_r.segment(3 * H, H) = dh_r * tc * o * (1.0f - o);
       dc_r *= fg;
       next.setZero();
+      sums.Add(s, row, dz_r.data());
     }
     w.MultiplyAdd(rows, dz, T * G, dh_next.data(), H);
     std::copy(dh_next.data(), dh_next.data() + rows * H, dh + b0 * H);
@@ -145,33 +146,48 @@ class LstmBackwardOp : public OpKernel {
   explicit LstmBackwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
 
   void Compute(OpKernelContext* ctx) override {
-    // inputs: dhs, dh_last, dc_last, gates, hs, cs, h0, c0, weight, keep
+    // inputs: dhs, dh_last, dc_last, gates, hs, cs, h0, c0, weight, keep, ids, table_rows
     const Tensor& gates = ctx->input(3);
     const Tensor& w = ctx->input(8);
     const Tensor& keep = ctx->input(9);
+    const Tensor& ids = ctx->input(10);
+    const int table_rows = ctx->input(11).scalar<int>()();
     const Sizes n{static_cast<int>(gates.dim_size(1)), static_cast<int>(gates.dim_size(0)),
                   static_cast<int>(w.dim_size(1))};
+    const int G = 4 * n.hidden;
+    const bool dense = ids.NumElements() == 0;
+    OP_REQUIRES(ctx, dense || ids.NumElements() == static_cast<long long>(n.batch) * n.steps,
+                tensorflow::errors::InvalidArgument("LSTM backward: ids [B, T] or [0]"));
     const Saved saved{gates.flat<float>().data(),      ctx->input(4).flat<float>().data(),
                       ctx->input(5).flat<float>().data(), ctx->input(6).flat<float>().data(),
                       ctx->input(7).flat<float>().data(), w.flat<float>().data(),
                       keep.NumElements() == 0 ? nullptr : keep.flat<float>().data()};
-    Tensor *dxp, *dh0, *dc0;
+    Tensor *dxp, *dh0, *dc0, *dtable, scratch;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, gates.shape(), &dxp));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, ctx->input(1).shape(), &dh0));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(2, ctx->input(2).shape(), &dc0));
+    const int table = dense ? 0 : table_rows;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, TensorShape({table, G}), &dtable));
     float* dh = dh0->flat<float>().data();
     float* dc = dc0->flat<float>().data();
     std::copy_n(ctx->input(1).flat<float>().data(), n.batch * n.hidden, dh);
     std::copy_n(ctx->input(2).flat<float>().data(), n.batch * n.hidden, dc);
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
+    OP_REQUIRES_OK(ctx, ctx->allocate_temp(tensorflow::DT_FLOAT,
+                                           TensorShape({shards * static_cast<long long>(table) * G}),
+                                           &scratch));
+    const RowSums sums(InputRows{nullptr, dense ? nullptr : ids.flat<int>().data(), G, table},
+                       shards, scratch.flat<float>().data());
     float* dz = dxp->flat<float>().data();
     const auto packed = PackedWeight::Plain(saved.w, 4 * n.hidden, n.hidden);
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
-      BackwardShard(n, b0, b1, saved, packed, ctx->input(0).flat<float>().data(), dz, dh, dc);
+      BackwardShard(n, s, b0, b1, saved, packed, sums, ctx->input(0).flat<float>().data(), dz,
+                    dh, dc);
     });
+    sums.Total(dtable->flat<float>().data());
   }
 };
 
@@ -179,7 +195,8 @@ using tensorflow::shape_inference::InferenceContext;
 using tensorflow::shape_inference::ShapeHandle;
 
 REGISTER_OP("SeqkitLstmForward")
-    .Input("xp: float")      // [B, T, 4H]
+    .Input("xp: float")      // [B, T, 4H], or a projected table [V, 4H] read at ids
+    .Input("ids: int32")     // [B, T] rows of the table, or [0]: xp is dense
     .Input("h0: float")      // [B, H]
     .Input("c0: float")      // [B, H]
     .Input("weight: float")  // [4H, H]
@@ -188,13 +205,15 @@ REGISTER_OP("SeqkitLstmForward")
     .Output("cs: float")     // [B, T, H]
     .Output("gates: float")  // [B, T, 4H], activated
     .SetShapeFn([](InferenceContext* c) {
-      ShapeHandle xp, h0;
-      TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 3, &xp));
-      TF_RETURN_IF_ERROR(c->WithRank(c->input(1), 2, &h0));
-      ShapeHandle hs = c->MakeShape({c->Dim(xp, 0), c->Dim(xp, 1), c->Dim(h0, 1)});
+      ShapeHandle h0, w;
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(2), 2, &h0));
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(4), 2, &w));
+      tensorflow::shape_inference::DimensionHandle batch, steps;
+      BatchAndSteps(c, 1, &batch, &steps);
+      ShapeHandle hs = c->MakeShape({batch, steps, c->Dim(h0, 1)});
       c->set_output(0, hs);
       c->set_output(1, hs);
-      c->set_output(2, xp);
+      c->set_output(2, c->MakeShape({batch, steps, c->Dim(w, 0)}));
       return absl::OkStatus();
     });
 
@@ -209,19 +228,24 @@ REGISTER_OP("SeqkitLstmBackward")
     .Input("c0: float")
     .Input("weight: float")
     .Input("keep: float")
-    .Output("dxp: float")  // [B, T, 4H]
+    .Input("ids: int32")         // the forward op's ids: [B, T], or [0]
+    .Input("table_rows: int32")  // V, where ids are given
+    .Output("dxp: float")     // [B, T, 4H], the gradient of each step's z
     .Output("dh0: float")
     .Output("dc0: float")
+    .Output("dtable: float")  // [V, 4H], the table's gradient where ids are given, else [0, 4H]
     .SetShapeFn([](InferenceContext* c) {
       c->set_output(0, c->input(3));
       c->set_output(1, c->input(6));
       c->set_output(2, c->input(7));
+      c->set_output(3, c->MakeShape({c->UnknownDim(), c->Dim(c->input(3), 2)}));
       return absl::OkStatus();
     });
 
 REGISTER_KERNEL_BUILDER(Name("SeqkitLstmForward").Device(tensorflow::DEVICE_CPU), LstmForwardOp);
-REGISTER_KERNEL_BUILDER(Name("SeqkitLstmBackward").Device(tensorflow::DEVICE_CPU),
-                        LstmBackwardOp);
+REGISTER_KERNEL_BUILDER(
+    Name("SeqkitLstmBackward").Device(tensorflow::DEVICE_CPU).HostMemory("table_rows"),
+    LstmBackwardOp);
 
 }  // namespace
 }  // namespace seqkit

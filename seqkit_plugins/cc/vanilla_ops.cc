@@ -4,12 +4,13 @@
 //   h_t = act(xp_t + h_{t-1} @ W^T); where keep[b, t] is 0, h_t = h_{t-1}
 //
 // Every sequence tensor is batch-major, [B, T, ...] (gemm.h's Sizes). xp holds W_ih x_t + b_ih +
-// b_hh. The batch is split into shards that run the whole sequence on their own. The backward loop
+// b_hh, or is a projected table read at ids [B, T] (input_rows.h). The batch is split into shards that run the whole sequence on their own. The backward loop
 // carries only dh; dW = dA^T @ H_prev is one GEMM after it, on TensorFlow's matmul
 // (native_kernels.py).
 #include <string>
 
 #include "gemm.h"
+#include "input_rows.h"
 #include "packed_weight.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/shape_inference.h"
@@ -56,21 +57,21 @@ class VanillaForwardOp : public OpKernel {
       : OpKernel(ctx), act_(ParseActivation(ctx)) {}
 
   void Compute(OpKernelContext* ctx) override {
-    const Tensor& xp = ctx->input(0);
-    const Tensor& w = ctx->input(2);
-    OP_REQUIRES(ctx, xp.dims() == 3 && w.dims() == 2 && w.dim_size(0) == w.dim_size(1) &&
-                         xp.dim_size(2) == w.dim_size(0),
+    const Tensor& w = ctx->input(3);
+    InputRows xp;
+    int batch, steps;
+    OP_REQUIRES_OK(ctx, ReadInputRows(ctx->input(0), ctx->input(1), &xp, &batch, &steps));
+    OP_REQUIRES(ctx, w.dims() == 2 && w.dim_size(0) == w.dim_size(1) && xp.width == w.dim_size(0),
                 tensorflow::errors::InvalidArgument("vanilla RNN: xp [B, T, H] and W [H, H]"));
-    const Sizes n{static_cast<int>(xp.dim_size(1)), static_cast<int>(xp.dim_size(0)),
-                  static_cast<int>(w.dim_size(1))};
+    const Sizes n{steps, batch, static_cast<int>(w.dim_size(1))};
     Tensor* hs;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, xp.shape(), &hs));
-    const Tensor& keep = ctx->input(3);
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n.batch, n.steps, n.hidden}), &hs));
+    const Tensor& keep = ctx->input(4);
     const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
     const auto packed = PackedWeight::Transposed(w.flat<float>().data(), n.hidden, n.hidden);
-    const float *x = xp.flat<float>().data(), *h0 = ctx->input(1).flat<float>().data();
+    const float* h0 = ctx->input(2).flat<float>().data();
     float* out = hs->flat<float>().data();
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
@@ -82,7 +83,7 @@ class VanillaForwardOp : public OpKernel {
         const long long at = n.Row(t, b0);
         const long long prev_ld = t == 0 ? H : T * H;  // h0 [B, H] or hs [B, T, H]
         const float* h_prev = t == 0 ? h0 + b0 * H : out + (at - 1) * H;
-        for (int r = 0; r < rows; ++r) std::copy_n(x + (at + r * T) * H, H, pre.data() + r * H);
+        for (int r = 0; r < rows; ++r) std::copy_n(xp.Row(at + r * T), H, pre.data() + r * H);
         packed.MultiplyAdd(rows, h_prev, prev_ld, pre.data(), H);
         Activate(act_, ArrayMap(pre.data(), rows * H));
         for (int r = 0; r < rows; ++r) {
@@ -104,14 +105,20 @@ class VanillaBackwardOp : public OpKernel {
       : OpKernel(ctx), act_(ParseActivation(ctx)) {}
 
   void Compute(OpKernelContext* ctx) override {
-    // inputs: dhs, dh_last, hs, h0, weight, keep
+    // inputs: dhs, dh_last, hs, h0, weight, keep, ids, table_rows
     const Tensor& hs = ctx->input(2);
     const Tensor& w = ctx->input(4);
+    const Tensor& ids = ctx->input(6);
     const Sizes n{static_cast<int>(hs.dim_size(1)), static_cast<int>(hs.dim_size(0)),
                   static_cast<int>(w.dim_size(1))};
-    Tensor *dxp, *dh0;
+    const bool dense = ids.NumElements() == 0;
+    OP_REQUIRES(ctx, dense || ids.NumElements() == static_cast<long long>(n.batch) * n.steps,
+                tensorflow::errors::InvalidArgument("vanilla RNN backward: ids [B, T] or [0]"));
+    const int table = dense ? 0 : ctx->input(7).scalar<int>()();
+    Tensor *dxp, *dh0, *dtable, scratch;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, hs.shape(), &dxp));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, ctx->input(1).shape(), &dh0));
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({table, n.hidden}), &dtable));
     float* dh = dh0->flat<float>().data();
     std::copy_n(ctx->input(1).flat<float>().data(), n.batch * n.hidden, dh);
     const Tensor& keep = ctx->input(5);
@@ -120,6 +127,13 @@ class VanillaBackwardOp : public OpKernel {
     float* da = dxp->flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
+    OP_REQUIRES_OK(ctx, ctx->allocate_temp(
+                            tensorflow::DT_FLOAT,
+                            TensorShape({shards * static_cast<long long>(table) * n.hidden}),
+                            &scratch));
+    const RowSums sums(
+        InputRows{nullptr, dense ? nullptr : ids.flat<int>().data(), n.hidden, table}, shards,
+        scratch.flat<float>().data());
     const auto packed = PackedWeight::Plain(w.flat<float>().data(), n.hidden, n.hidden);
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
@@ -138,6 +152,7 @@ class VanillaBackwardOp : public OpKernel {
           if (kept) {
             da_r = dh_r * Derivative(act_, ConstArrayMap(h + row * H, H));
             next.setZero();
+            sums.Add(s, row, da_r.data());
           } else {
             da_r.setZero();
             next = dh_r;  // the state passed through: so does its gradient
@@ -147,6 +162,7 @@ class VanillaBackwardOp : public OpKernel {
         std::copy(dh_next.data(), dh_next.data() + rows * H, dh + b0 * H);
       }
     });
+    sums.Total(dtable->flat<float>().data());
   }
 
  private:
@@ -155,13 +171,16 @@ class VanillaBackwardOp : public OpKernel {
 
 REGISTER_OP("SeqkitVanillaForward")
     .Attr("activation: {'tanh', 'relu', 'sigmoid'}")
-    .Input("xp: float")      // [B, T, H]
+    .Input("xp: float")      // [B, T, H], or a projected table [V, H] read at ids
+    .Input("ids: int32")     // [B, T] rows of the table, or [0]: xp is dense
     .Input("h0: float")      // [B, H]
     .Input("weight: float")  // [H, H]
     .Input("keep: float")    // [B, T] of 1 and 0, or [0] for no mask
     .Output("hs: float")     // [B, T, H]
     .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
-      c->set_output(0, c->input(0));
+      tensorflow::shape_inference::DimensionHandle batch, steps;
+      BatchAndSteps(c, 1, &batch, &steps);
+      c->set_output(0, c->MakeShape({batch, steps, c->Dim(c->input(2), 1)}));
       return absl::OkStatus();
     });
 
@@ -173,18 +192,23 @@ REGISTER_OP("SeqkitVanillaBackward")
     .Input("h0: float")
     .Input("weight: float")
     .Input("keep: float")
+    .Input("ids: int32")         // the forward op's ids: [B, T], or [0]
+    .Input("table_rows: int32")  // V, where ids are given
     .Output("dxp: float")      // [B, T, H]
     .Output("dh0: float")      // [B, H]
+    .Output("dtable: float")   // [V, H], the table's gradient where ids are given, else [0, H]
     .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
       c->set_output(0, c->input(2));
       c->set_output(1, c->input(3));
+      c->set_output(2, c->MakeShape({c->UnknownDim(), c->Dim(c->input(2), 2)}));
       return absl::OkStatus();
     });
 
 REGISTER_KERNEL_BUILDER(Name("SeqkitVanillaForward").Device(tensorflow::DEVICE_CPU),
                         VanillaForwardOp);
-REGISTER_KERNEL_BUILDER(Name("SeqkitVanillaBackward").Device(tensorflow::DEVICE_CPU),
-                        VanillaBackwardOp);
+REGISTER_KERNEL_BUILDER(
+    Name("SeqkitVanillaBackward").Device(tensorflow::DEVICE_CPU).HostMemory("table_rows"),
+    VanillaBackwardOp);
 
 }  // namespace
 }  // namespace seqkit

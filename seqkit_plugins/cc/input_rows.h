@@ -1,0 +1,108 @@
+// seqkit native kernels: a recurrence's projected inputs, read by the forward op and given
+// their gradient by the backward op, either dense (xp [B, T, P], one row a step) or as the rows
+// `ids` [B, T] of a projected table [V, P] (TokenRows, seqkit/interfaces/token_rows.py: a
+// character model's 65 rows against 2,048 tokens a step).
+//
+// Given ids, the forward op reads each step's row from the table (no gathered [B, T, P] tensor
+// is made: config A's LSTM step wrote 8 MB for it) and the backward op sums each step's
+// gradient into its id's row, one accumulator a shard (in cache: 65 x 4H floats), added up
+// once at the end, where a separate scatter-add read the 8 MB again after the op.
+#pragma once
+
+#include <cstring>
+
+#include "gemm.h"
+#include "tensorflow/core/framework/op_kernel.h"
+#include "tensorflow/core/framework/shape_inference.h"
+
+namespace seqkit {
+
+struct InputRows {
+  const float* data;  // xp [B * T, width], or the table [V, width]
+  const int* ids;     // [B * T] ids into the table, or nullptr: dense
+  int width;
+  int table_rows;     // V (0: dense)
+
+  const float* Row(long long row) const {
+    return data + (ids == nullptr ? row : static_cast<long long>(ids[row])) * width;
+  }
+};
+
+// The op's inputs `xp` (or the table) and `ids` ([0]: dense) as InputRows, after checking that
+// every id is a row of the table; the batch and steps come from ids (else from xp [B, T, P]).
+inline absl::Status ReadInputRows(const tensorflow::Tensor& xp, const tensorflow::Tensor& ids,
+                                  InputRows* rows, int* batch, int* steps) {
+  const bool dense = ids.NumElements() == 0;
+  const int rank = dense ? 3 : 2;
+  if (xp.dims() != rank || (!dense && ids.dims() != 2)) {
+    return tensorflow::errors::InvalidArgument(
+        "native kernel: xp [B, T, P], or a table [V, P] and ids [B, T]; got ",
+        xp.shape().DebugString(), " and ids ", ids.shape().DebugString());
+  }
+  *rows = InputRows{xp.flat<float>().data(), dense ? nullptr : ids.flat<int>().data(),
+                    static_cast<int>(xp.dim_size(rank - 1)),
+                    dense ? 0 : static_cast<int>(xp.dim_size(0))};
+  *batch = static_cast<int>(dense ? xp.dim_size(0) : ids.dim_size(0));
+  *steps = static_cast<int>(dense ? xp.dim_size(1) : ids.dim_size(1));
+  for (long long n = 0; !dense && n < ids.NumElements(); ++n) {
+    const int id = rows->ids[n];
+    if (id < 0 || id >= rows->table_rows) {
+      return tensorflow::errors::InvalidArgument("native kernel: id ", id, " is outside [0, ",
+                                                 rows->table_rows, ")");
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The table's gradient in the backward op: each shard adds its rows' gradients into its own
+// accumulator [V, width]; Total adds the shards' up into the output [V, width].
+class RowSums {
+ public:
+  RowSums(const InputRows& rows, int shards, float* scratch)
+      : rows_(rows), shards_(shards), scratch_(scratch) {
+    if (Active()) std::memset(scratch_, 0, sizeof(float) * Size() * shards_);
+  }
+
+  bool Active() const { return rows_.ids != nullptr; }
+
+  // Adds grad [width], the gradient of step row `row`, into shard s's row of its id.
+  void Add(int s, long long row, const float* grad) const {
+    if (!Active()) return;
+    ArrayMap(scratch_ + s * Size() + static_cast<long long>(rows_.ids[row]) * rows_.width,
+             rows_.width) += ConstArrayMap(grad, rows_.width);
+  }
+
+  void Total(float* out) const {
+    if (!Active()) return;
+    ArrayMap total(out, Size());
+    total = ConstArrayMap(scratch_, Size());
+    for (int s = 1; s < shards_; ++s) total += ConstArrayMap(scratch_ + s * Size(), Size());
+  }
+
+  long long Size() const { return static_cast<long long>(rows_.table_rows) * rows_.width; }
+
+ private:
+  InputRows rows_;
+  int shards_;
+  float* scratch_;
+};
+
+// Shape functions: the batch and steps of an op whose input 0 is xp [B, T, P] (or a table) and
+// input `ids_input` the ids [B, T] (or [0]).
+inline void BatchAndSteps(tensorflow::shape_inference::InferenceContext* c, int ids_input,
+                          tensorflow::shape_inference::DimensionHandle* batch,
+                          tensorflow::shape_inference::DimensionHandle* steps) {
+  const auto ids = c->input(ids_input), xp = c->input(0);
+  if (c->RankKnown(ids) && c->Rank(ids) == 2) {
+    *batch = c->Dim(ids, 0);
+    *steps = c->Dim(ids, 1);
+  } else if (c->RankKnown(ids) && c->RankKnown(xp) && c->Rank(xp) == 3) {
+    *batch = c->Dim(xp, 0);
+    *steps = c->Dim(xp, 1);
+  } else {
+    *batch = c->UnknownDim();
+    *steps = c->UnknownDim();
+  }
+}
+
+}  // namespace seqkit
