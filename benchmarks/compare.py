@@ -129,8 +129,6 @@ def worker(framework: str) -> None:
             reply = build_and_warm(steps, framework, req)
         elif cmd == "time":
             step, times = steps[req["key"]], []
-            for _ in range(req.get("settle", 0)):  # untimed: the turn's first steps
-                step()
             for _ in range(req["steps"]):
                 start = time.perf_counter()
                 step()
@@ -216,9 +214,6 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=3, help="timed steps a variant a round")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument(
-        "--settle", type=int, default=0, help="untimed steps at the start of each turn of a round"
-    )
-    p.add_argument(
         "--skip", default="", help="comma-separated variants to leave out, e.g. keras:plain"
     )
     p.add_argument("--no-bf16", action="store_true", help="leave out the bfloat16 rows")
@@ -275,8 +270,7 @@ def training_rows(workers, variants, runs, rate, a) -> list[dict]:
         times = {key: [] for key in keys}
         for _ in range(a.rounds):
             for key, framework in keys.items():
-                reply = workers[framework].ask(cmd="time", key=key, steps=a.steps, settle=a.settle)
-                times[key] += reply["times"]
+                times[key] += workers[framework].ask(cmd="time", key=key, steps=a.steps)["times"]
         for w in workers.values():
             w.ask(cmd="drop")
         row = dict(run, ceiling=round(rate / fpt), tokens_per_s={})
