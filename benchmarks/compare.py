@@ -20,10 +20,13 @@ driver interleaves them: for every configuration, ``--rounds`` rounds in which e
 alike. Warm-up steps (and compiles) are excluded; figures are medians of all timed steps.
 A training step is forward, backward and Adam on a character model: embedding, recurrent
 layers, dense head. seqkit's ``auto`` runs the native kernels (C++ custom ops in a plain
-``tf.function`` step) where a cell declares one and the library loads; its ``fused`` column is
-the XLA path (the fused runner's kernels in an XLA-compiled step). Ratios are to PyTorch's
-nn.LSTM/nn.GRU/nn.RNN and to the ceiling: sgemm FLOP/s over the step's matmul FLOPs a token,
-counted from the seqkit model's weight matrices (``seqkit bench`` gives the seqkit side alone).
+``tf.function`` step) where a cell declares one and the library loads, through ``Trainer.fit``
+(``seqkit.benchmarking.training_step``); its ``plain`` column is the same model in a toolkit's
+own ``tf.function`` step with Keras' Adam (``framework_steps.seqkit_plain_step``: no
+``Trainer``); its ``fused`` column is the XLA path (the fused runner's kernels in an
+XLA-compiled step). Ratios are to PyTorch's nn.LSTM/nn.GRU/nn.RNN and to the ceiling: sgemm
+FLOP/s over the step's matmul FLOPs a token, counted from the seqkit model's weight matrices
+(``seqkit bench`` gives the seqkit side alone).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from framework_steps import (
     keras_sampling,
     keras_step,
     model_info,
+    seqkit_plain_step,
     seqkit_sampling,
     seqkit_tbptt,
     torch_sampling,
@@ -60,6 +64,7 @@ CONFIGS = {  # name: batch, seq, embed, hidden, vocab
 MIN_CELLS = [("mingru", {"log_space": True}), ("minlstm", {})]
 VARIANTS = [  # (worker, variant): the seqkit runners, Keras without and with XLA, PyTorch
     ("seqkit", "auto"),  # the native kernels where the cell has them and the library loads
+    ("seqkit", "plain"),  # auto's model in a plain tf.function step with Keras' Adam
     ("seqkit", "fused"),  # the XLA fused path (what auto ran before the native kernels)
     ("seqkit", "xla"),
     ("keras", "plain"),
@@ -89,6 +94,8 @@ def build_step(framework: str, c: dict, variant: str):
         return torch_step(*args, c["layers"], autocast=variant == "autocast"), {}
     from seqkit.benchmarking import flops_per_token, runner_name, training_step
 
+    if variant == "plain":
+        return seqkit_plain_step(*args, c["layers"]), {}
     sizes = {k: c[k] for k in ("cell", "batch", "seq", "embed", "hidden", "vocab", "layers")}
     runner, bf16, _ = variant.partition("+bf16")
     step = training_step(

@@ -30,6 +30,37 @@ def keras_step(cell, batch, seq, embed, hidden, vocab, layers, jit):
     return lambda: model.train_on_batch(x, y)
 
 
+def seqkit_plain_step(cell, batch, seq, embed, hidden, vocab, layers):
+    """seqkit's model as a toolkit that embeds it trains it: a ``SequenceModel`` (``runner
+    "auto"``) in the toolkit's own ``tf.function`` step, with Keras' Adam and TensorFlow's
+    cross-entropy (no ``Trainer``); compiled with XLA where the runner asks for it."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import seqkit
+
+    seqkit.set_seed(0)
+    model = seqkit.SequenceModel(
+        cell, hidden_size=hidden, output_size=vocab, num_layers=layers, encoder="embedding",
+        vocab_size=vocab, embedding_size=embed,
+    )  # fmt: skip
+    optimizer = keras.optimizers.Adam(1e-3)
+    ids = np.random.default_rng(0).integers(0, vocab, size=(batch, seq + 1)).astype(np.int32)
+    x, y = tf.constant(ids[:, :-1]), tf.constant(ids[:, 1:])
+    variables = model.trainable_variables
+
+    @tf.function(jit_compile=model.runner.jit_compile)
+    def step():
+        with tf.GradientTape() as tape:
+            logits, _ = model(x, training=True)
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+        return loss
+
+    return lambda: step().numpy()
+
+
 def torch_step(cell, batch, seq, embed, hidden, vocab, layers, autocast=False):
     """PyTorch's step; ``autocast``: under ``torch.autocast("cpu", dtype=torch.bfloat16)``, the
     model in bfloat16 and the loss on float32 logits, as PyTorch's mixed-precision recipe."""
