@@ -192,16 +192,25 @@ def progress_of(trainer):
 
 def test_each_update_records_where_training_stands_and_a_nonfinite_one_nothing():
     """The compiled update records itself in the progress (step, epoch, batch, next window,
-    the step whose state is carried); the last window of a batch goes on to the next batch. An
-    update whose loss is not finite (nonfinite="stop") raises and records nothing."""
+    the step whose state is carried); the last window of a batch goes on to the next batch, and
+    of the only batch (one SequenceBatch) to the next pass; the logs say each update's step and
+    pass. An update whose loss is not finite (nonfinite="stop") raises and records nothing."""
     trainer = seqkit.Trainer(small_model(), truncation=seqkit.make_truncation("tbptt", k1=4))
     data = periodic_streams(batch=2, length=10)  # windows [0, 4), [4, 8), [8, 10) from 6
-    seen = [progress_of(trainer)]
+    seen, logs = [progress_of(trainer)], []
     for _ in range(4):
-        trainer.fit(data, steps=1)
+        logs += trainer.fit(data, steps=1)
         seen.append(progress_of(trainer))
-    assert seen == [(0, 0, 0, 0, -1), (1, 0, 0, 1, 4), (2, 0, 0, 2, 6), (3, 0, 1, 0, -1),
+    assert seen == [(0, 0, 0, 0, -1), (1, 0, 0, 1, 4), (2, 0, 0, 2, 6), (3, 1, 0, 0, -1),
                     (4, 1, 0, 1, 4)]  # fmt: skip
+    assert [(h["step"], h["epoch"]) for h in logs] == [(1, 0), (2, 0), (3, 0), (4, 1)]
+    other = seqkit.Trainer(small_model(), truncation=seqkit.make_truncation("tbptt", k1=4))
+    batches = [periodic_streams(batch=2, length=4), periodic_streams(batch=2, length=4)]
+    passes = []
+    for _ in range(3):  # a collection of batches: the next call finds the pass at its end
+        other.fit(batches, steps=1)
+        passes.append(progress_of(other))
+    assert passes == [(1, 0, 1, 0, -1), (2, 0, 2, 0, -1), (3, 1, 1, 0, -1)]
     carried = [v.numpy() for v in trainer.progress.carried]
     weights = trainer.model.state_dict()
     variable = trainer.model.trainable_variables[0]

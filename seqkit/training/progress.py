@@ -42,21 +42,27 @@ class TrainingProgress(tf.Module):
         for variable, value in zip(self.carried, tf.nest.flatten(state), strict=True):
             variable.assign(value)
 
-    def record(self, state, after, when=True) -> None:
+    def record(self, state, after, when=True) -> tf.Tensor:
         """In a compiled update: the update is done, ``after`` ``[3]`` int64 is
-        ``(next window, position, last)`` (``WindowJob.after``): count it, remember ``state`` as
-        the state at step ``position``, and go on to the next window (``last``: to the next
-        batch, as ``next_batch``). Nothing where ``when`` (a bool tensor) is false.
+        ``(next window, position, end)`` (``WindowJob.after``): count it, remember ``state`` as
+        the state at step ``position``, and go on to the next window; ``end`` 1: to the next
+        batch (as ``next_batch``), 2: to the next pass (as ``next_epoch``). Nothing where
+        ``when`` (a bool tensor) is false. Returns ``[step, epoch]``: the updates counted, and
+        the pass this update belongs to.
 
-        Recorded inside the update's graph: as eager ops (an assign each) it took ~0.8 ms of
-        every update of config A's LSTM step (``benchmarks/compare.py``)."""
+        Recorded inside the update's graph: as eager ops (an assign each, and the reads for the
+        update's logs) it took ~1.5 ms of every update of config A's LSTM step
+        (``benchmarks/compare.py``)."""
+        epoch = self.epoch.read_value()
 
         def write():
-            next_window, position, last = tf.unstack(after)
-            done = last > 0
+            next_window, position, end = tf.unstack(after)
+            done, new_pass = end > 0, end > 1
+            zero = tf.constant(0, tf.int64)
             self.step.assign_add(1)
-            self.batch.assign_add(tf.cast(done, tf.int64))
-            self.window.assign(tf.where(done, tf.constant(0, tf.int64), next_window))
+            self.epoch.assign_add(tf.cast(new_pass, tf.int64))
+            self.batch.assign(tf.where(new_pass, zero, self.batch + tf.cast(done, tf.int64)))
+            self.window.assign(tf.where(done, zero, next_window))
             self.carried_at.assign(tf.where(done, tf.constant(-1, tf.int64), position))
             for variable, value in zip(self.carried, tf.nest.flatten(state), strict=True):
                 variable.assign(value)
@@ -66,6 +72,7 @@ class TrainingProgress(tf.Module):
             write()
         else:
             tf.cond(when, write, lambda: tf.constant(False))
+        return tf.stack([self.step.read_value(), epoch])  # in order: automatic control deps
 
     def carried_state(self, like):
         """The carried state, in the structure of ``like`` (a state of the model)."""

@@ -165,6 +165,7 @@ class Trainer:
         self._update = tf.function(partial(self._update_and_record, update))
         self.stop_training = False
         self._batch_done = False  # the batch being trained has had its last window
+        self._ends_pass = False  # fit's data is one batch a pass
 
     def _scope(self):
         """The distribution strategy's scope (none without one)."""
@@ -213,12 +214,12 @@ class Trainer:
         self, update, state, inputs, targets, mask, context, loss_from, keep_at, after
     ):
         """``update``, and its record in the progress (``TrainingProgress.record``; ``after``
-        is ``WindowJob.after``). With ``nonfinite="stop"`` a NaN or infinite update records
-        nothing (fit raises)."""
+        is ``WindowJob.after``): ``(loss, norm, kept state, [step, epoch])``. With
+        ``nonfinite="stop"`` a NaN or infinite update records nothing (fit raises)."""
         value, norm, kept = update(state, inputs, targets, mask, context, loss_from, keep_at)
         finite = tf.math.is_finite(value) & tf.math.is_finite(norm)
-        self.progress.record(kept, after, when=finite if self.nonfinite == "stop" else True)
-        return value, norm, kept
+        when = finite if self.nonfinite == "stop" else True
+        return value, norm, kept, self.progress.record(kept, after, when=when)
 
     def _apply_gradients(self, grads):
         self.optimizer.apply_gradients(zip(grads, self.variables, strict=True))
@@ -298,8 +299,10 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_train_begin(self)
         epochs_done = 0
+        # one batch a pass: the update of its last window goes on to the next pass itself
+        self._ends_pass = single
         while not self.stop_training and (epochs is None or epochs_done < epochs):
-            seen = False
+            seen = pass_recorded = False
             for index, batch in enumerate([data] if single else data):
                 seen = True
                 if index < int(self.progress.batch.numpy()):
@@ -312,12 +315,14 @@ class Trainer:
                 else:  # every window trained: the last update went on to the next batch,
                     if not self._batch_done:  # or none was left (trained before a resume)
                         self.progress.next_batch()
+                pass_recorded = single and self._batch_done
                 if self.stop_training:
                     break
             if not seen:
                 raise OptionError("Trainer.fit: the data holds no batches.")
             if not self.stop_training:
-                self.progress.next_epoch()
+                if not pass_recorded:
+                    self.progress.next_epoch()
                 epochs_done += 1
         for callback in self.callbacks:
             callback.on_train_end(self)
@@ -347,12 +352,12 @@ class Trainer:
             context=context,
         )
         self._batch_done = False
-        for job, (value, norm, seconds) in walk.run(self._apply, records=True):
-            self._batch_done = job.last  # the update went on to the next batch
+        for job, (value, norm, seconds, step, epoch) in walk.run(self._apply, records=True):
+            self._batch_done = job.last  # the update went on to the next batch (or pass)
             window = job.window
             logs = {
-                "step": self.step,
-                "epoch": self.epoch,
+                "step": step,
+                "epoch": epoch,
                 "loss": value,
                 "grad_norm": norm,
                 "tokens": int(inputs.shape[0]) * (window.end - window.loss_from),
@@ -374,9 +379,9 @@ class Trainer:
             args = dist.split_streams(self.strategy, args)
         else:
             args = (*args[:1], *map(as_tensor, args[1:3]), *args[3:])
-        after = tf.constant(job.after, tf.int64)
-        value, norm, kept = self._update(*args, job.loss_from, job.keep_at, after)
-        value, norm = float(value), float(norm)
+        after = tf.constant(job.after(self._ends_pass), tf.int64)
+        value, norm, kept, counts = self._update(*args, job.loss_from, job.keep_at, after)
+        value, norm, (step, epoch) = float(value), float(norm), counts.numpy().tolist()
         if not (math.isfinite(value) and math.isfinite(norm)) and self.nonfinite == "stop":
             raise NonFiniteError(
                 f"Trainer: the loss ({value}) or the gradient norm ({norm}) is not finite at "
@@ -388,7 +393,7 @@ class Trainer:
                 # seqkit.training.nonfinite.locate_nonfinite tells where the value appeared
                 job=job,
             )
-        return kept, (value, norm, time.perf_counter() - started)
+        return kept, (value, norm, time.perf_counter() - started, step, epoch)
 
     # -- evaluation --------------------------------------------------------------------------
 

@@ -116,11 +116,12 @@ class WindowJob:
         """The offset in the window of its first loss step."""
         return self.window.loss_from - self.window.backprop_from
 
-    @property
-    def after(self) -> tuple[int, int, int]:
+    def after(self, ends_pass: bool = False) -> tuple[int, int, int]:
         """Where the progress stands after this update: (the next window, the step of the
-        batch whose state is kept, 1 where this is the batch's last window, else 0)."""
-        return self.index + 1, self.window.backprop_from + self.keep_at, int(self.last)
+        batch whose state is kept, 0; or, after the batch's last window, 1, or 2 where the batch
+        ``ends_pass``: ``TrainingProgress.record``)."""
+        end = (2 if ends_pass else 1) if self.last else 0
+        return self.index + 1, self.window.backprop_from + self.keep_at, end
 
 
 # An update: given a job, ``(state at job.keep_at, result)``; the walk stores the state.
