@@ -93,7 +93,7 @@ class GruForwardOp : public OpKernel {
 };
 
 // Rows [b0, b1) backwards: dxp and dhh [B, T, 3H]; dh carried in dh (dh_last on entry).
-void BackwardShard(const Sizes& n, int s, int b0, int b1, const RowSums& sums, const float* dhs,
+void BackwardShard(const Sizes& n, int s, int b0, int b1, RowSums& sums, const float* dhs,
                    const float* saved,
                    const float* hs, const float* h0, const PackedWeight& w, const float* keep,
                    float* dxp, float* dhh_all, float* dh) {
@@ -140,20 +140,14 @@ class GruBackwardOp : public OpKernel {
     // inputs: dhs, dh_last, saved, hs, h0, weight, keep, ids, table_rows
     const Tensor& hs = ctx->input(3);
     const Tensor& w = ctx->input(5);
-    const Tensor& ids = ctx->input(7);
     const Sizes n{static_cast<int>(hs.dim_size(1)), static_cast<int>(hs.dim_size(0)),
                   static_cast<int>(w.dim_size(1))};
     const int G = 3 * n.hidden;
-    const bool dense = ids.NumElements() == 0;
-    OP_REQUIRES(ctx, dense || ids.NumElements() == static_cast<long long>(n.batch) * n.steps,
-                tensorflow::errors::InvalidArgument("GRU backward: ids [B, T] or [0]"));
-    const int table = dense ? 0 : ctx->input(8).scalar<int>()();
-    Tensor *dxp, *dh0, *dhh, *db, *dtable, scratch;
+    Tensor *dxp, *dh0, *dhh, *db;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n.batch, n.steps, G}), &dxp));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, ctx->input(1).shape(), &dh0));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({n.batch, n.steps, G}), &dhh));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(3, TensorShape({G}), &db));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(4, TensorShape({table, G}), &dtable));
     float* dh = dh0->flat<float>().data();
     std::copy_n(ctx->input(1).flat<float>().data(), n.batch * n.hidden, dh);
     const Tensor& keep = ctx->input(6);
@@ -162,11 +156,9 @@ class GruBackwardOp : public OpKernel {
     float* dhh_ptr = dhh->flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
-    OP_REQUIRES_OK(ctx, ctx->allocate_temp(tensorflow::DT_FLOAT,
-                                           TensorShape({shards * static_cast<long long>(table) * G}),
-                                           &scratch));
-    const RowSums sums(InputRows{nullptr, dense ? nullptr : ids.flat<int>().data(), G, table},
-                       shards, scratch.flat<float>().data());
+    RowSums sums;
+    OP_REQUIRES_OK(ctx, sums.Start(ctx, 7, 4, static_cast<long long>(n.batch) * n.steps, G,
+                                   shards));
     const auto packed = PackedWeight::Plain(w.flat<float>().data(), G, n.hidden);
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
@@ -175,7 +167,7 @@ class GruBackwardOp : public OpKernel {
                     ctx->input(2).flat<float>().data(), hs.flat<float>().data(), h0, packed,
                     keep_ptr, dxp->flat<float>().data(), dhh_ptr, dh);
     });
-    sums.Total(dtable->flat<float>().data());
+    sums.Total();
     ConstMatrixMap all(dhh_ptr, static_cast<long long>(n.steps) * n.batch, G,
                        Eigen::OuterStride<>(G));
     Eigen::Map<Eigen::RowVectorXf>(db->flat<float>().data(), G) = all.colwise().sum();

@@ -55,36 +55,53 @@ inline absl::Status ReadInputRows(const tensorflow::Tensor& xp, const tensorflow
 }
 
 // The table's gradient in the backward op: each shard adds its rows' gradients into its own
-// accumulator [V, width]; Total adds the shards' up into the output [V, width].
+// accumulator [V, width]; Total adds the shards' up into the op's output [V, width].
 class RowSums {
  public:
-  RowSums(const InputRows& rows, int shards, float* scratch)
-      : rows_(rows), shards_(shards), scratch_(scratch) {
-    if (Active()) std::memset(scratch_, 0, sizeof(float) * Size() * shards_);
+  // For a backward op whose inputs `ids_input` and the next are the forward op's ids ([0]: dense)
+  // and V, over `tokens` rows of `width` in `shards`; the output `output` is [V, width], or
+  // [0, width] where the inputs were dense.
+  absl::Status Start(tensorflow::OpKernelContext* ctx, int ids_input, int output,
+                     long long tokens, int width, int shards) {
+    const tensorflow::Tensor& ids = ctx->input(ids_input);
+    const bool dense = ids.NumElements() == 0;
+    if (!dense && ids.NumElements() != tokens) {
+      return tensorflow::errors::InvalidArgument("native kernel backward: ids [B, T] or [0]");
+    }
+    const int table = dense ? 0 : ctx->input(ids_input + 1).scalar<int>()();
+    rows_ = InputRows{nullptr, dense ? nullptr : ids.flat<int>().data(), width, table};
+    shards_ = shards;
+    TF_RETURN_IF_ERROR(ctx->allocate_output(output, tensorflow::TensorShape({table, width}), &out_));
+    TF_RETURN_IF_ERROR(ctx->allocate_temp(tensorflow::DT_FLOAT,
+                                          tensorflow::TensorShape({shards * Size()}), &scratch_));
+    std::memset(scratch_.flat<float>().data(), 0, sizeof(float) * shards * Size());
+    return absl::OkStatus();
   }
 
-  bool Active() const { return rows_.ids != nullptr; }
-
-  // Adds grad [width], the gradient of step row `row`, into shard s's row of its id.
-  void Add(int s, long long row, const float* grad) const {
-    if (!Active()) return;
-    ArrayMap(scratch_ + s * Size() + static_cast<long long>(rows_.ids[row]) * rows_.width,
+  // Adds grad [width], the gradient of step row `row`, into shard s's row of its id (shards
+  // add into their own accumulators: no two threads write one element).
+  void Add(int s, long long row, const float* grad) {
+    if (rows_.ids == nullptr) return;
+    float* sums = scratch_.flat<float>().data();
+    ArrayMap(sums + s * Size() + static_cast<long long>(rows_.ids[row]) * rows_.width,
              rows_.width) += ConstArrayMap(grad, rows_.width);
   }
 
-  void Total(float* out) const {
-    if (!Active()) return;
-    ArrayMap total(out, Size());
-    total = ConstArrayMap(scratch_, Size());
-    for (int s = 1; s < shards_; ++s) total += ConstArrayMap(scratch_ + s * Size(), Size());
+  void Total() {
+    if (rows_.ids == nullptr) return;
+    const float* sums = scratch_.flat<float>().data();
+    ArrayMap total(out_->flat<float>().data(), Size());
+    total = ConstArrayMap(sums, Size());
+    for (int s = 1; s < shards_; ++s) total += ConstArrayMap(sums + s * Size(), Size());
   }
 
+ private:
   long long Size() const { return static_cast<long long>(rows_.table_rows) * rows_.width; }
 
- private:
-  InputRows rows_;
-  int shards_;
-  float* scratch_;
+  InputRows rows_{nullptr, nullptr, 0, 0};
+  int shards_ = 1;
+  tensorflow::Tensor scratch_;
+  tensorflow::Tensor* out_ = nullptr;
 };
 
 // Shape functions: the batch and steps of an op whose input 0 is xp [B, T, P] (or a table) and

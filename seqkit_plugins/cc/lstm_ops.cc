@@ -5,8 +5,9 @@
 //   where keep[b, t] is 0 the state passes through: h_t = h_{t-1}, c_t = c_{t-1}
 //
 // Every sequence tensor is batch-major, [B, T, ...] (gemm.h's Sizes). xp already holds W_ih x_t +
-// b_ih + b_hh, or is a projected table read at ids [B, T] (input_rows.h). The batch is split into shards that run the whole sequence on their own (rows of a
-// recurrence are independent): no barrier between steps. The backward pass carries only dh and dc.
+// b_ih + b_hh, or is a projected table read at ids [B, T] (input_rows.h). The batch is split
+// into shards that run the whole sequence on their own (rows of a recurrence are independent):
+// no barrier between steps. The backward pass carries only dh and dc.
 // The weight gradient, dW = dZ^T @ H_prev [4H, T*B] @ [T*B, H], is one GEMM after it, on
 // TensorFlow's matmul (native_kernels.py).
 #include "gemm.h"
@@ -105,7 +106,7 @@ struct Saved {  // what the forward pass kept, and the weight
 
 // Rows [b0, b1) backwards through every step: dz [B, T, 4H]; dh and dc carried in dh0, dc0.
 void BackwardShard(const Sizes& n, int s, int b0, int b1, const Saved& f, const PackedWeight& w,
-                   const RowSums& sums, const float* dhs, float* dz_all, float* dh, float* dc) {
+                   RowSums& sums, const float* dhs, float* dz_all, float* dh, float* dc) {
   const int H = n.hidden, G = 4 * n.hidden, rows = b1 - b0;
   const long long T = n.steps;
   Eigen::ArrayXf dh_next(rows * H);
@@ -150,35 +151,25 @@ class LstmBackwardOp : public OpKernel {
     const Tensor& gates = ctx->input(3);
     const Tensor& w = ctx->input(8);
     const Tensor& keep = ctx->input(9);
-    const Tensor& ids = ctx->input(10);
-    const int table_rows = ctx->input(11).scalar<int>()();
     const Sizes n{static_cast<int>(gates.dim_size(1)), static_cast<int>(gates.dim_size(0)),
                   static_cast<int>(w.dim_size(1))};
-    const int G = 4 * n.hidden;
-    const bool dense = ids.NumElements() == 0;
-    OP_REQUIRES(ctx, dense || ids.NumElements() == static_cast<long long>(n.batch) * n.steps,
-                tensorflow::errors::InvalidArgument("LSTM backward: ids [B, T] or [0]"));
     const Saved saved{gates.flat<float>().data(),      ctx->input(4).flat<float>().data(),
                       ctx->input(5).flat<float>().data(), ctx->input(6).flat<float>().data(),
                       ctx->input(7).flat<float>().data(), w.flat<float>().data(),
                       keep.NumElements() == 0 ? nullptr : keep.flat<float>().data()};
-    Tensor *dxp, *dh0, *dc0, *dtable, scratch;
+    Tensor *dxp, *dh0, *dc0;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, gates.shape(), &dxp));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, ctx->input(1).shape(), &dh0));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(2, ctx->input(2).shape(), &dc0));
-    const int table = dense ? 0 : table_rows;
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(3, TensorShape({table, G}), &dtable));
     float* dh = dh0->flat<float>().data();
     float* dc = dc0->flat<float>().data();
     std::copy_n(ctx->input(1).flat<float>().data(), n.batch * n.hidden, dh);
     std::copy_n(ctx->input(2).flat<float>().data(), n.batch * n.hidden, dc);
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
-    OP_REQUIRES_OK(ctx, ctx->allocate_temp(tensorflow::DT_FLOAT,
-                                           TensorShape({shards * static_cast<long long>(table) * G}),
-                                           &scratch));
-    const RowSums sums(InputRows{nullptr, dense ? nullptr : ids.flat<int>().data(), G, table},
-                       shards, scratch.flat<float>().data());
+    RowSums sums;
+    OP_REQUIRES_OK(ctx, sums.Start(ctx, 10, 3, static_cast<long long>(n.batch) * n.steps,
+                                   4 * n.hidden, shards));
     float* dz = dxp->flat<float>().data();
     const auto packed = PackedWeight::Plain(saved.w, 4 * n.hidden, n.hidden);
     RunShards(ctx, shards, [&](int s) {
@@ -187,7 +178,7 @@ class LstmBackwardOp : public OpKernel {
       BackwardShard(n, s, b0, b1, saved, packed, sums, ctx->input(0).flat<float>().data(), dz,
                     dh, dc);
     });
-    sums.Total(dtable->flat<float>().data());
+    sums.Total();
   }
 };
 

@@ -108,17 +108,11 @@ class VanillaBackwardOp : public OpKernel {
     // inputs: dhs, dh_last, hs, h0, weight, keep, ids, table_rows
     const Tensor& hs = ctx->input(2);
     const Tensor& w = ctx->input(4);
-    const Tensor& ids = ctx->input(6);
     const Sizes n{static_cast<int>(hs.dim_size(1)), static_cast<int>(hs.dim_size(0)),
                   static_cast<int>(w.dim_size(1))};
-    const bool dense = ids.NumElements() == 0;
-    OP_REQUIRES(ctx, dense || ids.NumElements() == static_cast<long long>(n.batch) * n.steps,
-                tensorflow::errors::InvalidArgument("vanilla RNN backward: ids [B, T] or [0]"));
-    const int table = dense ? 0 : ctx->input(7).scalar<int>()();
-    Tensor *dxp, *dh0, *dtable, scratch;
+    Tensor *dxp, *dh0;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, hs.shape(), &dxp));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, ctx->input(1).shape(), &dh0));
-    OP_REQUIRES_OK(ctx, ctx->allocate_output(2, TensorShape({table, n.hidden}), &dtable));
     float* dh = dh0->flat<float>().data();
     std::copy_n(ctx->input(1).flat<float>().data(), n.batch * n.hidden, dh);
     const Tensor& keep = ctx->input(5);
@@ -127,13 +121,9 @@ class VanillaBackwardOp : public OpKernel {
     float* da = dxp->flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
-    OP_REQUIRES_OK(ctx, ctx->allocate_temp(
-                            tensorflow::DT_FLOAT,
-                            TensorShape({shards * static_cast<long long>(table) * n.hidden}),
-                            &scratch));
-    const RowSums sums(
-        InputRows{nullptr, dense ? nullptr : ids.flat<int>().data(), n.hidden, table}, shards,
-        scratch.flat<float>().data());
+    RowSums sums;
+    OP_REQUIRES_OK(ctx, sums.Start(ctx, 6, 2, static_cast<long long>(n.batch) * n.steps,
+                                   n.hidden, shards));
     const auto packed = PackedWeight::Plain(w.flat<float>().data(), n.hidden, n.hidden);
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
@@ -162,7 +152,7 @@ class VanillaBackwardOp : public OpKernel {
         std::copy(dh_next.data(), dh_next.data() + rows * H, dh + b0 * H);
       }
     });
-    sums.Total(dtable->flat<float>().data());
+    sums.Total();
   }
 
  private:
