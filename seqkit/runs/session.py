@@ -24,7 +24,7 @@ from seqkit.runs.plot import write_plot
 from seqkit.runs.reporting import Progress
 from seqkit.runs.scoring import Scorer
 from seqkit.runs.signals import Interrupts
-from seqkit.training.trainer import Callback
+from seqkit.training.callbacks import Callback
 
 
 class RunState(tf.Module):

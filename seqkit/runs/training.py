@@ -38,7 +38,7 @@ from seqkit.runs.reporting import Progress, RunSummary
 from seqkit.runs.run import Run
 from seqkit.runs.session import RunParts, RunSession
 from seqkit.runs.signals import Interrupts
-from seqkit.training.trainer import Callback
+from seqkit.training.callbacks import Callback
 
 CONFIG_FILE = "config.toml"
 

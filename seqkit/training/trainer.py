@@ -24,9 +24,8 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
 
 import keras
 import tensorflow as tf
@@ -39,6 +38,7 @@ from seqkit.interfaces.task import as_batch, as_batches
 from seqkit.option_words import NONFINITE
 from seqkit.plugins.registry import Registry, default_registry
 from seqkit.training import distribute as dist
+from seqkit.training.callbacks import Callback  # noqa: F401 (re-exported)
 from seqkit.training.evaluation import evaluate
 from seqkit.training.nonfinite import finite_states
 from seqkit.training.optimizers import OPTIMIZERS, make_optimizer  # noqa: F401 (re-exported)
@@ -50,20 +50,6 @@ from seqkit.validation import one_of, real_number, whole_number
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow, so that weights, data order and dropout repeat."""
     keras.utils.set_random_seed(int(seed))
-
-
-class Callback:
-    """Hooks into training. ``trainer.stop_training = True`` ends ``fit`` after this update."""
-
-    def on_train_begin(self, trainer: Trainer) -> None:
-        """Before the first update of ``fit``."""
-
-    def on_update_end(self, trainer: Trainer, logs: Mapping[str, Any]) -> None:
-        """After each update: ``logs`` has step, loss, grad_norm, tokens, window, epoch, and
-        ``nonfinite`` and ``skipped`` (True) where a NaN or infinite update was skipped."""
-
-    def on_train_end(self, trainer: Trainer) -> None:
-        """After the last update of ``fit``."""
 
 
 def _dense(grads, variables) -> list[tf.Tensor]:
