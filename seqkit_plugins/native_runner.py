@@ -6,16 +6,16 @@ op).
 
 It supports a cell whose recurrence declares a native kernel whose library builds and loads
 (``seqkit.native.loading``: built on first use, cached; where it cannot, said once on stderr, and
-``runner="auto"`` goes on to the fused runner's XLA kernels). It projects the inputs of every
-step in one matmul, as the fused runner does, and runs the native kernel over the sequence in
-float32, batch-major as the model's tensors are (the fused runner's XLA kernels are time-major:
-four transposes a layer, of the inputs, the outputs and their gradients, about 1 ms of thread
-time in a profile of config A's LSTM step, though the step's time measured the same without
-them). In another compute dtype (``mixed_bfloat16``) the projected inputs and the state are cast
-to float32 for the kernel and its outputs back (the recurrence accumulates in float32 as
+``runner="auto"`` goes on to the fused runner's XLA kernels). It projects the inputs of every step
+in one matmul, as the fused runner does (of a first layer's ``TokenRows``, the table's rows, which a
+kernel that ``takes_rows`` reads by id: ``projected_inputs``), and runs the native kernel over the
+sequence in float32, batch-major as the model's tensors are (the fused runner's XLA kernels are
+time-major: four transposes a layer, of the inputs, the outputs and their gradients, about 1 ms of
+thread time in a profile of config A's LSTM step, though the step's time measured the same without
+them). In another compute dtype (``mixed_bfloat16``) the projected inputs and the state are cast to
+float32 for the kernel and its outputs back (the recurrence accumulates in float32 as
 ``mixed_bfloat16`` asks; the kernel's XLA form run without XLA was 0.62x float32's speed on a Zen 5
-with avx512_bf16). Its graphs hold custom ops (``custom_ops``), so no SavedModel is built from
-them.
+with avx512_bf16). Its graphs hold custom ops (``custom_ops``), so no SavedModel is built from them.
 
 It agrees with the ``python`` runner to float32 rounding, outputs and gradients, with masks.
 """

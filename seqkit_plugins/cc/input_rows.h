@@ -28,6 +28,18 @@ struct InputRows {
   }
 };
 
+// OK where every one of `count` ids is a row of a table of `table` rows; else an
+// InvalidArgument that names the first id outside it (`who` says which op).
+inline absl::Status CheckIds(const int* ids, long long count, int table, const char* who) {
+  for (long long n = 0; n < count; ++n) {
+    if (ids[n] < 0 || ids[n] >= table) {
+      return tensorflow::errors::InvalidArgument(who, ": id ", ids[n], " is outside [0, ", table,
+                                                 ")");
+    }
+  }
+  return absl::OkStatus();
+}
+
 // The op's inputs `xp` (or the table) and `ids` ([0]: dense) as InputRows, after checking that
 // every id is a row of the table; the batch and steps come from ids (else from xp [B, T, P]).
 inline absl::Status ReadInputRows(const tensorflow::Tensor& xp, const tensorflow::Tensor& ids,
@@ -44,14 +56,8 @@ inline absl::Status ReadInputRows(const tensorflow::Tensor& xp, const tensorflow
                     dense ? 0 : static_cast<int>(xp.dim_size(0))};
   *batch = static_cast<int>(dense ? xp.dim_size(0) : ids.dim_size(0));
   *steps = static_cast<int>(dense ? xp.dim_size(1) : ids.dim_size(1));
-  for (long long n = 0; !dense && n < ids.NumElements(); ++n) {
-    const int id = rows->ids[n];
-    if (id < 0 || id >= rows->table_rows) {
-      return tensorflow::errors::InvalidArgument("native kernel: id ", id, " is outside [0, ",
-                                                 rows->table_rows, ")");
-    }
-  }
-  return absl::OkStatus();
+  return dense ? absl::OkStatus()
+               : CheckIds(rows->ids, ids.NumElements(), rows->table_rows, "native kernel");
 }
 
 // The table's gradient in the backward op: each shard adds its rows' gradients into its own

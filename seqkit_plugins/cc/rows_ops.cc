@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "gemm.h"
+#include "input_rows.h"
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/shape_inference.h"
 
@@ -54,11 +55,7 @@ class ScatterAddRowsOp : public OpKernel {
                 tensorflow::errors::InvalidArgument(
                     "scatter-add rows: grad must have ids' shape and one more dimension"));
     const int* id = ids.flat<int>().data();
-    for (long long n = 0; n < rows; ++n) {
-      OP_REQUIRES(ctx, id[n] >= 0 && id[n] < table,
-                  tensorflow::errors::InvalidArgument("scatter-add rows: id ", id[n],
-                                                      " is outside [0, ", table, ")"));
-    }
+    OP_REQUIRES_OK(ctx, CheckIds(id, rows, table, "scatter-add rows"));
     Tensor* out;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, tensorflow::TensorShape({table, width}), &out));
     float* sums = out->flat<float>().data();
