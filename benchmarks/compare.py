@@ -16,8 +16,11 @@ the scan runner, fused and xla step by step, and torch's column is the paper's l
 
 Each framework runs in its own process (a worker: this file with ``--worker NAME``), and the
 driver interleaves them: for every configuration, ``--rounds`` rounds in which each variant runs
-``--steps`` timed training steps, so that load from others on a shared machine falls on all
-alike. Warm-up steps (and compiles) are excluded; figures are medians of all timed steps.
+``--settle`` untimed steps and then ``--steps`` timed training steps, so that load from others on
+a shared machine falls on all alike. The untimed steps of a turn are there because the first
+steps after another process held the cores run slow, by an amount that depends on the order of
+the turns rather than on the framework (``--settle 0`` times them: README, "Speed"). Warm-up
+steps (and compiles) are excluded; figures are medians of all timed steps.
 A training step is forward, backward and Adam on a character model: embedding, recurrent
 layers, dense head. seqkit's ``auto`` runs the native kernels (C++ custom ops in a plain
 ``tf.function`` step) where a cell declares one and the library loads, through ``Trainer.fit``
@@ -136,6 +139,8 @@ def worker(framework: str) -> None:
             reply = build_and_warm(steps, framework, req)
         elif cmd == "time":
             step, times = steps[req["key"]], []
+            for _ in range(req.get("settle", 0)):  # the turn's untimed steps
+                step()
             for _ in range(req["steps"]):
                 start = time.perf_counter()
                 step()
@@ -219,6 +224,12 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="config A, one layer, no sampling")
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--steps", type=int, default=3, help="timed steps a variant a round")
+    p.add_argument(
+        "--settle",
+        type=int,
+        default=2,
+        help="untimed steps a variant a round, before its timed ones",
+    )
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument(
         "--skip", default="", help="comma-separated variants to leave out, e.g. keras:plain"
@@ -237,6 +248,7 @@ def main(argv=None):
     result = {
         "date": datetime.datetime.now().isoformat(timespec="minutes"),
         "command": "python benchmarks/compare.py " + " ".join(sys.argv[1:]),
+        "turns": {"rounds": a.rounds, "settle": a.settle, "steps": a.steps},
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or ''}",
         "versions": {name: w.ask(cmd="info")["version"] for name, w in workers.items()},
     }
@@ -277,7 +289,8 @@ def training_rows(workers, variants, runs, rate, a) -> list[dict]:
         times = {key: [] for key in keys}
         for _ in range(a.rounds):
             for key, framework in keys.items():
-                times[key] += workers[framework].ask(cmd="time", key=key, steps=a.steps)["times"]
+                reply = workers[framework].ask(cmd="time", key=key, steps=a.steps, settle=a.settle)
+                times[key] += reply["times"]
         for w in workers.values():
             w.ask(cmd="drop")
         row = dict(run, ceiling=round(rate / fpt), tokens_per_s={})

@@ -25,7 +25,8 @@ def time_interleaved(worker, builds: dict[str, dict], args) -> dict[str, float]:
     times = {key: [] for key in builds}
     for _ in range(args.rounds):
         for key in builds:
-            times[key] += worker.ask(cmd="time", key=key, steps=args.steps)["times"]
+            reply = worker.ask(cmd="time", key=key, steps=args.steps, settle=args.settle)
+            times[key] += reply["times"]
     worker.ask(cmd="drop")
     return {key: statistics.median(t) for key, t in times.items()}
 
