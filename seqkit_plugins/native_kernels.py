@@ -57,7 +57,12 @@ def _read(value, dtype):
     return tf.cast(tf.convert_to_tensor(value), dtype)
 
 
-def weight_gradient(ops, dz, h0, hs):
+def _compute_dtype(value):
+    """The dtype a cell's variable reads as: bfloat16 under ``mixed_bfloat16``."""
+    return tf.convert_to_tensor(value).dtype
+
+
+def weight_gradient(ops, dz, h0, hs, dtype=tf.float32):
     """dW ``[G, H]`` = sum over steps and rows of ``dz_t^T h_{t-1}`` (``dz`` ``[B, T, G]``,
     ``hs`` ``[B, T, H]``, ``h_{-1}`` = ``h0``): ONE matmul over all ``B * T`` rows, after the
     backward loop, of ``dz`` and the states the steps started from (``SeqkitPreviousStates``,
@@ -68,12 +73,17 @@ def weight_gradient(ops, dz, h0, hs):
     shards took 10.2 ms, the op and this matmul 6.9 (``benchmarks/native_profile.py``, AMD Zen 5),
     and the runtime can overlap it with the step's other work.
     ``(h^T @ dz)^T`` transposes the narrower operand: TensorFlow's faster form
-    (``seqkit.ops.linear``)."""
+    (``seqkit.ops.linear``).
+
+    ``dtype`` is the weight's compute dtype: in bfloat16 (``mixed_bfloat16``) the matmul runs
+    on bfloat16 operands with float32 accumulation (oneDNN's bfloat16 dot instructions where the
+    CPU has them), as the model's other matmuls do; its result is rounded to bfloat16 as the
+    gradient of the weight's bfloat16 read would round it anyway."""
     h_prev = ops.seqkit_previous_states(h0, hs)
     rows = tf.shape(dz)[0] * tf.shape(dz)[1]
-    dz_rows = tf.reshape(dz, [rows, tf.shape(dz)[2]])
-    h_rows = tf.reshape(h_prev, [rows, tf.shape(h0)[1]])
-    return tf.transpose(tf.matmul(h_rows, dz_rows, transpose_a=True))
+    dz_rows = tf.cast(tf.reshape(dz, [rows, tf.shape(dz)[2]]), dtype)
+    h_rows = tf.cast(tf.reshape(h_prev, [rows, tf.shape(h0)[1]]), dtype)
+    return tf.cast(tf.transpose(tf.matmul(h_rows, dz_rows, transpose_a=True)), dz.dtype)
 
 
 def gather_rows(table, ids):
@@ -136,11 +146,12 @@ def lstm_native(ops, recurrence, xp, state, keep):
                 table_rows,
             )
             dinputs = dtable if isinstance(xp, TokenRows) else dz
-            return dinputs, dh0, dc0, weight_gradient(ops, dz, h0, hs)
+            return dinputs, dh0, dc0, weight_gradient(ops, dz, h0, hs, compute)
 
         return (hs, hs[:, -1], cs[:, -1]), grad
 
     h0, c0 = state
+    compute = _compute_dtype(recurrence.weight)
     hs, h, c = run(inputs, h0, c0, _read(recurrence.weight, xp.dtype))
     return hs, (h, c)
 
@@ -165,11 +176,12 @@ def gru_native(ops, recurrence, xp, state, keep):
                 dhs, dh_last, saved, hs, h0, weight, keep_f, ids, table_rows
             )
             dinputs = dtable if isinstance(xp, TokenRows) else dx
-            return dinputs, dh0, weight_gradient(ops, dhh, h0, hs), dbias
+            return dinputs, dh0, weight_gradient(ops, dhh, h0, hs, compute), dbias
 
         return (hs, hs[:, -1]), grad
 
     (h0,) = state
+    compute = _compute_dtype(recurrence.weight)
     weight = _read(recurrence.weight, xp.dtype)
     hs, h = run(inputs, h0, weight, _read(recurrence.bias, xp.dtype))
     return hs, (h,)
@@ -195,11 +207,12 @@ def vanilla_native(ops, recurrence, xp, state, keep, activation="tanh"):
                 dhs, dh_last, hs, h0, weight, keep_f, ids, table_rows, activation=activation
             )
             dinputs = dtable if isinstance(xp, TokenRows) else da
-            return dinputs, dh0, weight_gradient(ops, da, h0, hs)
+            return dinputs, dh0, weight_gradient(ops, da, h0, hs, compute)
 
         return (hs, hs[:, -1]), grad
 
     (h0,) = state
+    compute = _compute_dtype(recurrence.weight)
     hs, h = run(inputs, h0, _read(recurrence.weight, xp.dtype))
     return hs, (h,)
 

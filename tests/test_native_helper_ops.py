@@ -4,7 +4,8 @@ gathers a first layer's projected ``TokenRows`` with ``gather_rows``, whose grad
 against NumPy's ``np.add.at`` (the sums from their definition) with repeated and unused ids,
 widths that split unevenly between threads, and ids outside the table (an error that names the
 id); and the states each step starts from, ``SeqkitPreviousStates``
-(``cc/previous_states_ops.cc``), that the recurrent weight's gradient multiplies.
+(``cc/previous_states_ops.cc``), that the recurrent weight's gradient multiplies, and that
+gradient (``weight_gradient``) in float32 and, under mixed_bfloat16, on bfloat16 operands.
 
     .venv/bin/python -m pytest tests/test_native_helper_ops.py -q
 """
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from seqkit_plugins.native_kernels import LIBRARY, gather_rows
+from seqkit_plugins.native_kernels import LIBRARY, gather_rows, weight_gradient
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +80,33 @@ def test_previous_states_are_h0_then_every_state_but_the_last(ops, batch, steps)
 def test_previous_states_reject_mismatched_shapes(ops):
     with pytest.raises(tf.errors.InvalidArgumentError, match="h0 \\[B, H\\] and hs"):
         ops.seqkit_previous_states(np.zeros((2, 3), np.float32), np.zeros((2, 4, 5), np.float32))
+
+
+def bfloat16_rounded(x):
+    """``x`` rounded to the nearest bfloat16 (ties to even), from the bits: the top 16 of a
+    float32, with the lower 16 rounded into them."""
+    bits = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16 << 16
+    return rounded.astype(np.uint32).view(np.float32)
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.bfloat16])
+def test_the_weight_gradient_sums_dz_times_the_previous_state(ops, dtype):
+    rng = np.random.default_rng(5)
+    dz = rng.normal(size=(3, 6, 8)).astype(np.float32)  # [B, T, G]
+    h0, hs = (
+        rng.normal(size=(3, 4)).astype(np.float32),
+        rng.normal(size=(3, 6, 4)).astype(np.float32),
+    )
+    prev = np.concatenate([h0[:, None], hs[:, :-1]], axis=1)
+    if dtype == tf.bfloat16:  # bfloat16 operands, float32 sums, a bfloat16 result (mixed_bfloat16)
+        dz, prev = bfloat16_rounded(dz), bfloat16_rounded(prev)
+    want = np.einsum("btg,bth->gh", dz.astype(np.float64), prev.astype(np.float64))
+    got = weight_gradient(ops, tf.constant(dz), tf.constant(h0), tf.constant(hs), dtype).numpy()
+    assert got.dtype == np.float32
+    if dtype == tf.bfloat16:  # within the result's one rounding to bfloat16, which it had
+        np.testing.assert_allclose(got, want, rtol=2**-8, atol=1e-5)
+        np.testing.assert_array_equal(got, bfloat16_rounded(got))
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+        assert np.any(got != bfloat16_rounded(got))
