@@ -1,6 +1,7 @@
 """How much slower seqkit's training step is right after the machine was idle (or another process
 ran): rounds of a few steps, each round after a pause, against the same steps back to back.
-``benchmarks/compare.py`` times 3 steps a round, each round after every other framework's turn.
+In ``benchmarks/compare.py`` each turn follows every other framework's turn and runs ``--settle``
+untimed steps (2 by default) before its 3 timed ones.
 
     .venv/bin/python benchmarks/step_after_pause.py                      # LSTM, config A
     .venv/bin/python benchmarks/step_after_pause.py --cell gru --pause 0.5 --rounds 8
