@@ -185,6 +185,19 @@ def test_fit_in_parts_equals_fit_at_once():
         np.testing.assert_array_equal(a[key], b[key])
 
 
+def test_each_fit_call_reuses_the_traced_update():
+    """fit(steps=1) again and again (how a toolkit drives it, and compare.py times it) traces
+    the update once a window shape: it is called straight into that graph (CompiledCall), and
+    the zero start state it is given is the same tensor each time."""
+    seqkit.set_seed(0)
+    trainer = seqkit.Trainer(small_model(), lr=1e-2)
+    data = periodic_streams(length=12)
+    losses = [trainer.fit(data, steps=1)[0]["loss"] for _ in range(5)]
+    assert trainer.step == 5 and trainer.epoch == 5  # one window a pass: each update a pass
+    assert losses[-1] < losses[0]  # the updates were applied
+    assert trainer._update.function.experimental_get_tracing_count() == 1
+
+
 def progress_of(trainer):
     p = trainer.progress
     return tuple(int(v.numpy()) for v in (p.step, p.epoch, p.batch, p.window, p.carried_at))
