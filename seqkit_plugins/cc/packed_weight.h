@@ -49,33 +49,49 @@ typedef float Vector __attribute__((vector_size(kVectorBytes)));
 constexpr int kLanes = kVectorBytes / static_cast<int>(sizeof(float));
 constexpr int kPanel = kPanelVectors * kLanes;  // columns of B in one packed panel
 
-// C [MR, cols] += A [MR, k] @ one packed panel of B [k, kPanel] (cols <= kPanel of it kept).
-template <int MR>
+// C [MR, cols] += A [MR, k] @ the first NV vectors of one packed panel of B [k, kPanel]
+// (cols <= NV * kLanes of them kept): a panel's NV vectors are the ones that hold columns of B,
+// so a last panel narrower than kPanel costs its own columns only.
+template <int MR, int NV>
 inline void MultiplyBlock(int k, const float* a, long long lda, const float* panel, float* c,
                           long long ldc, int cols) {
-  Vector acc[MR][kPanelVectors];
+  Vector acc[MR][NV];
   _Pragma("GCC unroll 16") for (int i = 0; i < MR; ++i) {
-    _Pragma("GCC unroll 4") for (int v = 0; v < kPanelVectors; ++v) acc[i][v] = Vector{};
+    _Pragma("GCC unroll 4") for (int v = 0; v < NV; ++v) acc[i][v] = Vector{};
   }
   for (int kk = 0; kk < k; ++kk) {
-    Vector b[kPanelVectors];
-    _Pragma("GCC unroll 4") for (int v = 0; v < kPanelVectors; ++v) {
+    Vector b[NV];
+    _Pragma("GCC unroll 4") for (int v = 0; v < NV; ++v) {
       std::memcpy(&b[v], panel + kk * kPanel + v * kLanes, kVectorBytes);
     }
     _Pragma("GCC unroll 16") for (int i = 0; i < MR; ++i) {
       const float x = a[i * lda + kk];
-      _Pragma("GCC unroll 4") for (int v = 0; v < kPanelVectors; ++v) acc[i][v] += x * b[v];
+      _Pragma("GCC unroll 4") for (int v = 0; v < NV; ++v) acc[i][v] += x * b[v];
     }
   }
   _Pragma("GCC unroll 16") for (int i = 0; i < MR; ++i) {
     float row[kPanel];
-    _Pragma("GCC unroll 4") for (int v = 0; v < kPanelVectors; ++v) {
+    _Pragma("GCC unroll 4") for (int v = 0; v < NV; ++v) {
       const Vector sum = acc[i][v];
       std::memcpy(row + v * kLanes, &sum, kVectorBytes);
     }
     float* out = c + i * ldc;
     for (int j = 0; j < cols; ++j) out[j] += row[j];
   }
+}
+
+// C [m, cols] += A [m, k] @ one panel, its NV vectors, in blocks of kBlockRows rows.
+template <int NV>
+inline void MultiplyPanel(int m, int k, const float* a, long long lda, const float* panel,
+                          float* c, long long ldc, int cols) {
+  int i = 0;
+  for (; i + kBlockRows <= m; i += kBlockRows) {
+    MultiplyBlock<kBlockRows, NV>(k, a + i * lda, lda, panel, c + i * ldc, ldc, cols);
+  }
+  for (; i + 2 <= m; i += 2) {
+    MultiplyBlock<2, NV>(k, a + i * lda, lda, panel, c + i * ldc, ldc, cols);
+  }
+  if (i < m) MultiplyBlock<1, NV>(k, a + i * lda, lda, panel, c + i * ldc, ldc, cols);
 }
 
 class PackedWeight {
@@ -96,14 +112,14 @@ class PackedWeight {
       const float* panel = packed_.data() + static_cast<size_t>(p) * k_ * kPanel;
       const int cols = std::min(kPanel, n_ - p * kPanel);
       float* cp = c + p * kPanel;
-      int i = 0;
-      for (; i + kBlockRows <= m; i += kBlockRows) {
-        MultiplyBlock<kBlockRows>(k_, a + i * lda, lda, panel, cp + i * ldc, ldc, cols);
+      const int vectors = (cols + kLanes - 1) / kLanes;  // kPanelVectors but in a last panel
+      if (vectors == 1) {
+        MultiplyPanel<1>(m, k_, a, lda, panel, cp, ldc, cols);
+      } else if (vectors == 2) {
+        MultiplyPanel<2>(m, k_, a, lda, panel, cp, ldc, cols);
+      } else {
+        MultiplyPanel<kPanelVectors>(m, k_, a, lda, panel, cp, ldc, cols);
       }
-      for (; i + 2 <= m; i += 2) {
-        MultiplyBlock<2>(k_, a + i * lda, lda, panel, cp + i * ldc, ldc, cols);
-      }
-      if (i < m) MultiplyBlock<1>(k_, a + i * lda, lda, panel, cp + i * ldc, ldc, cols);
     }
 #else
     Gemm(false, transposed_, m, n_, k_, 1.0f, a, static_cast<int>(lda), w_,
