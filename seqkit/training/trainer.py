@@ -35,7 +35,6 @@ from seqkit.errors import NonFiniteError, OptionError, ShapeError
 from seqkit.interfaces import Loss, SequenceBatch, TruncationStrategy
 from seqkit.interfaces.cell import state_sizes
 from seqkit.interfaces.task import as_batch, as_batches
-from seqkit.option_words import NONFINITE
 from seqkit.plugins.registry import Registry, default_registry
 from seqkit.training import distribute as dist
 from seqkit.training.callbacks import Callback  # noqa: F401 (re-exported)
@@ -44,8 +43,9 @@ from seqkit.training.evaluation import evaluate
 from seqkit.training.nonfinite import finite_states
 from seqkit.training.optimizers import OPTIMIZERS, make_optimizer  # noqa: F401 (re-exported)
 from seqkit.training.progress import TrainingProgress
+from seqkit.training.trainer_setup import built_model, check_options
 from seqkit.training.window_walk import WindowWalk, window_loss
-from seqkit.validation import one_of, real_number, whole_number
+from seqkit.validation import whole_number
 
 
 def set_seed(seed: int) -> None:
@@ -62,26 +62,6 @@ def _dense(grads, variables) -> list[tf.Tensor]:
         tf.zeros_like(v) if g is None else tf.convert_to_tensor(g)
         for g, v in zip(grads, variables, strict=True)
     ]
-
-
-def check_options(clip_norm, nonfinite: str) -> None:
-    """A Trainer's clipping and NaN settings, or an OptionError that names the bad one."""
-    if clip_norm is not None:
-        real_number("Trainer: clip_norm", clip_norm, above=0)
-    one_of("Trainer: nonfinite", nonfinite, NONFINITE)
-
-
-def built_model(model, scope) -> tf.Module:
-    """``model``, or what the function ``model`` builds inside ``scope()``."""
-    if isinstance(model, tf.Module):
-        return model
-    if not callable(model):
-        raise OptionError(
-            "Trainer: model must be a SequenceModel or a function that builds one, "
-            f"got {type(model).__name__}."
-        )
-    with scope():
-        return model()
 
 
 class Trainer:
