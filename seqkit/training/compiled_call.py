@@ -28,6 +28,7 @@ except ImportError:  # pragma: no cover (another TensorFlow): always the tf.func
     make_function_context = None
 
 _SCALARS = (bool, int, float, str)
+_CONCRETE_CALLS = ("function_type", "captured_inputs", "_call_flat")  # what a direct call uses
 
 
 class _NoKey(Exception):
@@ -68,6 +69,8 @@ class CompiledCall:
                 self._seen.add(key)
                 return self.function(*args)
             concrete = self._traced[key] = self.function.get_concrete_function(*args)
+        if not all(hasattr(concrete, name) for name in _CONCRETE_CALLS):
+            return self.function(*args)  # another TensorFlow's concrete functions
         bound = concrete.function_type.bind(*args)
         flat = concrete.function_type.unpack_inputs(bound)
         return concrete._call_flat(flat, captured_inputs=concrete.captured_inputs)  # noqa: SLF001
