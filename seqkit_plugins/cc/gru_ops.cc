@@ -6,9 +6,9 @@
 //   h_t = n + z * (h_{t-1} - n); where keep[b, t] is 0, h_t = h_{t-1}
 //
 // Every sequence tensor is batch-major, [B, T, ...] (gemm.h's Sizes). xp holds W_ih x_t + b_ih, or
-// is a projected table read at ids [B, T] (input_rows.h). The batch is split into shards that run the whole sequence on their own. The backward loop carries
-// only dh; it returns dHH, and dW = dHH^T @ H_prev is one GEMM after it, on TensorFlow's matmul
-// (native_kernels.py).
+// is a projected table read at ids [B, T] (input_rows.h). The batch is split into shards that run
+// the whole sequence on their own. The backward loop carries only dh; it returns dHH, and
+// dW = dHH^T @ H_prev is one GEMM after it, on TensorFlow's matmul (native_kernels.py).
 #include "gemm.h"
 #include "input_rows.h"
 #include "packed_weight.h"
@@ -67,12 +67,9 @@ class GruForwardOp : public OpKernel {
   void Compute(OpKernelContext* ctx) override {
     const Tensor& w = ctx->input(3);
     InputRows xp;
-    int batch, steps;
-    OP_REQUIRES_OK(ctx, ReadInputRows(ctx->input(0), ctx->input(1), &xp, &batch, &steps));
-    OP_REQUIRES(ctx, w.dims() == 2 && w.dim_size(0) == 3 * w.dim_size(1) &&
-                         xp.width == w.dim_size(0),
-                tensorflow::errors::InvalidArgument("GRU: xp [B, T, 3H] and W [3H, H]"));
-    const Sizes n{steps, batch, static_cast<int>(w.dim_size(1))};
+    Sizes n;
+    OP_REQUIRES_OK(ctx, ReadForwardInputs(ctx->input(0), ctx->input(1), w, 3,
+                                          "GRU: xp [B, T, 3H] and W [3H, H]", &xp, &n));
     Tensor *hs, *saved;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n.batch, n.steps, n.hidden}), &hs));
     OP_REQUIRES_OK(ctx,

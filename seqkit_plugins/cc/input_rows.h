@@ -60,6 +60,22 @@ inline absl::Status ReadInputRows(const tensorflow::Tensor& xp, const tensorflow
                : CheckIds(rows->ids, ids.NumElements(), rows->table_rows, "native kernel");
 }
 
+// A forward op's inputs: `xp` and `ids` as ReadInputRows reads them, and the recurrent weight
+// `w`, which must be [gates * H, H] with gates * H the rows' width (`shapes` names both for the
+// error, e.g. "LSTM: xp [B, T, 4H] and W [4H, H]"); `sizes` gets the steps, batch and H.
+inline absl::Status ReadForwardInputs(const tensorflow::Tensor& xp,
+                                      const tensorflow::Tensor& ids, const tensorflow::Tensor& w,
+                                      int gates, const char* shapes, InputRows* rows,
+                                      Sizes* sizes) {
+  int batch, steps;
+  TF_RETURN_IF_ERROR(ReadInputRows(xp, ids, rows, &batch, &steps));
+  if (w.dims() != 2 || w.dim_size(0) != gates * w.dim_size(1) || rows->width != w.dim_size(0)) {
+    return tensorflow::errors::InvalidArgument(shapes);
+  }
+  *sizes = Sizes{steps, batch, static_cast<int>(w.dim_size(1))};
+  return absl::OkStatus();
+}
+
 // The table's gradient in the backward op: each shard adds its rows' gradients into its own
 // accumulator [V, width]; Total adds the shards' up into the op's output [V, width].
 class RowSums {
@@ -77,7 +93,8 @@ class RowSums {
     const int table = dense ? 0 : ctx->input(ids_input + 1).scalar<int>()();
     rows_ = InputRows{nullptr, dense ? nullptr : ids.flat<int>().data(), width, table};
     shards_ = shards;
-    TF_RETURN_IF_ERROR(ctx->allocate_output(output, tensorflow::TensorShape({table, width}), &out_));
+    TF_RETURN_IF_ERROR(
+        ctx->allocate_output(output, tensorflow::TensorShape({table, width}), &out_));
     TF_RETURN_IF_ERROR(ctx->allocate_temp(tensorflow::DT_FLOAT,
                                           tensorflow::TensorShape({shards * Size()}), &scratch_));
     std::memset(scratch_.flat<float>().data(), 0, sizeof(float) * shards * Size());

@@ -74,12 +74,9 @@ class LstmForwardOp : public OpKernel {
     const Tensor& w = ctx->input(4);
     const Tensor& keep = ctx->input(5);
     InputRows xp;
-    int batch, steps;
-    OP_REQUIRES_OK(ctx, ReadInputRows(ctx->input(0), ctx->input(1), &xp, &batch, &steps));
-    OP_REQUIRES(ctx, w.dims() == 2 && w.dim_size(0) == 4 * w.dim_size(1) &&
-                         xp.width == w.dim_size(0),
-                tensorflow::errors::InvalidArgument("LSTM: xp [B, T, 4H] and W [4H, H]"));
-    const Sizes n{steps, batch, static_cast<int>(w.dim_size(1))};
+    Sizes n;
+    OP_REQUIRES_OK(ctx, ReadForwardInputs(ctx->input(0), ctx->input(1), w, 4,
+                                          "LSTM: xp [B, T, 4H] and W [4H, H]", &xp, &n));
     Tensor *gates, *hs, *cs;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n.batch, n.steps, n.hidden}), &hs));
     OP_REQUIRES_OK(ctx, ctx->allocate_output(1, TensorShape({n.batch, n.steps, n.hidden}), &cs));

@@ -4,9 +4,9 @@
 //   h_t = act(xp_t + h_{t-1} @ W^T); where keep[b, t] is 0, h_t = h_{t-1}
 //
 // Every sequence tensor is batch-major, [B, T, ...] (gemm.h's Sizes). xp holds W_ih x_t + b_ih +
-// b_hh, or is a projected table read at ids [B, T] (input_rows.h). The batch is split into shards that run the whole sequence on their own. The backward loop
-// carries only dh; dW = dA^T @ H_prev is one GEMM after it, on TensorFlow's matmul
-// (native_kernels.py).
+// b_hh, or is a projected table read at ids [B, T] (input_rows.h). The batch is split into shards
+// that run the whole sequence on their own. The backward loop carries only dh; dW = dA^T @ H_prev
+// is one GEMM after it, on TensorFlow's matmul (native_kernels.py).
 #include <string>
 
 #include "gemm.h"
@@ -59,11 +59,9 @@ class VanillaForwardOp : public OpKernel {
   void Compute(OpKernelContext* ctx) override {
     const Tensor& w = ctx->input(3);
     InputRows xp;
-    int batch, steps;
-    OP_REQUIRES_OK(ctx, ReadInputRows(ctx->input(0), ctx->input(1), &xp, &batch, &steps));
-    OP_REQUIRES(ctx, w.dims() == 2 && w.dim_size(0) == w.dim_size(1) && xp.width == w.dim_size(0),
-                tensorflow::errors::InvalidArgument("vanilla RNN: xp [B, T, H] and W [H, H]"));
-    const Sizes n{steps, batch, static_cast<int>(w.dim_size(1))};
+    Sizes n;
+    OP_REQUIRES_OK(ctx, ReadForwardInputs(ctx->input(0), ctx->input(1), w, 1,
+                                          "vanilla RNN: xp [B, T, H] and W [H, H]", &xp, &n));
     Tensor* hs;
     OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({n.batch, n.steps, n.hidden}), &hs));
     const Tensor& keep = ctx->input(4);
