@@ -57,11 +57,6 @@ def _read(value, dtype):
     return tf.cast(tf.convert_to_tensor(value), dtype)
 
 
-def _compute_dtype(value):
-    """The dtype a cell's variable reads as: bfloat16 under ``mixed_bfloat16``."""
-    return tf.convert_to_tensor(value).dtype
-
-
 def weight_gradient(ops, dz, h0, hs, dtype=tf.float32):
     """dW ``[G, H]`` = sum over steps and rows of ``dz_t^T h_{t-1}`` (``dz`` ``[B, T, G]``,
     ``hs`` ``[B, T, H]``, ``h_{-1}`` = ``h0``): ONE matmul over all ``B * T`` rows, after the
@@ -151,7 +146,7 @@ def lstm_native(ops, recurrence, xp, state, keep):
         return (hs, hs[:, -1], cs[:, -1]), grad
 
     h0, c0 = state
-    compute = _compute_dtype(recurrence.weight)
+    compute = recurrence.weight.dtype  # as it reads: bfloat16 under mixed_bfloat16
     hs, h, c = run(inputs, h0, c0, _read(recurrence.weight, xp.dtype))
     return hs, (h, c)
 
@@ -181,7 +176,7 @@ def gru_native(ops, recurrence, xp, state, keep):
         return (hs, hs[:, -1]), grad
 
     (h0,) = state
-    compute = _compute_dtype(recurrence.weight)
+    compute = recurrence.weight.dtype  # as it reads: bfloat16 under mixed_bfloat16
     weight = _read(recurrence.weight, xp.dtype)
     hs, h = run(inputs, h0, weight, _read(recurrence.bias, xp.dtype))
     return hs, (h,)
@@ -212,7 +207,7 @@ def vanilla_native(ops, recurrence, xp, state, keep, activation="tanh"):
         return (hs, hs[:, -1]), grad
 
     (h0,) = state
-    compute = _compute_dtype(recurrence.weight)
+    compute = recurrence.weight.dtype  # as it reads: bfloat16 under mixed_bfloat16
     hs, h = run(inputs, h0, _read(recurrence.weight, xp.dtype))
     return hs, (h,)
 

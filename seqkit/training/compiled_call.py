@@ -56,18 +56,18 @@ class CompiledCall:
     def __init__(self, function):
         self.function = function
         self._arity = len(inspect.signature(function.python_function).parameters)
-        self._traced: dict[Any, Any] = {}  # key -> concrete function
-        self._seen: set = set()  # keys called once through the tf.function (traced then)
+        # key -> its concrete function; None: called once, through the tf.function (traced then)
+        self._traced: dict[Any, Any] = {}
 
     def __call__(self, *args):
         key = self._call_key(args)
         if key is None:
             return self.function(*args)
-        concrete = self._traced.get(key)
+        if key not in self._traced:  # the first call traces, exactly as a tf.function does
+            self._traced[key] = None
+            return self.function(*args)
+        concrete = self._traced[key]
         if concrete is None:
-            if key not in self._seen:  # the first call traces, exactly as a tf.function does
-                self._seen.add(key)
-                return self.function(*args)
             concrete = self._traced[key] = self.function.get_concrete_function(*args)
         if not all(hasattr(concrete, name) for name in _CONCRETE_CALLS):
             return self.function(*args)  # another TensorFlow's concrete functions
