@@ -1,5 +1,7 @@
 """The built-in cells' native kernels: TensorFlow custom ops in C++ (``seqkit_plugins/cc/``) that
-run a recurrence over the whole sequence, forward and backward, in float32, and the Python functions
+run a recurrence over the whole sequence, forward and backward, in float32 (under
+``mixed_bfloat16`` each step's product by the recurrent weight on bfloat16 operands with float32
+sums, where the CPU has AVX512_BF16: ``cc/bf16_products.h``), and the Python functions
 that call them (each a ``seqkit.NativeKernel`` a cell declares in its ``Recurrence``).
 
     outputs, final = LSTM_NATIVE(cell.recurrence, xp, (h0, c0), keep)   # xp [B, T, 4H]
@@ -38,7 +40,9 @@ OP_FILES = ("lstm_ops", "gru_ops", "vanilla_ops", "rows_ops", "previous_states_o
 LIBRARY = seqkit.NativeLibrary(
     "seqkit_kernels",
     [SOURCES / f"{name}.cc" for name in OP_FILES],
-    headers=[SOURCES / name for name in ("gemm.h", "packed_weight.h", "input_rows.h")],
+    headers=[
+        SOURCES / name for name in ("gemm.h", "packed_weight.h", "bf16_products.h", "input_rows.h")
+    ],
     info_op="seqkit_kernels_info",
     blas=True,
 )
@@ -55,6 +59,13 @@ def _read(value, dtype):
     """A cell's variable as a tensor of ``dtype``: under mixed precision it reads as the compute
     dtype (a ``CastVariable``), and the kernels run in float32."""
     return tf.cast(tf.convert_to_tensor(value), dtype)
+
+
+def _products(compute):
+    """The ops' ``products`` attribute for a weight read in ``compute``: "bfloat16" under
+    ``mixed_bfloat16`` (each step's product on bfloat16 operands, summed in float32, where the
+    CPU has bfloat16 dot instructions: ``cc/bf16_products.h``), else "float32"."""
+    return "bfloat16" if compute == tf.bfloat16 else "float32"
 
 
 def weight_gradient(ops, dz, h0, hs, dtype=tf.float32):
@@ -123,7 +134,9 @@ def lstm_native(ops, recurrence, xp, state, keep):
 
     @tf.custom_gradient
     def run(inputs, h0, c0, weight):
-        hs, cs, gates = ops.seqkit_lstm_forward(inputs, ids, h0, c0, weight, keep_f)
+        hs, cs, gates = ops.seqkit_lstm_forward(
+            inputs, ids, h0, c0, weight, keep_f, products=products
+        )
 
         def grad(dhs, dh_last, dc_last):
             dz, dh0, dc0, dtable = ops.seqkit_lstm_backward(
@@ -139,6 +152,7 @@ def lstm_native(ops, recurrence, xp, state, keep):
                 keep_f,
                 ids,
                 table_rows,
+                products=products,
             )
             dinputs = dtable if isinstance(xp, TokenRows) else dz
             return dinputs, dh0, dc0, weight_gradient(ops, dz, h0, hs, compute)
@@ -147,6 +161,7 @@ def lstm_native(ops, recurrence, xp, state, keep):
 
     h0, c0 = state
     compute = recurrence.weight.dtype  # as it reads: bfloat16 under mixed_bfloat16
+    products = _products(compute)
     hs, h, c = run(inputs, h0, c0, _read(recurrence.weight, xp.dtype))
     return hs, (h, c)
 
@@ -163,12 +178,12 @@ def gru_native(ops, recurrence, xp, state, keep):
 
     @tf.custom_gradient
     def run(inputs, h0, weight, bias):
-        hs, saved = ops.seqkit_gru_forward(inputs, ids, h0, weight, bias, keep_f)
+        hs, saved = ops.seqkit_gru_forward(inputs, ids, h0, weight, bias, keep_f, products=products)
 
         def grad(dhs, dh_last):
             dhs, dh_last = _zeros_if_none(dhs, hs), _zeros_if_none(dh_last, h0)
             dx, dh0, dhh, dbias, dtable = ops.seqkit_gru_backward(
-                dhs, dh_last, saved, hs, h0, weight, keep_f, ids, table_rows
+                dhs, dh_last, saved, hs, h0, weight, keep_f, ids, table_rows, products=products
             )
             dinputs = dtable if isinstance(xp, TokenRows) else dx
             return dinputs, dh0, weight_gradient(ops, dhh, h0, hs, compute), dbias
@@ -177,6 +192,7 @@ def gru_native(ops, recurrence, xp, state, keep):
 
     (h0,) = state
     compute = recurrence.weight.dtype  # as it reads: bfloat16 under mixed_bfloat16
+    products = _products(compute)
     weight = _read(recurrence.weight, xp.dtype)
     hs, h = run(inputs, h0, weight, _read(recurrence.bias, xp.dtype))
     return hs, (h,)
@@ -194,12 +210,23 @@ def vanilla_native(ops, recurrence, xp, state, keep, activation="tanh"):
 
     @tf.custom_gradient
     def run(inputs, h0, weight):
-        hs = ops.seqkit_vanilla_forward(inputs, ids, h0, weight, keep_f, activation=activation)
+        hs = ops.seqkit_vanilla_forward(
+            inputs, ids, h0, weight, keep_f, activation=activation, products=products
+        )
 
         def grad(dhs, dh_last):
             dhs, dh_last = _zeros_if_none(dhs, hs), _zeros_if_none(dh_last, h0)
             da, dh0, dtable = ops.seqkit_vanilla_backward(
-                dhs, dh_last, hs, h0, weight, keep_f, ids, table_rows, activation=activation
+                dhs,
+                dh_last,
+                hs,
+                h0,
+                weight,
+                keep_f,
+                ids,
+                table_rows,
+                activation=activation,
+                products=products,
             )
             dinputs = dtable if isinstance(xp, TokenRows) else da
             return dinputs, dh0, weight_gradient(ops, da, h0, hs, compute)
@@ -208,6 +235,7 @@ def vanilla_native(ops, recurrence, xp, state, keep, activation="tanh"):
 
     (h0,) = state
     compute = recurrence.weight.dtype  # as it reads: bfloat16 under mixed_bfloat16
+    products = _products(compute)
     hs, h = run(inputs, h0, _read(recurrence.weight, xp.dtype))
     return hs, (h,)
 

@@ -14,8 +14,10 @@ time-major: four transposes a layer, of the inputs, the outputs and their gradie
 thread time in a profile of config A's LSTM step, though the step's time measured the same without
 them). In another compute dtype (``mixed_bfloat16``) the projected inputs and the state are cast to
 float32 for the kernel and its outputs back (the recurrence accumulates in float32 as
-``mixed_bfloat16`` asks; the kernel's XLA form run without XLA was 0.62x float32's speed on a Zen 5
-with avx512_bf16). Its graphs hold custom ops (``custom_ops``), so no SavedModel is built from them.
+``mixed_bfloat16`` asks, and multiplies by the recurrent weight in bfloat16 where the CPU has
+bfloat16 dot instructions: ``native_kernels``; the kernel's XLA form run without XLA was 0.62x
+float32's speed on a Zen 5 with avx512_bf16). Its graphs hold custom ops (``custom_ops``), so no
+SavedModel is built from them.
 
 It agrees with the ``python`` runner to float32 rounding, outputs and gradients, with masks.
 """

@@ -13,6 +13,7 @@ gradient (``weight_gradient``) in float32 and, under mixed_bfloat16, on bfloat16
 import numpy as np
 import pytest
 import tensorflow as tf
+from bfloat16_bits import bfloat16_rounded
 
 from seqkit_plugins.native_kernels import LIBRARY, gather_rows, weight_gradient
 
@@ -80,14 +81,6 @@ def test_previous_states_are_h0_then_every_state_but_the_last(ops, batch, steps)
 def test_previous_states_reject_mismatched_shapes(ops):
     with pytest.raises(tf.errors.InvalidArgumentError, match="h0 \\[B, H\\] and hs"):
         ops.seqkit_previous_states(np.zeros((2, 3), np.float32), np.zeros((2, 4, 5), np.float32))
-
-
-def bfloat16_rounded(x):
-    """``x`` rounded to the nearest bfloat16 (ties to even), from the bits: the top 16 of a
-    float32, with the lower 16 rounded into them."""
-    bits = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
-    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16 << 16
-    return rounded.astype(np.uint32).view(np.float32)
 
 
 @pytest.mark.parametrize("dtype", [tf.float32, tf.bfloat16])

@@ -216,4 +216,4 @@ def test_auto_runs_the_native_kernel_in_a_plain_tf_function(name):
     assert isinstance(model.runner, NativeRunner)
     assert not model.runner.jit_compile and model.runner.custom_ops
     mixed = SequenceModel(name, input_size=2, hidden_size=3, precision="mixed_bfloat16")
-    assert isinstance(mixed.runner, NativeRunner)  # in float32 between casts: test_precision
+    assert isinstance(mixed.runner, NativeRunner)  # test_precision, test_bf16_products

@@ -83,7 +83,8 @@ def forward_and_gradients(model, ids, jit: bool):
 # Every cell on the python runner and on the runner it trains on (the MGU declares no recurrence:
 # graph); the fused runner as called eagerly (its own tf.function), and the LSTM's also compiled
 # by XLA with its gradient, as the trainer runs it (the generic path's: the peephole test below);
-# the built-in cells' native kernels, which run in float32 between casts (auto's choice).
+# the built-in cells' native kernels (auto's choice), whose state is float32 between casts and
+# whose per-step products are bfloat16 where the CPU has AVX512_BF16 (test_bf16_products.py).
 CASES = [
     pytest.param(cell, runner, False, id=f"{cell}-{runner}", marks=marks)
     for cell, marks in [

@@ -62,7 +62,7 @@ void ForwardShard(const Sizes& n, int b0, int b1, const InputRows& xp, const flo
 
 class GruForwardOp : public OpKernel {
  public:
-  explicit GruForwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+  explicit GruForwardOp(OpKernelConstruction* ctx) : OpKernel(ctx), bf16_(Bf16Products(ctx)) {}
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& w = ctx->input(3);
@@ -78,7 +78,8 @@ class GruForwardOp : public OpKernel {
     const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
-    const auto packed = PackedWeight::Transposed(w.flat<float>().data(), 3 * n.hidden, n.hidden);
+    const auto packed = PackedWeight::Transposed(w.flat<float>().data(), 3 * n.hidden, n.hidden,
+                                                     bf16_);
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
@@ -87,6 +88,8 @@ class GruForwardOp : public OpKernel {
                    hs->flat<float>().data());
     });
   }
+ private:
+  bool bf16_;  // per-step products in bfloat16 (the `products` attribute)
 };
 
 // Rows [b0, b1) backwards: dxp and dhh [B, T, 3H]; dh carried in dh (dh_last on entry).
@@ -131,7 +134,7 @@ void BackwardShard(const Sizes& n, int s, int b0, int b1, RowSums& sums, const f
 
 class GruBackwardOp : public OpKernel {
  public:
-  explicit GruBackwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+  explicit GruBackwardOp(OpKernelConstruction* ctx) : OpKernel(ctx), bf16_(Bf16Products(ctx)) {}
 
   void Compute(OpKernelContext* ctx) override {
     // inputs: dhs, dh_last, saved, hs, h0, weight, keep, ids, table_rows
@@ -156,7 +159,7 @@ class GruBackwardOp : public OpKernel {
     RowSums sums;
     OP_REQUIRES_OK(ctx, sums.Start(ctx, 7, 4, static_cast<long long>(n.batch) * n.steps, G,
                                    shards));
-    const auto packed = PackedWeight::Plain(w.flat<float>().data(), G, n.hidden);
+    const auto packed = PackedWeight::Plain(w.flat<float>().data(), G, n.hidden, bf16_);
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
@@ -169,12 +172,15 @@ class GruBackwardOp : public OpKernel {
                        Eigen::OuterStride<>(G));
     Eigen::Map<Eigen::RowVectorXf>(db->flat<float>().data(), G) = all.colwise().sum();
   }
+ private:
+  bool bf16_;  // per-step products in bfloat16 (the `products` attribute)
 };
 
 using tensorflow::shape_inference::InferenceContext;
 using tensorflow::shape_inference::ShapeHandle;
 
 REGISTER_OP("SeqkitGruForward")
+    .Attr("products: {'float32', 'bfloat16'} = 'float32'")  // bfloat16: mixed_bfloat16
     .Input("xp: float")      // [B, T, 3H], or a projected table [V, 3H] read at ids
     .Input("ids: int32")     // [B, T] rows of the table, or [0]: xp is dense
     .Input("h0: float")      // [B, H]
@@ -195,6 +201,7 @@ REGISTER_OP("SeqkitGruForward")
     });
 
 REGISTER_OP("SeqkitGruBackward")
+    .Attr("products: {'float32', 'bfloat16'} = 'float32'")  // bfloat16: mixed_bfloat16
     .Input("dhs: float")
     .Input("dh_last: float")
     .Input("saved: float")

@@ -68,7 +68,7 @@ void ForwardShard(const Sizes& n, int b0, int b1, const InputRows& xp, const flo
 
 class LstmForwardOp : public OpKernel {
  public:
-  explicit LstmForwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+  explicit LstmForwardOp(OpKernelConstruction* ctx) : OpKernel(ctx), bf16_(Bf16Products(ctx)) {}
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& w = ctx->input(4);
@@ -85,7 +85,8 @@ class LstmForwardOp : public OpKernel {
     const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
-    const auto packed = PackedWeight::Transposed(w.flat<float>().data(), 4 * n.hidden, n.hidden);
+    const auto packed = PackedWeight::Transposed(w.flat<float>().data(), 4 * n.hidden, n.hidden,
+                                                     bf16_);
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
@@ -95,6 +96,8 @@ class LstmForwardOp : public OpKernel {
                    cs->flat<float>().data());
     });
   }
+ private:
+  bool bf16_;  // per-step products in bfloat16 (the `products` attribute)
 };
 
 struct Saved {  // what the forward pass kept, and the weight
@@ -141,7 +144,7 @@ void BackwardShard(const Sizes& n, int s, int b0, int b1, const Saved& f, const 
 
 class LstmBackwardOp : public OpKernel {
  public:
-  explicit LstmBackwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+  explicit LstmBackwardOp(OpKernelConstruction* ctx) : OpKernel(ctx), bf16_(Bf16Products(ctx)) {}
 
   void Compute(OpKernelContext* ctx) override {
     // inputs: dhs, dh_last, dc_last, gates, hs, cs, h0, c0, weight, keep, ids, table_rows
@@ -168,7 +171,7 @@ class LstmBackwardOp : public OpKernel {
     OP_REQUIRES_OK(ctx, sums.Start(ctx, 10, 3, static_cast<long long>(n.batch) * n.steps,
                                    4 * n.hidden, shards));
     float* dz = dxp->flat<float>().data();
-    const auto packed = PackedWeight::Plain(saved.w, 4 * n.hidden, n.hidden);
+    const auto packed = PackedWeight::Plain(saved.w, 4 * n.hidden, n.hidden, bf16_);
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
@@ -177,12 +180,15 @@ class LstmBackwardOp : public OpKernel {
     });
     sums.Total();
   }
+ private:
+  bool bf16_;  // per-step products in bfloat16 (the `products` attribute)
 };
 
 using tensorflow::shape_inference::InferenceContext;
 using tensorflow::shape_inference::ShapeHandle;
 
 REGISTER_OP("SeqkitLstmForward")
+    .Attr("products: {'float32', 'bfloat16'} = 'float32'")  // bfloat16: mixed_bfloat16
     .Input("xp: float")      // [B, T, 4H], or a projected table [V, 4H] read at ids
     .Input("ids: int32")     // [B, T] rows of the table, or [0]: xp is dense
     .Input("h0: float")      // [B, H]
@@ -206,6 +212,7 @@ REGISTER_OP("SeqkitLstmForward")
     });
 
 REGISTER_OP("SeqkitLstmBackward")
+    .Attr("products: {'float32', 'bfloat16'} = 'float32'")  // bfloat16: mixed_bfloat16
     .Input("dhs: float")  // [B, T, H], the outputs' gradient
     .Input("dh_last: float")
     .Input("dc_last: float")

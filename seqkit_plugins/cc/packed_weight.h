@@ -13,12 +13,17 @@
 //
 //   PackedWeight w = PackedWeight::Transposed(weight, G, H);   // B = W^T, W [G, H]
 //   w.MultiplyAdd(rows, h_prev, H, z, G);                       // z [rows, G] += h @ W^T
+//
+// Asked for bfloat16 products (the ops' `products` attribute under mixed_bfloat16), it packs the
+// weight for bf16_products.h's kernel where the build has it, else runs these float32 ones.
 #pragma once
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
+#include "bf16_products.h"
 #include "gemm.h"
 
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
@@ -35,7 +40,10 @@ constexpr int kVectorBytes = 32, kPanelVectors = 2, kBlockRows = 6;
 
 // What this build runs the per-step products on (the library's SeqkitKernelsInfo op says it).
 inline const char* ProductKind() {
-#if defined(__AVX512F__)
+#if defined(SEQKIT_BF16_PRODUCTS)
+  return "per-step products on the packed weight, AVX-512; in bfloat16 under mixed_bfloat16 "
+         "(AVX512_BF16)";
+#elif defined(__AVX512F__)
   return "per-step products on the packed weight, AVX-512";
 #elif defined(SEQKIT_PACKED_WEIGHT)
   return "per-step products on the packed weight, AVX2";
@@ -94,19 +102,32 @@ inline void MultiplyPanel(int m, int k, const float* a, long long lda, const flo
   if (i < m) MultiplyBlock<1, NV>(k, a + i * lda, lda, panel, c + i * ldc, ldc, cols);
 }
 
+// The ops' attribute `products`: "bfloat16" (under mixed_bfloat16) asks for the per-step products
+// on bfloat16 operands, which run where the build has them and in float32 elsewhere.
+inline bool Bf16Products(tensorflow::OpKernelConstruction* ctx) {
+  std::string products = "float32";
+  const auto status = ctx->GetAttr("products", &products);
+  if (!status.ok()) ctx->CtxFailure(status);
+  return products == "bfloat16";
+}
+
 class PackedWeight {
  public:
   // B = W^T for W [rows, cols] row-major (B is [cols, rows]): the forward product h @ W^T.
-  static PackedWeight Transposed(const float* w, int rows, int cols) {
-    return PackedWeight(w, rows, cols, true);
+  // bf16: the products on bfloat16 operands, where the build has them.
+  static PackedWeight Transposed(const float* w, int rows, int cols, bool bf16 = false) {
+    return PackedWeight(w, rows, cols, true, bf16);
   }
   // B = W [rows, cols]: the backward product dz @ W.
-  static PackedWeight Plain(const float* w, int rows, int cols) {
-    return PackedWeight(w, rows, cols, false);
+  static PackedWeight Plain(const float* w, int rows, int cols, bool bf16 = false) {
+    return PackedWeight(w, rows, cols, false, bf16);
   }
 
   // C [m, n] += A [m, k] @ B, row-major with leading dimensions lda and ldc.
   void MultiplyAdd(int m, const float* a, long long lda, float* c, long long ldc) const {
+#ifdef SEQKIT_BF16_PRODUCTS
+    if (!pairs_.empty()) return pairs_.MultiplyAdd(m, a, lda, c, ldc);
+#endif
 #ifdef SEQKIT_PACKED_WEIGHT
     for (int p = 0; p * kPanel < n_; ++p) {
       const float* panel = packed_.data() + static_cast<size_t>(p) * k_ * kPanel;
@@ -128,9 +149,16 @@ class PackedWeight {
   }
 
  private:
-  PackedWeight(const float* w, int rows, int cols, bool transposed)
+  PackedWeight(const float* w, int rows, int cols, bool transposed, bool bf16)
       : w_(w), k_(transposed ? cols : rows), n_(transposed ? rows : cols),
         transposed_(transposed) {
+#ifdef SEQKIT_BF16_PRODUCTS
+    if (bf16) {
+      pairs_ = PairPackedWeight(k_, n_, [this](int kk, int j) { return Element(kk, j); });
+      return;
+    }
+#endif
+    (void)bf16;
 #ifdef SEQKIT_PACKED_WEIGHT
     const int panels = (n_ + kPanel - 1) / kPanel;
     packed_.assign(static_cast<size_t>(panels) * k_ * kPanel, 0.0f);  // zeros past column n
@@ -155,6 +183,9 @@ class PackedWeight {
   int k_, n_;  // B is [k, n]
   bool transposed_;
   std::vector<float> packed_;  // panels of kPanel columns, each [k, kPanel]
+#ifdef SEQKIT_BF16_PRODUCTS
+  PairPackedWeight pairs_;  // in bfloat16, where asked for: then packed_ is empty
+#endif
 };
 
 }  // namespace seqkit

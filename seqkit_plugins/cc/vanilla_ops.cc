@@ -54,7 +54,7 @@ inline Eigen::ArrayXf Derivative(Activation act, const ConstArrayMap& h) {
 class VanillaForwardOp : public OpKernel {
  public:
   explicit VanillaForwardOp(OpKernelConstruction* ctx)
-      : OpKernel(ctx), act_(ParseActivation(ctx)) {}
+      : OpKernel(ctx), act_(ParseActivation(ctx)), bf16_(Bf16Products(ctx)) {}
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& w = ctx->input(3);
@@ -68,7 +68,7 @@ class VanillaForwardOp : public OpKernel {
     const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
-    const auto packed = PackedWeight::Transposed(w.flat<float>().data(), n.hidden, n.hidden);
+    const auto packed = PackedWeight::Transposed(w.flat<float>().data(), n.hidden, n.hidden, bf16_);
     const float* h0 = ctx->input(2).flat<float>().data();
     float* out = hs->flat<float>().data();
     RunShards(ctx, shards, [&](int s) {
@@ -95,12 +95,13 @@ class VanillaForwardOp : public OpKernel {
 
  private:
   Activation act_;
+  bool bf16_;  // per-step products in bfloat16 (the `products` attribute)
 };
 
 class VanillaBackwardOp : public OpKernel {
  public:
   explicit VanillaBackwardOp(OpKernelConstruction* ctx)
-      : OpKernel(ctx), act_(ParseActivation(ctx)) {}
+      : OpKernel(ctx), act_(ParseActivation(ctx)), bf16_(Bf16Products(ctx)) {}
 
   void Compute(OpKernelContext* ctx) override {
     // inputs: dhs, dh_last, hs, h0, weight, keep, ids, table_rows
@@ -122,7 +123,7 @@ class VanillaBackwardOp : public OpKernel {
     RowSums sums;
     OP_REQUIRES_OK(ctx, sums.Start(ctx, 6, 2, static_cast<long long>(n.batch) * n.steps,
                                    n.hidden, shards));
-    const auto packed = PackedWeight::Plain(w.flat<float>().data(), n.hidden, n.hidden);
+    const auto packed = PackedWeight::Plain(w.flat<float>().data(), n.hidden, n.hidden, bf16_);
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
@@ -155,9 +156,11 @@ class VanillaBackwardOp : public OpKernel {
 
  private:
   Activation act_;
+  bool bf16_;  // per-step products in bfloat16 (the `products` attribute)
 };
 
 REGISTER_OP("SeqkitVanillaForward")
+    .Attr("products: {'float32', 'bfloat16'} = 'float32'")  // bfloat16: mixed_bfloat16
     .Attr("activation: {'tanh', 'relu', 'sigmoid'}")
     .Input("xp: float")      // [B, T, H], or a projected table [V, H] read at ids
     .Input("ids: int32")     // [B, T] rows of the table, or [0]: xp is dense
@@ -173,6 +176,7 @@ REGISTER_OP("SeqkitVanillaForward")
     });
 
 REGISTER_OP("SeqkitVanillaBackward")
+    .Attr("products: {'float32', 'bfloat16'} = 'float32'")  // bfloat16: mixed_bfloat16
     .Attr("activation: {'tanh', 'relu', 'sigmoid'}")
     .Input("dhs: float")
     .Input("dh_last: float")

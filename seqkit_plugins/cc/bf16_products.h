@@ -1,0 +1,156 @@
+// seqkit native kernels: the per-step products on bfloat16 operands with float32 sums, which the
+// kernels run under mixed_bfloat16 where the CPU has the bfloat16 dot instruction (AVX512_BF16's
+// vdpbf16ps, on AMD Zen 4 and later and on Intel's Cooper Lake and AMX CPUs: 32 products a
+// vector, twice float32's FMA).
+//
+// The weight B [k, n] is packed once per op call in panels of kPairPanel columns, each [k / 2,
+// kPairPanel, 2]: a 32-bit lane holds column j of two consecutive rows, (B[2q, j], B[2q + 1, j]).
+// The rows of A are rounded to bfloat16 (to nearest even) once per product; one instruction then
+// multiplies a pair of A's columns, broadcast, with a pair of B's rows. A product of two
+// bfloat16 is exact in float32, so C gets A and B rounded to bfloat16, multiplied and summed in
+// float32 (mixed_bfloat16's bfloat16 matmuls round their result to bfloat16 besides).
+//
+// Built where the compiler targets AVX512_BF16 (the library's -march=native build for the CPU):
+// SEQKIT_BF16_PRODUCTS. Elsewhere the kernels run float32 products (packed_weight.h).
+//
+//   PairPackedWeight w(k, n, [&](int kk, int j) { return b[kk * n + j]; });
+//   w.MultiplyAdd(m, a, lda, c, ldc);  // C [m, n] += bf16(A [m, k]) @ bf16(B)
+#pragma once
+
+#if defined(__AVX512BF16__) && defined(__AVX512BW__)
+#define SEQKIT_BF16_PRODUCTS 1
+
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace seqkit {
+
+typedef uint16_t Bf16;
+constexpr int kPairVectors = 3, kPairLanes = 16, kPairBlockRows = 8;
+constexpr int kPairPanel = kPairVectors * kPairLanes;  // columns of B in one packed panel
+
+// x rounded to bfloat16, to nearest even (a NaN stays a NaN).
+inline Bf16 ToBf16(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<Bf16>((bits >> 16) | 0x40u);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<Bf16>(bits >> 16);
+}
+
+// A [m, k] (leading dimension lda) -> out [m, kp] in bfloat16, kp = k rounded up to even (the
+// odd k's last column zero), by the CPU's conversion (to nearest even).
+inline void RoundRows(int m, int k, const float* a, long long lda, Bf16* out, int kp) {
+  for (int i = 0; i < m; ++i) {
+    const float* from = a + i * lda;
+    Bf16* to = out + static_cast<long long>(i) * kp;
+    for (int kk = 0; kk < k; kk += kPairLanes) {
+      const __mmask16 lanes = k - kk >= kPairLanes ? 0xffff : (1u << (k - kk)) - 1u;
+      const __m256bh rounded = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(lanes, from + kk));
+      _mm256_mask_storeu_epi16(to + kk, lanes, reinterpret_cast<const __m256i&>(rounded));
+    }
+    if (kp > k) to[k] = 0;
+  }
+}
+
+// C [MR, cols] += A [MR, kp] (bfloat16) @ the first NV vectors of one packed panel.
+template <int MR, int NV>
+inline void MultiplyPairBlock(int kp, const Bf16* a, int lda, const Bf16* panel, float* c,
+                              long long ldc, int cols) {
+  __m512 acc[MR][NV];
+  _Pragma("GCC unroll 8") for (int i = 0; i < MR; ++i) {
+    _Pragma("GCC unroll 3") for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+  }
+  for (int q = 0; q < kp / 2; ++q) {
+    __m512i b[NV];
+    _Pragma("GCC unroll 3") for (int v = 0; v < NV; ++v) {
+      b[v] = _mm512_loadu_si512(panel + (static_cast<long long>(q) * kPairPanel + v * 16) * 2);
+    }
+    _Pragma("GCC unroll 8") for (int i = 0; i < MR; ++i) {
+      int32_t pair;
+      std::memcpy(&pair, a + i * lda + 2 * q, sizeof pair);
+      const __m512i x = _mm512_set1_epi32(pair);
+      _Pragma("GCC unroll 3") for (int v = 0; v < NV; ++v) {
+        acc[i][v] = _mm512_dpbf16_ps(acc[i][v], reinterpret_cast<const __m512bh&>(x),
+                                     reinterpret_cast<const __m512bh&>(b[v]));
+      }
+    }
+  }
+  _Pragma("GCC unroll 8") for (int i = 0; i < MR; ++i) {
+    _Pragma("GCC unroll 3") for (int v = 0; v < NV; ++v) {
+      const int left = cols - v * kPairLanes;
+      const __mmask16 lanes = left >= kPairLanes ? 0xffff : (1u << left) - 1u;
+      float* out = c + i * ldc + v * kPairLanes;
+      const __m512 sum = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, out), acc[i][v]);
+      _mm512_mask_storeu_ps(out, lanes, sum);
+    }
+  }
+}
+
+// C [m, cols] += A [m, kp] @ one panel, its NV vectors, in blocks of kPairBlockRows rows.
+template <int NV>
+inline void MultiplyPairPanel(int m, int kp, const Bf16* a, const Bf16* panel, float* c,
+                              long long ldc, int cols) {
+  int i = 0;
+  for (; i + kPairBlockRows <= m; i += kPairBlockRows) {
+    MultiplyPairBlock<kPairBlockRows, NV>(kp, a + i * kp, kp, panel, c + i * ldc, ldc, cols);
+  }
+  for (; i + 2 <= m; i += 2) {
+    MultiplyPairBlock<2, NV>(kp, a + i * kp, kp, panel, c + i * ldc, ldc, cols);
+  }
+  if (i < m) MultiplyPairBlock<1, NV>(kp, a + i * kp, kp, panel, c + i * ldc, ldc, cols);
+}
+
+class PairPackedWeight {
+ public:
+  PairPackedWeight() = default;
+
+  // B [k, n] by element(kk, j), rounded to bfloat16.
+  template <typename Element>
+  PairPackedWeight(int k, int n, Element element) : k_(k), kp_(k + (k & 1)), n_(n) {
+    const int panels = (n + kPairPanel - 1) / kPairPanel;
+    packed_.assign(static_cast<size_t>(panels) * kp_ * kPairPanel, 0);  // zero past k and n
+    for (int p = 0; p < panels; ++p) {
+      Bf16* panel = packed_.data() + static_cast<size_t>(p) * kp_ * kPairPanel;
+      for (int kk = 0; kk < k; ++kk) {
+        for (int j = 0; j < kPairPanel && p * kPairPanel + j < n; ++j) {
+          const float value = element(kk, p * kPairPanel + j);
+          panel[((kk / 2) * kPairPanel + j) * 2 + (kk & 1)] = ToBf16(value);
+        }
+      }
+    }
+  }
+
+  bool empty() const { return packed_.empty(); }
+
+  // C [m, n] += bf16(A [m, k]) @ bf16(B), row-major with leading dimensions lda and ldc.
+  void MultiplyAdd(int m, const float* a, long long lda, float* c, long long ldc) const {
+    thread_local std::vector<Bf16> rounded;  // this thread's rows of A in bfloat16
+    rounded.resize(static_cast<size_t>(m) * kp_);
+    RoundRows(m, k_, a, lda, rounded.data(), kp_);
+    for (int p = 0; p * kPairPanel < n_; ++p) {
+      const Bf16* panel = packed_.data() + static_cast<size_t>(p) * kp_ * kPairPanel;
+      const int cols = n_ - p * kPairPanel < kPairPanel ? n_ - p * kPairPanel : kPairPanel;
+      const int vectors = (cols + kPairLanes - 1) / kPairLanes;
+      float* cp = c + p * kPairPanel;
+      if (vectors == 1) {
+        MultiplyPairPanel<1>(m, kp_, rounded.data(), panel, cp, ldc, cols);
+      } else if (vectors == 2) {
+        MultiplyPairPanel<2>(m, kp_, rounded.data(), panel, cp, ldc, cols);
+      } else {
+        MultiplyPairPanel<kPairVectors>(m, kp_, rounded.data(), panel, cp, ldc, cols);
+      }
+    }
+  }
+
+ private:
+  int k_ = 0, kp_ = 0, n_ = 0;  // B is [k, n]; kp = k rounded up to even
+  std::vector<Bf16> packed_;    // panels of kPairPanel columns, each [kp / 2, kPairPanel, 2]
+};
+
+}  // namespace seqkit
+
+#endif  // __AVX512BF16__ && __AVX512BW__
