@@ -2,7 +2,8 @@
 stderr, once, and ``runner="auto"`` on the XLA kernels. A SavedModel export never holds the
 custom op. Built for a CPU without AVX2 (``SEQKIT_NATIVE_MARCH=x86-64``), the kernels take their
 portable product (``cc/packed_weight.h`` falls back to the GEMM), and built for AVX2 without
-AVX-512 (``haswell``) its AVX2 kernel: both agree with the python runner. The slow test builds
+AVX-512 (``haswell``) its AVX2 kernel: both agree with the python runner; built for an AMX CPU
+(``sapphirerapids``) it compiles, with its bfloat16 products. The slow test builds
 the library in two processes at once into an empty cache.
 
     .venv/bin/python -m pytest tests/test_native_build.py -q
@@ -20,6 +21,7 @@ import tensorflow as tf
 import seqkit
 from seqkit.models.runner_choice import resolve_runner
 from seqkit.models.sequence import SequenceModel
+from seqkit.native.build import build_library, compile_command
 from seqkit.plugins.registry import default_registry
 from seqkit_plugins.fused import FusedRunner
 from seqkit_plugins.native_kernels import LIBRARY, lstm_native
@@ -213,3 +215,21 @@ def test_a_build_for_another_cpu_agrees_with_the_python_runner(tmp_path, march):
     kind = "packed weight, AVX2" if march == "haswell" else "(no AVX2)"  # what the build runs
     assert kind in done.stdout.splitlines()[0]
     assert "seqkit: compiling the native kernels" in done.stderr  # its own build, not the cache's
+
+
+def test_a_build_for_an_amx_cpu_compiles_with_its_bfloat16_products(tmp_path, monkeypatch):
+    """Built for Sapphire Rapids (Intel's AMX CPUs, with AVX512-FP16 and AVX512_BF16), the library
+    compiles: AVX512-FP16 is turned off, since the Eigen in TensorFlow's headers does not compile
+    with it, and the bfloat16 products are in (their header's guard holds under the same flags).
+    It is not loaded: this CPU may lack instructions that build uses."""
+    monkeypatch.setenv("SEQKIT_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("SEQKIT_NATIVE_MARCH", "sapphirerapids")
+    command = compile_command(LIBRARY.sources, tmp_path / "probe.so", blas=True)
+    assert "-mno-avx512fp16" in command
+    assert build_library("seqkit_kernels", LIBRARY.sources, LIBRARY.headers).stat().st_size > 0
+    probe = tmp_path / "probe.cc"  # the header's guard, under the same target flags
+    probe.write_text('#include "bf16_products.h"\n#ifndef SEQKIT_BF16_PRODUCTS\n#error\n#endif\n')
+    targets = [flag for flag in command if flag.startswith("-m")]
+    include = f"-I{LIBRARY.sources[0].parent}"
+    done = subprocess.run([command[0], *targets, include, "-fsyntax-only", str(probe)], timeout=120)
+    assert done.returncode == 0

@@ -4,9 +4,10 @@
 
 The library is compiled with the installed TensorFlow's own flags (``tf.sysconfig``), the C++
 compiler ``$CXX`` (default ``g++``), ``-O3 -march=native`` (``$SEQKIT_NATIVE_MARCH`` names another
-target), and, where the ``scipy-openblas32`` wheel is installed and ``blas`` is asked for,
-OpenBLAS's ``sgemm`` (``-DSEQKIT_OPENBLAS``; it measured faster than Eigen's GEMM, which
-``SEQKIT_NATIVE_GEMM=eigen`` builds instead) for the products ``cc/packed_weight.h`` has no
+target; ``-mno-avx512fp16`` where it has AVX512-FP16, which the Eigen in TensorFlow's headers
+does not compile with), and, where the ``scipy-openblas32`` wheel is installed and ``blas`` is
+asked for, OpenBLAS's ``sgemm`` (``-DSEQKIT_OPENBLAS``; it measured faster than Eigen's GEMM,
+which ``SEQKIT_NATIVE_GEMM=eigen`` builds instead) for the products ``cc/packed_weight.h`` has no
 vector kernel for.
 It is cached in seqkit's cache (``native/``) by a key over everything that changes the binary: the
 TensorFlow version and flags, the compiler's version, the sources and headers, the BLAS, and the
@@ -70,6 +71,29 @@ def _blas_flags() -> tuple[list[str], list[str], str]:
     )
 
 
+def _target_flags(compiler: str) -> list[str]:
+    """``-march`` for this CPU (``$SEQKIT_NATIVE_MARCH`` names another target), and
+    ``-mno-avx512fp16`` for a target with AVX512-FP16 (Intel's Sapphire Rapids and later, the AMX
+    CPUs) where the compiler knows the flag: the Eigen in TensorFlow 2.21's headers does not
+    compile with AVX512-FP16 on (g++ 12, ``Eigen/src/Core/arch/AVX512/PacketMathFP16.h``: "expected
+    initializer before '<' token"), and the kernels do no half-precision arithmetic. A compiler
+    older than the flag (g++ 11) does not turn AVX512-FP16 on either."""
+    march = os.environ.get("SEQKIT_NATIVE_MARCH", "native")
+    has_fp16 = "avx512_fp16" in _cpu_flags().split() if march == "native" else "rapids" in march
+    if has_fp16 and _accepts(compiler, "-mno-avx512fp16"):
+        return [f"-march={march}", "-mno-avx512fp16"]
+    return [f"-march={march}"]
+
+
+def _accepts(compiler: str, flag: str) -> bool:
+    """Whether ``compiler`` takes ``flag`` (it preprocesses nothing with it)."""
+    command = [compiler, flag, "-x", "c++", "-E", "-o", os.devnull, os.devnull]
+    try:
+        return subprocess.run(command, capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 def compile_command(sources: Sequence[Path], out: Path, blas: bool) -> list[str]:
     """The compiler's command line that builds ``sources`` into the library ``out``."""
     import tensorflow as tf
@@ -84,7 +108,7 @@ def compile_command(sources: Sequence[Path], out: Path, blas: bool) -> list[str]
         "-O3",
         # the cache key holds the CPU flags: AVX2 here, AVX-512 there; SEQKIT_NATIVE_MARCH
         # names another target (x86-64: no AVX2, the kernels' portable fallback)
-        f"-march={os.environ.get('SEQKIT_NATIVE_MARCH', 'native')}",
+        *_target_flags(compiler),
         "-fPIC",
         "-shared",
         # keep our -march=native copies of Eigen's templates to ourselves, and TensorFlow's

@@ -10,14 +10,15 @@
 // bfloat16 is exact in float32, so C gets A and B rounded to bfloat16, multiplied and summed in
 // float32 (mixed_bfloat16's bfloat16 matmuls round their result to bfloat16 besides).
 //
-// Built where the compiler targets AVX512_BF16 (the library's -march=native build for the CPU):
+// Built where the compiler targets AVX512_BF16 with AVX512BW and VL (the masked 16-bit stores;
+// every CPU with AVX512_BF16 has them), as the library's -march=native build does on such a CPU:
 // SEQKIT_BF16_PRODUCTS. Elsewhere the kernels run float32 products (packed_weight.h).
 //
 //   PairPackedWeight w(k, n, [&](int kk, int j) { return b[kk * n + j]; });
 //   w.MultiplyAdd(m, a, lda, c, ldc);  // C [m, n] += bf16(A [m, k]) @ bf16(B)
 #pragma once
 
-#if defined(__AVX512BF16__) && defined(__AVX512BW__)
+#if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX512VL__)
 #define SEQKIT_BF16_PRODUCTS 1
 
 #include <immintrin.h>
@@ -153,4 +154,4 @@ class PairPackedWeight {
 
 }  // namespace seqkit
 
-#endif  // __AVX512BF16__ && __AVX512BW__
+#endif  // __AVX512BF16__ && __AVX512BW__ && __AVX512VL__

@@ -88,6 +88,7 @@ class GruForwardOp : public OpKernel {
                    hs->flat<float>().data());
     });
   }
+
  private:
   bool bf16_;  // per-step products in bfloat16 (the `products` attribute)
 };
@@ -172,6 +173,7 @@ class GruBackwardOp : public OpKernel {
                        Eigen::OuterStride<>(G));
     Eigen::Map<Eigen::RowVectorXf>(db->flat<float>().data(), G) = all.colwise().sum();
   }
+
  private:
   bool bf16_;  // per-step products in bfloat16 (the `products` attribute)
 };

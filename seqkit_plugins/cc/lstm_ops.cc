@@ -96,6 +96,7 @@ class LstmForwardOp : public OpKernel {
                    cs->flat<float>().data());
     });
   }
+
  private:
   bool bf16_;  // per-step products in bfloat16 (the `products` attribute)
 };
@@ -180,6 +181,7 @@ class LstmBackwardOp : public OpKernel {
     });
     sums.Total();
   }
+
  private:
   bool bf16_;  // per-step products in bfloat16 (the `products` attribute)
 };
