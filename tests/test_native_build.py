@@ -2,9 +2,10 @@
 stderr, once, and ``runner="auto"`` on the XLA kernels. A SavedModel export never holds the
 custom op. Built for a CPU without AVX2 (``SEQKIT_NATIVE_MARCH=x86-64``), the kernels take their
 portable product (``cc/packed_weight.h`` falls back to the GEMM), and built for AVX2 without
-AVX-512 (``haswell``) its AVX2 kernel: both agree with the python runner; built for an AMX CPU
-(``sapphirerapids``) it compiles, with its bfloat16 products. The slow test builds
-the library in two processes at once into an empty cache.
+AVX-512 (``haswell``) its AVX2 kernel: both agree with the python runner, and both run float32
+products where bfloat16 ones are asked for (they have no AVX512_BF16); built for an AMX CPU
+(``sapphirerapids``) it compiles, with its bfloat16 products. The slow test builds the library
+in two processes at once into an empty cache.
 
     .venv/bin/python -m pytest tests/test_native_build.py -q
 """
@@ -158,6 +159,13 @@ for name in ("vanilla", "gru", "lstm"):
     for want, got in zip(*grads):
         # weight gradients of order 40 sum 80 products: 1e-5 of them is a few ulps
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+if "bfloat16" not in LIBRARY.status:  # no AVX512_BF16 in this build: products stay float32
+    ops, ids, keep = LIBRARY.load(), tf.zeros([0], tf.int32), tf.zeros([0])
+    shapes = ((16, 5, 40), (16, 40), (40, 40))
+    xp, h0, w = (rng.normal(size=shape).astype("float32") for shape in shapes)
+    both = [ops.seqkit_vanilla_forward(xp, ids, h0, w, keep, activation="tanh", products=kind)
+            for kind in ("float32", "bfloat16")]
+    np.testing.assert_array_equal(*both)
 print("agree")
 """
 
