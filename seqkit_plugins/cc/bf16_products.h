@@ -14,7 +14,8 @@
 // every CPU with AVX512_BF16 has them), as the library's -march=native build does on such a CPU:
 // SEQKIT_BF16_PRODUCTS. Elsewhere the kernels run float32 products (packed_weight.h).
 //
-//   PairPackedWeight w(k, n, [&](int kk, int j) { return b[kk * n + j]; });
+//   std::vector<Bf16> storage(PairPackedWeight::Size(k, n));
+//   PairPackedWeight w(k, n, storage.data(), [&](int kk, int j) { return b[kk * n + j]; });
 //   w.MultiplyAdd(m, a, lda, c, ldc);  // C [m, n] += bf16(A [m, k]) @ bf16(B)
 #pragma once
 
@@ -109,13 +110,21 @@ class PairPackedWeight {
  public:
   PairPackedWeight() = default;
 
-  // B [k, n] by element(kk, j), rounded to bfloat16.
+  // The bfloat16 elements a packed B [k, n] takes.
+  static size_t Size(int k, int n) {
+    const size_t panels = (n + kPairPanel - 1) / kPairPanel;
+    return panels * (k + (k & 1)) * kPairPanel;
+  }
+
+  // B [k, n] by element(kk, j), rounded to bfloat16, packed into `storage` (Size(k, n) elements,
+  // which must outlive this).
   template <typename Element>
-  PairPackedWeight(int k, int n, Element element) : k_(k), kp_(k + (k & 1)), n_(n) {
+  PairPackedWeight(int k, int n, Bf16* storage, Element element)
+      : k_(k), kp_(k + (k & 1)), n_(n), packed_(storage) {
     const int panels = (n + kPairPanel - 1) / kPairPanel;
-    packed_.assign(static_cast<size_t>(panels) * kp_ * kPairPanel, 0);  // zero past k and n
+    std::memset(storage, 0, sizeof(Bf16) * Size(k, n));  // zero past k and n
     for (int p = 0; p < panels; ++p) {
-      Bf16* panel = packed_.data() + static_cast<size_t>(p) * kp_ * kPairPanel;
+      Bf16* panel = storage + static_cast<size_t>(p) * kp_ * kPairPanel;
       for (int kk = 0; kk < k; ++kk) {
         for (int j = 0; j < kPairPanel && p * kPairPanel + j < n; ++j) {
           const float value = element(kk, p * kPairPanel + j);
@@ -125,7 +134,7 @@ class PairPackedWeight {
     }
   }
 
-  bool empty() const { return packed_.empty(); }
+  bool empty() const { return packed_ == nullptr; }
 
   // C [m, n] += bf16(A [m, k]) @ bf16(B), row-major with leading dimensions lda and ldc.
   void MultiplyAdd(int m, const float* a, long long lda, float* c, long long ldc) const {
@@ -133,7 +142,7 @@ class PairPackedWeight {
     rounded.resize(static_cast<size_t>(m) * kp_);
     RoundRows(m, k_, a, lda, rounded.data(), kp_);
     for (int p = 0; p * kPairPanel < n_; ++p) {
-      const Bf16* panel = packed_.data() + static_cast<size_t>(p) * kp_ * kPairPanel;
+      const Bf16* panel = packed_ + static_cast<size_t>(p) * kp_ * kPairPanel;
       const int cols = n_ - p * kPairPanel < kPairPanel ? n_ - p * kPairPanel : kPairPanel;
       const int vectors = (cols + kPairLanes - 1) / kPairLanes;
       float* cp = c + p * kPairPanel;
@@ -148,8 +157,8 @@ class PairPackedWeight {
   }
 
  private:
-  int k_ = 0, kp_ = 0, n_ = 0;  // B is [k, n]; kp = k rounded up to even
-  std::vector<Bf16> packed_;    // panels of kPairPanel columns, each [kp / 2, kPairPanel, 2]
+  int k_ = 0, kp_ = 0, n_ = 0;    // B is [k, n]; kp = k rounded up to even
+  const Bf16* packed_ = nullptr;  // panels of kPairPanel columns, each [kp / 2, kPairPanel, 2]
 };
 
 }  // namespace seqkit

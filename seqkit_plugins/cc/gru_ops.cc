@@ -78,8 +78,9 @@ class GruForwardOp : public OpKernel {
     const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
-    const auto packed = PackedWeight::Transposed(w.flat<float>().data(), 3 * n.hidden, n.hidden,
-                                                     bf16_);
+    PackedWeight packed;
+    OP_REQUIRES_OK(ctx, PackedWeight::Transposed(ctx, w.flat<float>().data(), 3 * n.hidden,
+                                                 n.hidden, bf16_, &packed));
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
@@ -160,7 +161,9 @@ class GruBackwardOp : public OpKernel {
     RowSums sums;
     OP_REQUIRES_OK(ctx, sums.Start(ctx, 7, 4, static_cast<long long>(n.batch) * n.steps, G,
                                    shards));
-    const auto packed = PackedWeight::Plain(w.flat<float>().data(), G, n.hidden, bf16_);
+    PackedWeight packed;
+    OP_REQUIRES_OK(ctx,
+                   PackedWeight::Plain(ctx, w.flat<float>().data(), G, n.hidden, bf16_, &packed));
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);

@@ -85,8 +85,9 @@ class LstmForwardOp : public OpKernel {
     const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
-    const auto packed = PackedWeight::Transposed(w.flat<float>().data(), 4 * n.hidden, n.hidden,
-                                                     bf16_);
+    PackedWeight packed;
+    OP_REQUIRES_OK(ctx, PackedWeight::Transposed(ctx, w.flat<float>().data(), 4 * n.hidden,
+                                                 n.hidden, bf16_, &packed));
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
@@ -138,6 +139,12 @@ void BackwardShard(const Sizes& n, int s, int b0, int b1, const Saved& f, const 
       next.setZero();
       sums.Add(s, row, dz_r.data());
     }
+    if (t > 0) {  // what the next step (t - 1) reads and writes, while this product runs
+      PrefetchRows(f.gates + (at - 1) * G, T * G, rows, G, false);
+      PrefetchRows(dhs + (at - 1) * H, T * H, rows, H, false);
+      if (t > 1) PrefetchRows(f.cs + (at - 2) * H, T * H, rows, H, false);
+      PrefetchRows(dz - G, T * G, rows, G, true);
+    }
     w.MultiplyAdd(rows, dz, T * G, dh_next.data(), H);
     std::copy(dh_next.data(), dh_next.data() + rows * H, dh + b0 * H);
   }
@@ -172,7 +179,9 @@ class LstmBackwardOp : public OpKernel {
     OP_REQUIRES_OK(ctx, sums.Start(ctx, 10, 3, static_cast<long long>(n.batch) * n.steps,
                                    4 * n.hidden, shards));
     float* dz = dxp->flat<float>().data();
-    const auto packed = PackedWeight::Plain(saved.w, 4 * n.hidden, n.hidden, bf16_);
+    PackedWeight packed;
+    OP_REQUIRES_OK(ctx,
+                   PackedWeight::Plain(ctx, saved.w, 4 * n.hidden, n.hidden, bf16_, &packed));
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);

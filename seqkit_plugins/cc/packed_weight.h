@@ -11,8 +11,9 @@
 // vectors: AVX-512 registers hold 8 rows x 48 columns of C, AVX2's 6 x 16. Without AVX2 and
 // FMA the product falls back to Gemm (gemm.h), unpacked.
 //
-//   PackedWeight w = PackedWeight::Transposed(weight, G, H);   // B = W^T, W [G, H]
-//   w.MultiplyAdd(rows, h_prev, H, z, G);                       // z [rows, G] += h @ W^T
+//   PackedWeight w;
+//   OP_REQUIRES_OK(ctx, PackedWeight::Transposed(ctx, weight, G, H, false, &w));  // B = W^T
+//   w.MultiplyAdd(rows, h_prev, H, z, G);  // z [rows, G] += h @ W^T, W [G, H]
 //
 // Asked for bfloat16 products (the ops' `products` attribute under mixed_bfloat16), it packs the
 // weight for bf16_products.h's kernel where the build has it, else runs these float32 ones.
@@ -114,14 +115,21 @@ inline bool Bf16Products(tensorflow::OpKernelConstruction* ctx) {
 class PackedWeight {
  public:
   // B = W^T for W [rows, cols] row-major (B is [cols, rows]): the forward product h @ W^T.
-  // bf16: the products on bfloat16 operands, where the build has them.
-  static PackedWeight Transposed(const float* w, int rows, int cols, bool bf16 = false) {
-    return PackedWeight(w, rows, cols, true, bf16);
+  // bf16: the products on bfloat16 operands, where the build has them. The packed copy is a
+  // temporary of the op's (TensorFlow's allocator: no fresh pages to fault in at each call).
+  static absl::Status Transposed(tensorflow::OpKernelContext* ctx, const float* w, int rows,
+                                 int cols, bool bf16, PackedWeight* out) {
+    *out = PackedWeight(w, cols, rows, true);
+    return out->Pack(ctx, bf16);
   }
   // B = W [rows, cols]: the backward product dz @ W.
-  static PackedWeight Plain(const float* w, int rows, int cols, bool bf16 = false) {
-    return PackedWeight(w, rows, cols, false, bf16);
+  static absl::Status Plain(tensorflow::OpKernelContext* ctx, const float* w, int rows, int cols,
+                            bool bf16, PackedWeight* out) {
+    *out = PackedWeight(w, rows, cols, false);
+    return out->Pack(ctx, bf16);
   }
+
+  PackedWeight() = default;
 
   // C [m, n] += A [m, k] @ B, row-major with leading dimensions lda and ldc.
   void MultiplyAdd(int m, const float* a, long long lda, float* c, long long ldc) const {
@@ -130,7 +138,7 @@ class PackedWeight {
 #endif
 #ifdef SEQKIT_PACKED_WEIGHT
     for (int p = 0; p * kPanel < n_; ++p) {
-      const float* panel = packed_.data() + static_cast<size_t>(p) * k_ * kPanel;
+      const float* panel = packed_ + static_cast<size_t>(p) * k_ * kPanel;
       const int cols = std::min(kPanel, n_ - p * kPanel);
       float* cp = c + p * kPanel;
       const int vectors = (cols + kLanes - 1) / kLanes;  // kPanelVectors but in a last panel
@@ -149,28 +157,65 @@ class PackedWeight {
   }
 
  private:
-  PackedWeight(const float* w, int rows, int cols, bool transposed, bool bf16)
-      : w_(w), k_(transposed ? cols : rows), n_(transposed ? rows : cols),
-        transposed_(transposed) {
+  PackedWeight(const float* w, int k, int n, bool transposed)
+      : w_(w), k_(k), n_(n), transposed_(transposed) {}
+
+  // Packs B into a temporary of the op's: in bfloat16 pairs where asked for and built, else in
+  // float32 panels where the build has the vector kernel (else B stays unpacked, for Gemm).
+  absl::Status Pack(tensorflow::OpKernelContext* ctx, bool bf16) {
 #ifdef SEQKIT_BF16_PRODUCTS
     if (bf16) {
-      pairs_ = PairPackedWeight(k_, n_, [this](int kk, int j) { return Element(kk, j); });
-      return;
+      const auto size = static_cast<int64_t>(PairPackedWeight::Size(k_, n_));
+      TF_RETURN_IF_ERROR(ctx->allocate_temp(tensorflow::DT_BFLOAT16, {size}, &storage_));
+      auto* pairs = reinterpret_cast<Bf16*>(storage_.flat<Eigen::bfloat16>().data());
+      pairs_ = PairPackedWeight(k_, n_, pairs, [this](int kk, int j) { return Element(kk, j); });
+      return absl::OkStatus();
     }
 #endif
     (void)bf16;
 #ifdef SEQKIT_PACKED_WEIGHT
-    const int panels = (n_ + kPanel - 1) / kPanel;
-    packed_.assign(static_cast<size_t>(panels) * k_ * kPanel, 0.0f);  // zeros past column n
-    for (int p = 0; p < panels; ++p) {
+    const int64_t panels = (n_ + kPanel - 1) / kPanel;
+    TF_RETURN_IF_ERROR(
+        ctx->allocate_temp(tensorflow::DT_FLOAT, {panels * k_ * kPanel}, &storage_));
+    float* packed = storage_.flat<float>().data();
+    if (transposed_) {
+      PackTransposed(packed);
+    } else {
+      PackPlain(packed);
+    }
+    packed_ = packed;
+#else
+    (void)ctx;
+#endif
+    return absl::OkStatus();
+  }
+
+  // Panel p, row kk: W [kk, p * kPanel ..] copied, zeros past column n.
+  void PackPlain(float* packed) const {
+    for (int p = 0; p * kPanel < n_; ++p) {
+      const int cols = std::min(kPanel, n_ - p * kPanel);
       for (int kk = 0; kk < k_; ++kk) {
-        float* out = packed_.data() + (static_cast<size_t>(p) * k_ + kk) * kPanel;
-        for (int j = 0; j < kPanel && p * kPanel + j < n_; ++j) {
-          out[j] = Element(kk, p * kPanel + j);
-        }
+        float* out = packed + (static_cast<size_t>(p) * k_ + kk) * kPanel;
+        std::memcpy(out, w_ + static_cast<size_t>(kk) * n_ + p * kPanel, sizeof(float) * cols);
+        std::fill(out + cols, out + kPanel, 0.0f);
       }
     }
-#endif
+  }
+
+  // Panel p, column j: row p * kPanel + j of W, read in order; zeros past column n.
+  void PackTransposed(float* packed) const {
+    for (int p = 0; p * kPanel < n_; ++p) {
+      float* panel = packed + static_cast<size_t>(p) * k_ * kPanel;
+      for (int j = 0; j < kPanel; ++j) {
+        const int row = p * kPanel + j;
+        if (row >= n_) {
+          for (int kk = 0; kk < k_; ++kk) panel[kk * kPanel + j] = 0.0f;
+          continue;
+        }
+        const float* from = w_ + static_cast<size_t>(row) * k_;
+        for (int kk = 0; kk < k_; ++kk) panel[kk * kPanel + j] = from[kk];
+      }
+    }
   }
 
   // B [kk, j]: W [j, kk] for the transposed form, W [kk, j] for the plain one.
@@ -179,12 +224,13 @@ class PackedWeight {
                        : w_[static_cast<size_t>(kk) * n_ + j];
   }
 
-  const float* w_;
-  int k_, n_;  // B is [k, n]
-  bool transposed_;
-  std::vector<float> packed_;  // panels of kPanel columns, each [k, kPanel]
+  const float* w_ = nullptr;
+  int k_ = 0, n_ = 0;  // B is [k, n]
+  bool transposed_ = false;
+  tensorflow::Tensor storage_;    // the packed copy (a temporary of the op's)
+  const float* packed_ = nullptr;  // float32 panels of kPanel columns, each [k, kPanel]
 #ifdef SEQKIT_BF16_PRODUCTS
-  PairPackedWeight pairs_;  // in bfloat16, where asked for: then packed_ is empty
+  PairPackedWeight pairs_;  // in bfloat16, where asked for: then packed_ is null
 #endif
 };
 

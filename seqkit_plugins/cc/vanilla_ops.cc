@@ -68,7 +68,9 @@ class VanillaForwardOp : public OpKernel {
     const float* keep_ptr = keep.NumElements() == 0 ? nullptr : keep.flat<float>().data();
     UseOneGemmThread();
     const int shards = ShardCount(ctx, n.batch);
-    const auto packed = PackedWeight::Transposed(w.flat<float>().data(), n.hidden, n.hidden, bf16_);
+    PackedWeight packed;
+    OP_REQUIRES_OK(ctx, PackedWeight::Transposed(ctx, w.flat<float>().data(), n.hidden, n.hidden,
+                                                 bf16_, &packed));
     const float* h0 = ctx->input(2).flat<float>().data();
     float* out = hs->flat<float>().data();
     RunShards(ctx, shards, [&](int s) {
@@ -98,6 +100,35 @@ class VanillaForwardOp : public OpKernel {
   bool bf16_;  // per-step products in bfloat16 (the `products` attribute)
 };
 
+// Rows [b0, b1) backwards: da [B, T, H]; dh carried in dh (dh_last on entry).
+void BackwardShard(const Sizes& n, int s, int b0, int b1, Activation act, RowSums& sums,
+                   const float* dhs, const float* h, const float* keep, const PackedWeight& w,
+                   float* da, float* dh) {
+  const int H = n.hidden, rows = b1 - b0;
+  const long long T = n.steps;
+  Eigen::ArrayXf dh_next(rows * H);
+  for (int t = n.steps - 1; t >= 0; --t) {
+    const long long at = n.Row(t, b0);
+    for (int r = 0; r < rows; ++r) {
+      const long long row = at + r * T;
+      ArrayMap dh_r(dh + (b0 + r) * H, H), next(dh_next.data() + r * H, H);
+      ArrayMap da_r(da + row * H, H);
+      dh_r += ConstArrayMap(dhs + row * H, H);
+      const bool kept = keep == nullptr || keep[row] != 0.0f;
+      if (kept) {
+        da_r = dh_r * Derivative(act, ConstArrayMap(h + row * H, H));
+        next.setZero();
+        sums.Add(s, row, da_r.data());
+      } else {
+        da_r.setZero();
+        next = dh_r;  // the state passed through: so does its gradient
+      }
+    }
+    w.MultiplyAdd(rows, da + at * H, T * H, dh_next.data(), H);
+    std::copy(dh_next.data(), dh_next.data() + rows * H, dh + b0 * H);
+  }
+}
+
 class VanillaBackwardOp : public OpKernel {
  public:
   explicit VanillaBackwardOp(OpKernelConstruction* ctx)
@@ -123,33 +154,13 @@ class VanillaBackwardOp : public OpKernel {
     RowSums sums;
     OP_REQUIRES_OK(ctx, sums.Start(ctx, 6, 2, static_cast<long long>(n.batch) * n.steps,
                                    n.hidden, shards));
-    const auto packed = PackedWeight::Plain(w.flat<float>().data(), n.hidden, n.hidden, bf16_);
+    PackedWeight packed;
+    OP_REQUIRES_OK(ctx, PackedWeight::Plain(ctx, w.flat<float>().data(), n.hidden, n.hidden,
+                                            bf16_, &packed));
     RunShards(ctx, shards, [&](int s) {
       int b0, b1;
       ShardRange(s, shards, n.batch, &b0, &b1);
-      const int H = n.hidden, rows = b1 - b0;
-      const long long T = n.steps;
-      Eigen::ArrayXf dh_next(rows * H);
-      for (int t = n.steps - 1; t >= 0; --t) {
-        const long long at = n.Row(t, b0);
-        for (int r = 0; r < rows; ++r) {
-          const long long row = at + r * T;
-          ArrayMap dh_r(dh + (b0 + r) * H, H), next(dh_next.data() + r * H, H);
-          ArrayMap da_r(da + row * H, H);
-          dh_r += ConstArrayMap(dhs + row * H, H);
-          const bool kept = keep_ptr == nullptr || keep_ptr[row] != 0.0f;
-          if (kept) {
-            da_r = dh_r * Derivative(act_, ConstArrayMap(h + row * H, H));
-            next.setZero();
-            sums.Add(s, row, da_r.data());
-          } else {
-            da_r.setZero();
-            next = dh_r;  // the state passed through: so does its gradient
-          }
-        }
-        packed.MultiplyAdd(rows, da + at * H, T * H, dh_next.data(), H);
-        std::copy(dh_next.data(), dh_next.data() + rows * H, dh + b0 * H);
-      }
+      BackwardShard(n, s, b0, b1, act_, sums, dhs, h, keep_ptr, packed, da, dh);
     });
     sums.Total();
   }
