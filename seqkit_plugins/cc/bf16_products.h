@@ -15,7 +15,7 @@
 // SEQKIT_BF16_PRODUCTS. Elsewhere the kernels run float32 products (packed_weight.h).
 //
 //   std::vector<Bf16> storage(PairPackedWeight::Size(k, n));
-//   PairPackedWeight w(k, n, storage.data(), [&](int kk, int j) { return b[kk * n + j]; });
+//   PairPackedWeight w(b, k, n, false, storage.data());  // B = b [k, n]
 //   w.MultiplyAdd(m, a, lda, c, ldc);  // C [m, n] += bf16(A [m, k]) @ bf16(B)
 #pragma once
 
@@ -24,6 +24,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -33,15 +34,6 @@ namespace seqkit {
 typedef uint16_t Bf16;
 constexpr int kPairVectors = 3, kPairLanes = 16, kPairBlockRows = 8;
 constexpr int kPairPanel = kPairVectors * kPairLanes;  // columns of B in one packed panel
-
-// x rounded to bfloat16, to nearest even (a NaN stays a NaN).
-inline Bf16 ToBf16(float x) {
-  uint32_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<Bf16>((bits >> 16) | 0x40u);
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return static_cast<Bf16>(bits >> 16);
-}
 
 // A [m, k] (leading dimension lda) -> out [m, kp] in bfloat16, kp = k rounded up to even (the
 // odd k's last column zero), by the CPU's conversion (to nearest even).
@@ -116,21 +108,16 @@ class PairPackedWeight {
     return panels * (k + (k & 1)) * kPairPanel;
   }
 
-  // B [k, n] by element(kk, j), rounded to bfloat16, packed into `storage` (Size(k, n) elements,
-  // which must outlive this).
-  template <typename Element>
-  PairPackedWeight(int k, int n, Bf16* storage, Element element)
+  // B [k, n], W [n, k] transposed (`transposed`) or W [k, n] itself, rounded to bfloat16 (the
+  // CPU's conversion, as the rows of A are), packed into `storage` (Size(k, n) elements, which
+  // must outlive this).
+  PairPackedWeight(const float* w, int k, int n, bool transposed, Bf16* storage)
       : k_(k), kp_(k + (k & 1)), n_(n), packed_(storage) {
-    const int panels = (n + kPairPanel - 1) / kPairPanel;
     std::memset(storage, 0, sizeof(Bf16) * Size(k, n));  // zero past k and n
-    for (int p = 0; p < panels; ++p) {
-      Bf16* panel = storage + static_cast<size_t>(p) * kp_ * kPairPanel;
-      for (int kk = 0; kk < k; ++kk) {
-        for (int j = 0; j < kPairPanel && p * kPairPanel + j < n; ++j) {
-          const float value = element(kk, p * kPairPanel + j);
-          panel[((kk / 2) * kPairPanel + j) * 2 + (kk & 1)] = ToBf16(value);
-        }
-      }
+    if (transposed) {
+      PackTransposed(w, storage);
+    } else {
+      PackPlain(w, storage);
     }
   }
 
@@ -157,6 +144,44 @@ class PairPackedWeight {
   }
 
  private:
+  // B = W [k, n]: W's rows 2q and 2q + 1, rounded, are pair q of every column, 16 columns a
+  // store.
+  void PackPlain(const float* w, Bf16* storage) const {
+    const int vectors = (n_ + kPairLanes - 1) / kPairLanes;
+    thread_local std::vector<Bf16> rows;  // W's rows 2q and 2q + 1, rounded, zeros past n
+    rows.assign(2 * vectors * kPairLanes, 0);
+    Bf16* second = rows.data() + vectors * kPairLanes;
+    for (int q = 0; q < kp_ / 2; ++q) {
+      const int count = 2 * q + 1 < k_ ? 2 : 1;  // an odd k's last pair has one row
+      if (count == 1) std::fill(second, second + vectors * kPairLanes, Bf16{0});
+      RoundRows(count, n_, w + static_cast<size_t>(2 * q) * n_, n_, rows.data(),
+                vectors * kPairLanes);
+      for (int v = 0; v < vectors; ++v) {
+        const __m512i low = _mm512_cvtepu16_epi32(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows.data() + v * kPairLanes)));
+        const __m512i high = _mm512_cvtepu16_epi32(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(second + v * kPairLanes)));
+        const size_t panel = static_cast<size_t>(v / kPairVectors) * kp_ * kPairPanel;
+        Bf16* to = storage + panel + (q * kPairPanel + (v % kPairVectors) * kPairLanes) * 2;
+        _mm512_storeu_si512(to, _mm512_or_si512(low, _mm512_slli_epi32(high, 16)));
+      }
+    }
+  }
+
+  // B = W^T, W [n, k]: W's row j, rounded, is column j of B, its pairs already side by side.
+  void PackTransposed(const float* w, Bf16* storage) const {
+    thread_local std::vector<Bf16> row;  // W's row j, rounded (a zero past an odd k)
+    row.resize(kp_);
+    for (int j = 0; j < n_; ++j) {
+      RoundRows(1, k_, w + static_cast<size_t>(j) * k_, k_, row.data(), kp_);
+      Bf16* to = storage + static_cast<size_t>(j / kPairPanel) * kp_ * kPairPanel +
+                 (j % kPairPanel) * 2;
+      for (int q = 0; q < kp_ / 2; ++q) {
+        std::memcpy(to + static_cast<size_t>(q) * kPairPanel * 2, row.data() + 2 * q, 4);
+      }
+    }
+  }
+
   int k_ = 0, kp_ = 0, n_ = 0;    // B is [k, n]; kp = k rounded up to even
   const Bf16* packed_ = nullptr;  // panels of kPairPanel columns, each [kp / 2, kPairPanel, 2]
 };

@@ -168,7 +168,7 @@ class PackedWeight {
       const auto size = static_cast<int64_t>(PairPackedWeight::Size(k_, n_));
       TF_RETURN_IF_ERROR(ctx->allocate_temp(tensorflow::DT_BFLOAT16, {size}, &storage_));
       auto* pairs = reinterpret_cast<Bf16*>(storage_.flat<Eigen::bfloat16>().data());
-      pairs_ = PairPackedWeight(k_, n_, pairs, [this](int kk, int j) { return Element(kk, j); });
+      pairs_ = PairPackedWeight(w_, k_, n_, transposed_, pairs);
       return absl::OkStatus();
     }
 #endif
@@ -216,12 +216,6 @@ class PackedWeight {
         for (int kk = 0; kk < k_; ++kk) panel[kk * kPanel + j] = from[kk];
       }
     }
-  }
-
-  // B [kk, j]: W [j, kk] for the transposed form, W [kk, j] for the plain one.
-  float Element(int kk, int j) const {
-    return transposed_ ? w_[static_cast<size_t>(j) * k_ + kk]
-                       : w_[static_cast<size_t>(kk) * n_ + j];
   }
 
   const float* w_ = nullptr;
