@@ -22,7 +22,6 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
-#include <vector>
 
 #include "bf16_products.h"
 #include "gemm.h"
